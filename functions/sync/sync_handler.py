@@ -1,0 +1,41 @@
+"""SQS (FIFO) batch -> Fortnox, one record at a time; failures are reported per record."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from stripe_fortnox_sync.bootstrap import build_sync_service
+from stripe_fortnox_sync.observability import logger, metrics, tracer
+from stripe_fortnox_sync.settings import Settings
+from stripe_fortnox_sync.sync_service import SyncService
+
+# Only the failed customer's later messages wait; other customers' messages go on.
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+
+@cache
+def _service() -> SyncService:
+    return build_sync_service(Settings.from_env())
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    result = _service().handle(record.body)
+    tracer.put_annotation("outcome", result.outcome.value)
+    tracer.put_annotation("event_type", result.event_type)
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    service = _service()
+    service.idempotency_config.register_lambda_context(context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

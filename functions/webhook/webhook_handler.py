@@ -1,0 +1,82 @@
+"""API Gateway -> verify the Stripe event -> SQS. Parse, call the logic, answer."""
+
+from __future__ import annotations
+
+import base64
+import json
+from functools import cache
+from typing import Any
+
+from stripe_fortnox_sync.aws.secrets import webhook_secrets
+from stripe_fortnox_sync.aws.sqs import SqsFifoPublisher
+from stripe_fortnox_sync.observability import MetricUnit, logger, metrics
+from stripe_fortnox_sync.settings import ConfigError, Settings
+from stripe_fortnox_sync.webhook import WebhookResponse, handle_webhook
+
+
+@cache
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@cache
+def _publisher() -> SqsFifoPublisher:
+    return SqsFifoPublisher(_settings().queue_url)
+
+
+def _raw_body(event: dict[str, Any]) -> bytes:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except ValueError:
+            return b"\xff"  # not base64 after all: refused below as not UTF-8
+    return body.encode("utf-8", "surrogatepass")
+
+
+def _answer(response: WebhookResponse) -> dict[str, Any]:
+    return {
+        "statusCode": response.status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(response.body),
+    }
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    metrics.add_metric(name="WebhookReceived", unit=MetricUnit.Count, value=1)
+    try:
+        settings = _settings()
+        response = handle_webhook(
+            _raw_body(event),
+            headers.get("stripe-signature"),
+            webhook_secrets(settings.stripe_webhook_secret_name, settings.secrets_max_age_seconds),
+            livemode=settings.stripe_livemode,
+            event_types=settings.event_types,
+            publisher=_publisher(),
+        )
+    except ConfigError as exc:
+        logger.error("webhook is not configured", extra={"error": str(exc)})
+        metrics.add_metric(name="WebhookErrors", unit=MetricUnit.Count, value=1)
+        return _answer(WebhookResponse(500, {"error": "webhook is not configured"}, reason="config"))
+    except Exception:
+        # Not queued: a 5xx makes Stripe deliver the event again later.
+        logger.exception("could not queue the Stripe event")
+        metrics.add_metric(name="WebhookErrors", unit=MetricUnit.Count, value=1)
+        return _answer(
+            WebhookResponse(500, {"error": "could not queue the event, retry later"}, reason="queue")
+        )
+    if response.event_id:
+        logger.set_correlation_id(response.event_id)
+    metric = {"accepted": "EventsAccepted"}.get(response.reason) or (
+        "EventsIgnored" if response.status == 200 else "EventsRejected"
+    )
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    log = logger.info if response.status == 200 else logger.warning
+    log(
+        "webhook answered",
+        extra={"status": response.status, "reason": response.reason, "event_type": response.event_type},
+    )
+    return _answer(response)

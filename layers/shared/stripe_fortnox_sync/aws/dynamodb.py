@@ -1,0 +1,204 @@
+"""DynamoDB adapters: the customer mapping, Fortnox token state, the shared rate-limit window.
+
+The only module that talks to DynamoDB; everything else sees the ports it implements.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from ..fortnox_auth import TokenState
+from ..models import CustomerLink, LinkStatus
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class ConflictError(Exception):
+    """A conditional write lost to a concurrent writer; the caller should retry the whole step."""
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def dynamodb_client() -> DynamoDBClient:
+    # AWS_ENDPOINT_URL (botocore's own setting) points this at moto in the local stack.
+    return boto3.client("dynamodb")
+
+
+def _num(value: Any) -> str:
+    return str(Decimal(str(value)))
+
+
+class DynamoMappingStore:
+    """Stripe id -> Fortnox customer number, with hashes of the fields last sent."""
+
+    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+        self._table = table
+        self._client = client or dynamodb_client()
+
+    def get(self, stripe_id: str) -> CustomerLink | None:
+        item = self._client.get_item(
+            TableName=self._table, Key={"stripe_id": {"S": stripe_id}}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        return CustomerLink(
+            stripe_id=item["stripe_id"]["S"],
+            status=LinkStatus(item["status"]["S"]),
+            fortnox_number=item.get("fortnox_number", {}).get("S"),
+            last_event_id=item.get("last_event_id", {}).get("S"),
+            last_event_created=int(item.get("last_event_created", {}).get("N", "0")),
+            field_hashes={k: v["S"] for k, v in item.get("field_hashes", {}).get("M", {}).items()},
+            intent_started_at=float(item["intent_started_at"]["N"]) if "intent_started_at" in item else None,
+            updated_at=float(item.get("updated_at", {}).get("N", "0")),
+            version=int(item.get("version", {}).get("N", "0")),
+        )
+
+    def save(self, link: CustomerLink) -> CustomerLink:
+        """Write `link` if nobody else wrote since we read it (optimistic, on `version`)."""
+        new_version = link.version + 1
+        item: dict[str, Any] = {
+            "stripe_id": {"S": link.stripe_id},
+            "status": {"S": link.status.value},
+            "last_event_created": {"N": str(link.last_event_created)},
+            "field_hashes": {"M": {k: {"S": v} for k, v in link.field_hashes.items()}},
+            "updated_at": {"N": _num(round(time.time(), 3))},
+            "version": {"N": str(new_version)},
+        }
+        if link.fortnox_number:
+            item["fortnox_number"] = {"S": link.fortnox_number}
+        if link.last_event_id:
+            item["last_event_id"] = {"S": link.last_event_id}
+        if link.intent_started_at is not None:
+            item["intent_started_at"] = {"N": _num(round(link.intent_started_at, 3))}
+        kwargs: dict[str, Any] = {"TableName": self._table, "Item": item}
+        if link.version == 0:
+            kwargs["ConditionExpression"] = "attribute_not_exists(stripe_id)"
+        else:
+            kwargs["ConditionExpression"] = "version = :v"
+            kwargs["ExpressionAttributeValues"] = {":v": {"N": str(link.version)}}
+        try:
+            self._client.put_item(**kwargs)
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise ConflictError(f"mapping for {link.stripe_id} changed concurrently") from exc
+            raise
+        link.version = new_version
+        return link
+
+    def count(self) -> int:
+        paginator = self._client.get_paginator("scan")
+        return sum(page["Count"] for page in paginator.paginate(TableName=self._table, Select="COUNT"))
+
+
+class DynamoStateStore:
+    """Token state, the refresh lock and the rate-limit window, one item each in the state table."""
+
+    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+        self._table = table
+        self._client = client or dynamodb_client()
+
+    # TokenStore -------------------------------------------------------------------------------
+
+    def load_token(self, key: str) -> TokenState | None:
+        item = self._client.get_item(TableName=self._table, Key={"pk": {"S": key}}, ConsistentRead=True).get(
+            "Item"
+        )
+        if not item or "access_token" not in item:
+            return None
+        return TokenState(
+            access_token=item["access_token"]["S"],
+            expires_at=float(item["token_expires_at"]["N"]),
+            refresh_token=item.get("refresh_token", {}).get("S"),
+            seed_refresh_token=item.get("seed_refresh_token", {}).get("S"),
+            version=int(item["version"]["N"]),
+        )
+
+    def save_token(self, key: str, state: TokenState) -> bool:
+        item: dict[str, Any] = {
+            "pk": {"S": key},
+            "access_token": {"S": state.access_token},
+            "token_expires_at": {"N": _num(round(state.expires_at, 3))},
+            "version": {"N": str(state.version)},
+            "refreshed_at": {"N": _num(round(time.time(), 3))},
+        }
+        if state.refresh_token:
+            item["refresh_token"] = {"S": state.refresh_token}
+        if state.seed_refresh_token:
+            item["seed_refresh_token"] = {"S": state.seed_refresh_token}
+        return self._conditional_put(item, state.version - 1)
+
+    def try_lock(self, key: str, owner: str, ttl_seconds: float) -> bool:
+        now = time.time()
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": f"lock#{key}"},
+                    "owner": {"S": owner},
+                    "lock_until": {"N": _num(round(now + ttl_seconds, 3))},
+                    "expires_at": {"N": str(int(now + ttl_seconds + 3600))},
+                },
+                # A holder that died frees the lock when its lease runs out.
+                ConditionExpression="attribute_not_exists(pk) OR lock_until < :now OR #o = :me",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":now": {"N": _num(round(now, 3))}, ":me": {"S": owner}},
+            )
+            return True
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+
+    def unlock(self, key: str, owner: str) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"lock#{key}"}},
+                ConditionExpression="#o = :me",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":me": {"S": owner}},
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+
+    # SlotStore --------------------------------------------------------------------------------
+
+    def load_slots(self, key: str) -> tuple[list[float], int]:
+        item = self._client.get_item(
+            TableName=self._table, Key={"pk": {"S": f"rate#{key}"}}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return [], 0
+        return [float(v["N"]) for v in item.get("slots", {}).get("L", [])], int(item["version"]["N"])
+
+    def save_slots(self, key: str, slots: list[float], expected_version: int) -> bool:
+        item = {
+            "pk": {"S": f"rate#{key}"},
+            "slots": {"L": [{"N": _num(round(t, 4))} for t in slots]},
+            "version": {"N": str(expected_version + 1)},
+        }
+        return self._conditional_put(item, expected_version)
+
+    def _conditional_put(self, item: dict[str, Any], expected_version: int) -> bool:
+        kwargs: dict[str, Any] = {"TableName": self._table, "Item": item}
+        if expected_version <= 0:
+            kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            kwargs["ConditionExpression"] = "version = :v"
+            kwargs["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
+        try:
+            self._client.put_item(**kwargs)
+            return True
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise

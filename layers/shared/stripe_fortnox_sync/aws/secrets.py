@@ -1,0 +1,36 @@
+"""Secrets Manager reads, cached per container through Powertools' parameters utility."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities import parameters
+
+from ..settings import ConfigError
+
+
+def secret_text(name: str, max_age: int) -> str:
+    if not name:
+        raise ConfigError("secret name is not configured")
+    value = parameters.get_secret(name, max_age=max_age)
+    return value if isinstance(value, str) else value.decode()
+
+
+def secret_json(name: str, max_age: int) -> dict[str, Any]:
+    raw = secret_text(name, max_age)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ConfigError(f"secret {name} is not JSON") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"secret {name} must hold a JSON object")
+    return value
+
+
+def webhook_secrets(name: str, max_age: int) -> list[str]:
+    """The endpoint signing secrets; several, comma-separated, while one is being rolled."""
+    secrets = [s.strip() for s in secret_text(name, max_age).split(",") if s.strip()]
+    if not secrets or not all(s.startswith("whsec_") for s in secrets):
+        raise ConfigError("Stripe webhook secret is not configured (expected whsec_... values)")
+    return secrets

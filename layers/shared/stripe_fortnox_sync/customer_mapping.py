@@ -1,0 +1,393 @@
+"""Map a Stripe Customer (as JSON) to the fields of a Fortnox customer.
+
+Pure functions only: no I/O, so the same mapping runs in the Lambda, the CLI and the tests.
+The result holds only fields that have a value; working out which Fortnox fields to clear is
+the sync layer's job, because only it knows what was sent before.
+
+Anything that would make Fortnox reject the whole customer is fixed or dropped here, and every
+such change is reported as a ``FieldWarning``: one bad postcode must not block an invoice.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from stripe_fortnox_sync.iso_codes import COUNTRY_CODES, CURRENCY_CODES, EU_COUNTRY_CODES
+from stripe_fortnox_sync.models import FieldWarning, FortnoxFields, MappedCustomer
+from stripe_fortnox_sync.settings import Settings
+
+# Max lengths of the Fortnox customer fields we send, copied from `fortnox_Customer` in the
+# official OpenAPI spec. The spec gives no limit for VATNumber and OrganisationNumber: 1024 is
+# what every other free-text field allows, and 30 fits every national organisation number
+# format while keeping pasted junk out.
+MAX_LENGTHS: dict[str, int] = {
+    "Name": 1024,
+    "Email": 1024,
+    "Phone1": 1024,
+    "Address1": 1024,
+    "Address2": 1024,
+    "ZipCode": 10,
+    "City": 1024,
+    "CountryCode": 2,
+    "DeliveryName": 1024,
+    "DeliveryAddress1": 1024,
+    "DeliveryAddress2": 1024,
+    "DeliveryZipCode": 10,
+    "DeliveryCity": 1024,
+    "DeliveryCountryCode": 2,
+    "DeliveryPhone1": 1024,
+    "Currency": 3,
+    "ExternalReference": 1024,
+    "VATNumber": 1024,
+    "OrganisationNumber": 30,
+}
+
+# Identifiers are checked against their limit after cleaning and dropped if too long: a cut
+# postcode or VAT number would be wrong data, while a cut street name is still useful.
+_NO_LIMIT = sys.maxsize
+
+# Characters that separate words in the source (line breaks in a pasted address, tabs):
+# turned into one space rather than removed, so the words do not run together.
+_BREAKS = frozenset("\t\n\r\v\f\x85\u2028\u2029")
+# Placeholders while cleaning; both are control characters, so they can never survive from
+# the input itself (every input control character is replaced by one of them).
+_BREAK_MARK = "\x01"
+_REMOVED_MARK = "\x00"
+_BREAK_RUN = re.compile(r"[ \x00]*\x01[ \x00\x01]*")
+_REMOVED_RUN = re.compile(r"( ?)\x00+( ?)")
+
+# Pragmatic, ASCII-only: Fortnox's own check is undocumented, and a rejected e-mail address
+# fails the whole customer, so anything unusual is dropped rather than risked.
+_EMAIL_RE = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}",
+    re.ASCII,
+)
+_EMAIL_LOCAL_MAX = 64
+
+_SE_VAT_RE = re.compile(r"SE(\d{10})01")
+_SE_ORG_NUMBER_RE = re.compile(r"(\d{6})[- ]?(\d{4})")
+_VAT_SEPARATORS = re.compile(r"[\s.\-]+")
+
+# Tax id types that identify a person, not a business (Brazilian CPF, Malaysian individual
+# income tax number): they do not make the customer a company.
+_PERSONAL_TAX_ID_TYPES = frozenset({"br_cpf", "my_itn"})
+_REVERSE_CHARGE_EXEMPTIONS = frozenset({"reverse", "exempt"})
+
+
+def clean_text(value: object, max_length: int) -> tuple[str | None, list[str]]:
+    """Make a value safe for a Fortnox text field.
+
+    Returns the cleaned text (None when nothing is left) and the reasons for every change.
+    Fortnox rejects a request with control characters or 4-byte UTF-8 characters (error
+    2000359), so those are removed; line breaks and tabs become spaces.
+    """
+    if value is None:
+        return None, []
+    if isinstance(value, bool):
+        # A JSON true/false in a text field is a data error, not the text "True".
+        return None, ["dropped: not text"]
+    if isinstance(value, int | float):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        return None, ["dropped: not text"]
+
+    reasons: list[str] = []
+    breaks = controls = astral = invalid = False
+    parts: list[str] = []
+    for ch in text:
+        if ch in _BREAKS:
+            breaks = True
+            parts.append(_BREAK_MARK)
+        elif ord(ch) > 0xFFFF:
+            astral = True
+            parts.append(_REMOVED_MARK)
+        else:
+            category = unicodedata.category(ch)
+            if category in ("Cc", "Cf"):
+                controls = True
+                parts.append(_REMOVED_MARK)
+            elif category == "Cs":
+                # A lone surrogate (JSON "\ud83d" without its pair) cannot even be encoded.
+                invalid = True
+                parts.append(_REMOVED_MARK)
+            else:
+                parts.append(ch)
+    cleaned = "".join(parts)
+    if breaks or controls or astral or invalid:
+        cleaned = _BREAK_RUN.sub(" ", cleaned)
+        # Keep one space where a removed emoji stood between words, none where it was inside one.
+        cleaned = _REMOVED_RUN.sub(lambda m: " " if m.group(1) or m.group(2) else "", cleaned)
+    if breaks:
+        reasons.append("replaced line breaks or tabs with spaces")
+    if controls:
+        reasons.append("removed control or invisible format characters")
+    if astral:
+        reasons.append("removed characters outside the Basic Multilingual Plane (emoji and the like)")
+    if invalid:
+        reasons.append("removed invalid unpaired surrogates")
+
+    cleaned = cleaned.strip()
+    if not cleaned:
+        if reasons:
+            reasons.append("dropped: nothing left after cleaning")
+        return None, reasons
+    if len(cleaned) > max_length:
+        # Cutting can leave a trailing space, which Fortnox would keep and we would not.
+        cleaned = cleaned[:max_length].rstrip()
+        reasons.append(f"cut to {max_length} characters")
+    return cleaned, reasons
+
+
+def is_valid_email(value: str) -> bool:
+    """True for a plain ``local@domain.tld`` address that fits Fortnox's Email field."""
+    if not isinstance(value, str) or len(value) > MAX_LENGTHS["Email"]:
+        return False
+    if _EMAIL_RE.fullmatch(value) is None:
+        return False
+    return len(value.rsplit("@", 1)[0]) <= _EMAIL_LOCAL_MAX
+
+
+def normalise_vat_number(value: str) -> str:
+    """Upper case without the spaces, dots and dashes people type into VAT numbers."""
+    return _VAT_SEPARATORS.sub("", value).upper()
+
+
+def swedish_org_number_from_vat(vat: str) -> str | None:
+    """The organisation number inside a Swedish VAT number (SE + 10 digits + 01), else None."""
+    if not isinstance(vat, str):
+        return None
+    match = _SE_VAT_RE.fullmatch(normalise_vat_number(vat))
+    if match is None:
+        return None
+    digits = match.group(1)
+    return f"{digits[:6]}-{digits[6:]}"
+
+
+def map_customer(
+    customer: Mapping[str, Any],
+    settings: Settings,
+    tax_ids: Sequence[Mapping[str, Any]] | None = None,
+) -> MappedCustomer:
+    """Map a Stripe Customer object (JSON) to the Fortnox customer fields that have a value.
+
+    ``tax_ids`` defaults to the customer's expanded ``tax_ids.data`` when present: Stripe leaves
+    tax ids out of the payload unless asked, so the caller may fetch and pass them.
+    """
+    stripe_id, id_reasons = clean_text(customer.get("id"), MAX_LENGTHS["ExternalReference"])
+    if stripe_id is None or id_reasons:
+        # Without a clean id there is nothing to link the Fortnox customer to.
+        raise ValueError("Stripe customer has no usable id")
+
+    out = _Builder()
+    address = _mapping(customer.get("address"))
+    shipping = _mapping(customer.get("shipping"))
+    shipping_address = _mapping(shipping.get("address"))
+    metadata = _mapping(customer.get("metadata"))
+    tax_id_list = _tax_ids(customer, tax_ids)
+    tax_exempt = customer.get("tax_exempt")
+
+    out.fields["Name"] = _name(customer, shipping, stripe_id, out)
+
+    email, reasons = clean_text(customer.get("email"), _NO_LIMIT)
+    out.warn("Email", reasons)
+    if email is not None:
+        if is_valid_email(email):
+            out.fields["Email"] = email
+        else:
+            out.warn("Email", ["dropped: not a valid e-mail address"])
+    out.text("Phone1", customer.get("phone"))
+
+    out.text("Address1", address.get("line1"))
+    out.text("Address2", address.get("line2"))
+    out.zip_code("ZipCode", address.get("postal_code"))
+    out.text("City", address.get("city"))
+    country = out.country_code("CountryCode", address.get("country"))
+
+    out.text("DeliveryName", shipping.get("name"))
+    out.text("DeliveryAddress1", shipping_address.get("line1"))
+    out.text("DeliveryAddress2", shipping_address.get("line2"))
+    out.zip_code("DeliveryZipCode", shipping_address.get("postal_code"))
+    out.text("DeliveryCity", shipping_address.get("city"))
+    delivery_country = out.country_code("DeliveryCountryCode", shipping_address.get("country"))
+    out.text("DeliveryPhone1", shipping.get("phone"))
+
+    currency, reasons = clean_text(customer.get("currency"), _NO_LIMIT)
+    out.warn("Currency", reasons)
+    if currency is not None:
+        # Stripe sends currencies in lower case; Fortnox wants the ISO form.
+        if currency.upper() in CURRENCY_CODES:
+            out.fields["Currency"] = currency.upper()
+        else:
+            out.warn("Currency", ["dropped: not an ISO 4217 currency code"])
+
+    out.fields["ExternalReference"] = stripe_id
+
+    vat_number = _vat_number(tax_id_list, metadata.get(settings.vat_number_metadata_key), out)
+    customer_country = country or delivery_country
+    org_number = _organisation_number(
+        metadata.get(settings.organisation_number_metadata_key), customer_country, out
+    )
+    if org_number is None and vat_number is not None:
+        org_number = swedish_org_number_from_vat(vat_number)
+    if org_number is not None:
+        out.fields["OrganisationNumber"] = org_number
+
+    # Someone typed a business identifier, even one Fortnox cannot take: still a business.
+    is_company = (
+        any(_tax_id_type(t) not in _PERSONAL_TAX_ID_TYPES for t in tax_id_list if _has_text(t.get("value")))
+        or _has_text(metadata.get(settings.organisation_number_metadata_key))
+        or _has_text(metadata.get(settings.vat_number_metadata_key))
+        or _has_text(customer.get("business_name"))
+        or tax_exempt == "reverse"
+    )
+    out.fields["Type"] = "COMPANY" if is_company else "PRIVATE"
+
+    vat_type = _vat_type(customer_country, settings.seller_country, tax_exempt, vat_number is not None)
+    if vat_type is not None:
+        out.fields["VATType"] = vat_type
+
+    return MappedCustomer(fields=out.fields, warnings=tuple(out.warnings))
+
+
+class _Builder:
+    """Collects fields and warnings so each rule reads as one line in ``map_customer``."""
+
+    def __init__(self) -> None:
+        self.fields: FortnoxFields = {}
+        self.warnings: list[FieldWarning] = []
+
+    def warn(self, field: str, reasons: Iterable[str]) -> None:
+        self.warnings.extend(FieldWarning(field, reason) for reason in reasons)
+
+    def text(self, field: str, value: object) -> None:
+        cleaned, reasons = clean_text(value, MAX_LENGTHS[field])
+        self.warn(field, reasons)
+        if cleaned is not None:
+            self.fields[field] = cleaned
+
+    def zip_code(self, field: str, value: object) -> None:
+        # Kept exactly as typed (a Swedish "123 45" keeps its space): only the length matters.
+        cleaned, reasons = clean_text(value, _NO_LIMIT)
+        self.warn(field, reasons)
+        if cleaned is None:
+            return
+        limit = MAX_LENGTHS[field]
+        if len(cleaned) > limit:
+            self.warn(field, [f"dropped: postcode longer than {limit} characters"])
+        else:
+            self.fields[field] = cleaned
+
+    def country_code(self, field: str, value: object) -> str | None:
+        cleaned, reasons = clean_text(value, _NO_LIMIT)
+        self.warn(field, reasons)
+        if cleaned is None:
+            return None
+        code = cleaned.upper()
+        if code not in COUNTRY_CODES:
+            self.warn(field, ["dropped: not an ISO 3166-1 alpha-2 country code"])
+            return None
+        self.fields[field] = code
+        return code
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    # Stripe sends null, {} or an object for address and shipping; treat all alike.
+    return value if isinstance(value, Mapping) else {}
+
+
+def _tax_ids(
+    customer: Mapping[str, Any], tax_ids: Sequence[Mapping[str, Any]] | None
+) -> list[Mapping[str, Any]]:
+    if tax_ids is None:
+        expanded = customer.get("tax_ids")
+        # Only present when the customer was fetched with expand[]=tax_ids.
+        tax_ids = expanded.get("data") if isinstance(expanded, Mapping) else expanded
+    if not isinstance(tax_ids, Sequence) or isinstance(tax_ids, str):
+        return []
+    return [t for t in tax_ids if isinstance(t, Mapping)]
+
+
+def _tax_id_type(tax_id: Mapping[str, Any]) -> str:
+    kind = tax_id.get("type")
+    return kind if isinstance(kind, str) else ""
+
+
+def _has_text(value: object) -> bool:
+    return clean_text(value, _NO_LIMIT)[0] is not None
+
+
+def _name(customer: Mapping[str, Any], shipping: Mapping[str, Any], stripe_id: str, out: _Builder) -> str:
+    # Fortnox requires a Name, so walk from the most to the least specific source.
+    candidates = (
+        ("name", customer.get("name")),
+        ("business_name", customer.get("business_name")),
+        ("individual_name", customer.get("individual_name")),
+        ("shipping.name", shipping.get("name")),
+        ("email", customer.get("email")),
+    )
+    for source, raw in candidates:
+        cleaned, reasons = clean_text(raw, MAX_LENGTHS["Name"])
+        if cleaned is not None:
+            out.warn("Name", reasons)
+            return cleaned
+        # Say why a value that was there could not be used, or the fallback looks arbitrary.
+        out.warn("Name", (f"{source} not used: {reason}" for reason in reasons))
+    out.warn("Name", ["no name in Stripe: used a placeholder with the Stripe id"])
+    return f"Stripe customer {stripe_id}"
+
+
+def _vat_number(tax_ids: Sequence[Mapping[str, Any]], from_metadata: object, out: _Builder) -> str | None:
+    eu_vat = [t.get("value") for t in tax_ids if _tax_id_type(t) == "eu_vat"]
+    others = [t.get("value") for t in tax_ids if _tax_id_type(t) != "eu_vat"]
+    limit = MAX_LENGTHS["VATNumber"]
+    for raw in (*eu_vat, *others, from_metadata):
+        cleaned, reasons = clean_text(raw, _NO_LIMIT)
+        vat = normalise_vat_number(cleaned) if cleaned is not None else ""
+        if not vat:
+            continue
+        out.warn("VATNumber", reasons)
+        if len(vat) > limit:
+            # A cut VAT number is a wrong one: try the next candidate instead.
+            out.warn("VATNumber", [f"dropped: longer than {limit} characters"])
+            continue
+        out.fields["VATNumber"] = vat
+        return vat
+    return None
+
+
+def _organisation_number(raw: object, country: str | None, out: _Builder) -> str | None:
+    cleaned, reasons = clean_text(raw, _NO_LIMIT)
+    out.warn("OrganisationNumber", reasons)
+    if cleaned is None:
+        return None
+    # A bare 10-digit number is Swedish when the customer is, or when nothing says otherwise
+    # (the Fortnox company is Swedish); elsewhere, e.g. Belgium, 10 digits mean something else.
+    match = _SE_ORG_NUMBER_RE.fullmatch(cleaned)
+    if match is not None and country in (None, "SE"):
+        return f"{match.group(1)}-{match.group(2)}"
+    limit = MAX_LENGTHS["OrganisationNumber"]
+    if len(cleaned) > limit:
+        out.warn("OrganisationNumber", [f"dropped: longer than {limit} characters"])
+        return None
+    return cleaned
+
+
+def _vat_type(
+    country: str | None, seller_country: str, tax_exempt: object, has_vat_number: bool
+) -> str | None:
+    if country is None:
+        # A guess could book VAT wrongly; left out, Fortnox keeps what it has (its default on create).
+        return None
+    reverse_charge = tax_exempt in _REVERSE_CHARGE_EXEMPTIONS
+    if country == seller_country.strip().upper():
+        return "SEREVERSEDVAT" if reverse_charge else "SEVAT"
+    if country in EU_COUNTRY_CODES:
+        return "EUREVERSEDVAT" if reverse_charge or has_vat_number else "EUVAT"
+    return "EXPORT"

@@ -1,0 +1,294 @@
+"""Sync decisions: what one Stripe event does to Fortnox and to the stored mapping.
+
+Costs, in Fortnox requests: a new customer 2 (search, create; 1 with match rule none), a changed
+customer 1, an unchanged one 0, a deletion 1. Knows nothing of SQS, HTTP or DynamoDB: it talks
+to the `FortnoxCustomers` and `MappingStore` ports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from .customer_mapping import map_customer
+from .fortnox_client import FortnoxError
+from .models import CustomerLink, FortnoxFields, LinkStatus, MappedCustomer, Outcome, StripeEvent, SyncResult
+from .settings import MatchRule, Settings
+
+# Fields we may blank when Stripe loses a value. Coded fields (country, currency, VAT type) and
+# fields Fortnox requires to be non-empty (Name, Address1) are left as they were.
+CLEARABLE_FIELDS = frozenset(
+    {
+        "Email",
+        "Phone1",
+        "Address2",
+        "ZipCode",
+        "City",
+        "DeliveryName",
+        "DeliveryAddress1",
+        "DeliveryAddress2",
+        "DeliveryZipCode",
+        "DeliveryCity",
+        "DeliveryPhone1",
+        "VATNumber",
+        "OrganisationNumber",
+    }
+)
+
+CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated"})
+
+# How far back a crash-recovery search looks before the create was attempted. Fortnox's
+# lastmodified filter is in Swedish local time (UTC+1/+2), at minute resolution: starting from
+# UTC minus a margin always covers the create.
+RECOVERY_LOOKBACK = timedelta(minutes=5)
+
+
+class FortnoxCustomers(Protocol):
+    def list_customers(self, params: Mapping[str, str | int]) -> list[dict[str, Any]]: ...
+
+    def get_customer(self, number: str) -> dict[str, Any]: ...
+
+    def create_customer(self, fields: FortnoxFields) -> dict[str, Any]: ...
+
+    def update_customer(self, number: str, fields: FortnoxFields) -> dict[str, Any]: ...
+
+
+class MappingStore(Protocol):
+    def get(self, stripe_id: str) -> CustomerLink | None: ...
+
+    def save(self, link: CustomerLink) -> CustomerLink: ...
+
+
+class PermanentEventError(Exception):
+    """The event can never be applied as it is; park it with this reason instead of retrying."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def field_hashes(fields: FortnoxFields) -> dict[str, str]:
+    """Short per-field digests: enough to see what changed without storing personal data."""
+    return {
+        key: hashlib.sha256(f"{key}\x1f{json.dumps(value, ensure_ascii=False)}".encode()).hexdigest()[:16]
+        for key, value in fields.items()
+    }
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+def _number_key(item: Mapping[str, Any]) -> tuple[int, str]:
+    number = str(item.get("CustomerNumber", ""))
+    return (int(number) if number.isdigit() else 1 << 62, number)
+
+
+class CustomerSync:
+    def __init__(
+        self,
+        settings: Settings,
+        fortnox: FortnoxCustomers,
+        links: MappingStore,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._fortnox = fortnox
+        self._links = links
+        self._clock = clock
+
+    def apply(self, event: StripeEvent) -> SyncResult:
+        if event.type in CUSTOMER_EVENTS:
+            return self._upsert(event, event.object)
+        if event.type == "customer.deleted":
+            return self._deactivate(event, str(event.object.get("id", "")))
+        return self._result(event, str(event.object.get("id", "")), Outcome.IGNORED, None, "type not handled")
+
+    # Create or update -------------------------------------------------------------------------
+
+    def _upsert(self, event: StripeEvent, customer: Mapping[str, Any]) -> SyncResult:
+        stripe_id = str(customer.get("id") or "")
+        if not stripe_id.startswith("cus_"):
+            raise PermanentEventError("bad_payload", f"event {event.id} carries no Stripe customer id")
+        link = self._links.get(stripe_id)
+        if link and link.last_event_created > event.created:
+            return self._result(
+                event, stripe_id, Outcome.STALE, link.fortnox_number, "a newer event was applied"
+            )
+        if link and link.status is LinkStatus.DELETED:
+            return self._result(
+                event, stripe_id, Outcome.IGNORED, link.fortnox_number, "customer was deleted"
+            )
+
+        mapped = map_customer(customer, self._settings)
+        hashes = field_hashes(mapped.fields)
+        if link and link.status is LinkStatus.ACTIVE and link.fortnox_number:
+            result = self._update_linked(event, link, mapped, hashes)
+            if result is not None:
+                return result
+            # The Fortnox customer was removed by hand: create it again, keeping our record.
+            link.status, link.intent_started_at = LinkStatus.PENDING, None
+        return self._create_or_adopt(event, stripe_id, link, mapped, hashes)
+
+    def _update_linked(
+        self, event: StripeEvent, link: CustomerLink, mapped: MappedCustomer, hashes: dict[str, str]
+    ) -> SyncResult | None:
+        assert link.fortnox_number is not None
+        changes: FortnoxFields = {
+            k: v for k, v in mapped.fields.items() if link.field_hashes.get(k) != hashes[k]
+        }
+        changes.update({k: "" for k in link.field_hashes if k not in hashes and k in CLEARABLE_FIELDS})
+        outcome = Outcome.UNCHANGED
+        if changes:
+            try:
+                self._fortnox.update_customer(link.fortnox_number, changes)
+            except FortnoxError as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            outcome = Outcome.UPDATED
+        kept = {k: v for k, v in link.field_hashes.items() if k not in hashes and k not in CLEARABLE_FIELDS}
+        self._remember(link, event, LinkStatus.ACTIVE, link.fortnox_number, {**kept, **hashes})
+        return self._result(event, link.stripe_id, outcome, link.fortnox_number, mapped=mapped)
+
+    def _create_or_adopt(
+        self,
+        event: StripeEvent,
+        stripe_id: str,
+        link: CustomerLink | None,
+        mapped: MappedCustomer,
+        hashes: dict[str, str],
+    ) -> SyncResult:
+        number: str | None = None
+        detail = ""
+        if link and link.status is LinkStatus.PENDING and link.intent_started_at is not None:
+            number = self._recover(stripe_id, mapped.fields, link.intent_started_at)
+            detail = "recovered an interrupted create" if number else ""
+        if number is None:
+            number = self._match(mapped.fields)
+            detail = f"matched by {self._settings.match_rule.value}" if number else ""
+        if number is not None:
+            self._fortnox.update_customer(number, mapped.fields)
+            outcome = Outcome.UPDATED
+        else:
+            # Record the intent before creating, so a crash after the create is recoverable:
+            # Fortnox cannot be searched by ExternalReference.
+            link = link or CustomerLink(stripe_id=stripe_id, status=LinkStatus.PENDING)
+            link.status, link.intent_started_at = LinkStatus.PENDING, self._clock()
+            link = self._links.save(link)
+            created = self._fortnox.create_customer(mapped.fields)
+            number = str(created.get("CustomerNumber") or "")
+            if not number:
+                raise FortnoxError(
+                    "create answered without a CustomerNumber", method="POST", path="/customers"
+                )
+            outcome = Outcome.CREATED
+        if link is None:
+            link = CustomerLink(stripe_id=stripe_id, status=LinkStatus.ACTIVE)
+        self._remember(link, event, LinkStatus.ACTIVE, number, hashes)
+        return self._result(event, stripe_id, outcome, number, detail, mapped)
+
+    def _match(self, fields: FortnoxFields) -> str | None:
+        """An existing Fortnox customer for this one, by the configured rule.
+
+        Fortnox filters are substring matches, so every hit is checked for an exact match.
+        """
+        rule = self._settings.match_rule
+        if rule is MatchRule.EMAIL and fields.get("Email"):
+            wanted = str(fields["Email"]).strip().lower()
+            hits = self._fortnox.list_customers({"email": wanted})
+            exact = [h for h in hits if str(h.get("Email") or "").strip().lower() == wanted]
+        elif rule is MatchRule.ORGANISATION_NUMBER and fields.get("OrganisationNumber"):
+            wanted = _digits(str(fields["OrganisationNumber"]))
+            if not wanted:
+                return None
+            hits = self._fortnox.list_customers({"organisationnumber": str(fields["OrganisationNumber"])})
+            exact = [h for h in hits if _digits(str(h.get("OrganisationNumber") or "")) == wanted]
+        else:
+            return None
+        if not exact:
+            return None
+        # Several exact matches are duplicates someone made by hand; the oldest is the one
+        # invoices most likely point at.
+        return str(min(exact, key=_number_key)["CustomerNumber"])
+
+    def _recover(self, stripe_id: str, fields: FortnoxFields, started_at: float) -> str | None:
+        """Find the customer an interrupted attempt created, by its ExternalReference."""
+        since = datetime.fromtimestamp(started_at, UTC) - RECOVERY_LOOKBACK
+        candidates = self._fortnox.list_customers({"lastmodified": since.strftime("%Y-%m-%d %H:%M")})
+        # Same name first: almost always the one; the rest only if the name changed meanwhile.
+        name = fields.get("Name")
+        candidates.sort(key=lambda c: (c.get("Name") != name, _number_key(c)))
+        for candidate in candidates:
+            number = str(candidate.get("CustomerNumber") or "")
+            if number and self._fortnox.get_customer(number).get("ExternalReference") == stripe_id:
+                return number
+        return None
+
+    # Delete -----------------------------------------------------------------------------------
+
+    def _deactivate(self, event: StripeEvent, stripe_id: str) -> SyncResult:
+        link = self._links.get(stripe_id)
+        if link is None:
+            return self._result(event, stripe_id, Outcome.IGNORED, None, "never synced to Fortnox")
+        if link.last_event_created > event.created:
+            return self._result(
+                event, stripe_id, Outcome.STALE, link.fortnox_number, "a newer event was applied"
+            )
+        if link.status is LinkStatus.DELETED:
+            return self._result(event, stripe_id, Outcome.UNCHANGED, link.fortnox_number, "already inactive")
+        number = link.fortnox_number
+        if link.status is LinkStatus.PENDING and link.intent_started_at is not None:
+            number = self._recover(stripe_id, {}, link.intent_started_at)
+        if number:
+            try:
+                # Bookkeeping keeps the customer: it only becomes inactive.
+                self._fortnox.update_customer(number, {"Active": False})
+            except FortnoxError as exc:
+                if exc.status != 404:
+                    raise
+        self._remember(link, event, LinkStatus.DELETED, number, link.field_hashes)
+        return self._result(event, stripe_id, Outcome.DEACTIVATED, number)
+
+    # Helpers ----------------------------------------------------------------------------------
+
+    def _remember(
+        self,
+        link: CustomerLink,
+        event: StripeEvent,
+        status: LinkStatus,
+        number: str | None,
+        hashes: dict[str, str],
+    ) -> None:
+        link.status = status
+        link.fortnox_number = number
+        link.field_hashes = hashes
+        link.last_event_id = event.id
+        link.last_event_created = max(link.last_event_created, event.created)
+        link.intent_started_at = None
+        self._links.save(link)
+
+    @staticmethod
+    def _result(
+        event: StripeEvent,
+        stripe_id: str,
+        outcome: Outcome,
+        number: str | None,
+        detail: str = "",
+        mapped: MappedCustomer | None = None,
+    ) -> SyncResult:
+        return SyncResult(
+            event_id=event.id,
+            event_type=event.type,
+            stripe_id=stripe_id,
+            outcome=outcome,
+            fortnox_number=number,
+            detail=detail,
+            warnings=mapped.warnings if mapped else (),
+        )

@@ -1,0 +1,280 @@
+"""HTTP client for the Fortnox API v3: envelopes, errors, retries, rate limit, token refresh."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import requests
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from .models import FortnoxFields
+
+# Statuses worth trying again later: the request may succeed unchanged.
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+# Fortnox error codes that mean the account, not the request, is wrong: a human must act.
+LICENCE_CODES = frozenset({2001103, 2001101, 2000310, 2000311})
+
+
+class FortnoxError(Exception):
+    """Any failed Fortnox call, with what Fortnox said about it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        method: str = "",
+        path: str = "",
+        ambiguous: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.method = method
+        self.path = path
+        # The request may have been applied even though it failed (timeout, 5xx on a write):
+        # retrying blindly could create a second customer.
+        self.ambiguous = ambiguous
+
+    @property
+    def transient(self) -> bool:
+        return self.status is None or self.status in TRANSIENT_STATUSES
+
+    @property
+    def reason(self) -> str:
+        """A short, stable label for metrics and DLQ attributes."""
+        if self.status is None:
+            return "network"
+        if self.status == 429:
+            return "rate_limited"
+        if self.status == 401:
+            return "unauthorized"
+        if self.status == 403 or self.code in LICENCE_CODES:
+            return "forbidden"
+        if self.status == 404:
+            return "not_found"
+        if self.status >= 500:
+            return "server_error"
+        return "validation"
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path} " if self.method else ""
+        status = f"HTTP {self.status}" if self.status is not None else "no response"
+        code = f", code {self.code}" if self.code is not None else ""
+        return f"Fortnox {where}failed ({status}{code}): {self.message}"
+
+
+class FortnoxAuthError(FortnoxError):
+    """The token endpoint refused us: wrong credentials or a broken refresh-token chain."""
+
+    @property
+    def transient(self) -> bool:
+        return self.status is None or (self.status or 0) >= 500
+
+    @property
+    def reason(self) -> str:
+        return "auth"
+
+
+def _lower_keys(value: Any) -> dict[str, Any]:
+    return {str(k).lower(): v for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+def error_from_response(response: requests.Response, method: str = "", path: str = "") -> FortnoxError:
+    """Parse Fortnox's error envelope, whose key case varies, or an OAuth error body."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    top = _lower_keys(body)
+    info = _lower_keys(top.get("errorinformation"))
+    message = info.get("message") or top.get("error_description") or top.get("message")
+    if not message and isinstance(top.get("error"), str):
+        message = top["error"]
+    if not message:
+        message = (response.text or response.reason or "no error body")[:300]
+    code_raw = info.get("code")
+    try:
+        code = int(code_raw) if code_raw is not None else None
+    except (TypeError, ValueError):
+        code = None
+    return FortnoxError(str(message), status=response.status_code, code=code, method=method, path=path)
+
+
+class TokenProvider(Protocol):
+    def access_token(self) -> str: ...
+
+    def invalidate(self, token: str) -> None: ...
+
+
+class RateLimiter(Protocol):
+    def acquire(self) -> float: ...
+
+
+# (method, path template, HTTP status or 0 for no response, seconds)
+CallObserver = Callable[[str, str, int, float], None]
+
+
+def _template(path: str) -> str:
+    parts = path.strip("/").split("/")
+    return "/" + "/".join("{n}" if i > 0 and parts[i - 1] == "customers" else p for i, p in enumerate(parts))
+
+
+class FortnoxClient:
+    """Talks to Fortnox; every request waits for the shared rate limiter first."""
+
+    def __init__(
+        self,
+        api_url: str,
+        tokens: TokenProvider,
+        limiter: RateLimiter,
+        *,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+        max_attempts: int = 5,
+        max_backoff: float = 8.0,
+        sleep: Callable[[float], None] = time.sleep,
+        observer: CallObserver | None = None,
+    ) -> None:
+        self._api_url = api_url.rstrip("/")
+        self._tokens = tokens
+        self._limiter = limiter
+        self._timeout = timeout
+        self._session = session or requests.Session()
+        self._max_attempts = max_attempts
+        self._max_backoff = max_backoff
+        self._sleep = sleep
+        self._observer = observer
+        self.calls = 0
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        # A POST that timed out or got a 5xx may have been applied; only a 429 (refused before
+        # processing) or a failed connect is safe to repeat in place. The rest goes back to the
+        # queue, where the sync's crash recovery looks for what the first attempt created.
+        def retry_in_place(exc: BaseException) -> bool:
+            return isinstance(exc, FortnoxError) and exc.transient and not exc.ambiguous
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self._max_attempts),
+            wait=wait_exponential_jitter(multiplier=0.5, max=self._max_backoff),
+            retry=retry_if_exception(retry_in_place),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        result: dict[str, Any] = retrying(self._send_with_refresh, method, path, params, body)
+        return result
+
+    def _send_with_refresh(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        body: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        token = self._tokens.access_token()
+        try:
+            return self._send(method, path, params, body, token)
+        except FortnoxError as exc:
+            if exc.status != 401:
+                raise
+            # The token was revoked or expired early: refresh once, then give up loudly.
+            self._tokens.invalidate(token)
+            return self._send(method, path, params, body, self._tokens.access_token())
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        body: Mapping[str, Any] | None,
+        token: str,
+    ) -> dict[str, Any]:
+        self._limiter.acquire()
+        self.calls += 1
+        started = time.perf_counter()
+        template = _template(path)
+        try:
+            response = self._session.request(
+                method,
+                self._api_url + path,
+                params=params,
+                json=body,
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                timeout=self._timeout,
+            )
+        except requests.ConnectionError as exc:
+            self._observe(method, template, 0, started)
+            # A refused connection never reached Fortnox; a broken one might have.
+            sent = not isinstance(exc, requests.ConnectTimeout) and "refused" not in str(exc).lower()
+            raise FortnoxError(
+                f"connection failed: {type(exc).__name__}",
+                method=method,
+                path=template,
+                ambiguous=sent and method != "GET",
+            ) from exc
+        except requests.Timeout as exc:
+            self._observe(method, template, 0, started)
+            raise FortnoxError(
+                f"no answer within {self._timeout:g} s",
+                method=method,
+                path=template,
+                ambiguous=method != "GET",
+            ) from exc
+        self._observe(method, template, response.status_code, started)
+        if response.status_code >= 400:
+            error = error_from_response(response, method, template)
+            error.ambiguous = method == "POST" and response.status_code >= 500
+            raise error
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise FortnoxError("answer is not JSON", status=response.status_code, method=method) from exc
+        return data if isinstance(data, dict) else {}
+
+    def _observe(self, method: str, template: str, status: int, started: float) -> None:
+        if self._observer is not None:
+            self._observer(method, template, status, time.perf_counter() - started)
+
+    # Customers ------------------------------------------------------------------------------
+
+    def list_customers(self, params: Mapping[str, str | int]) -> list[dict[str, Any]]:
+        """Every page of a customer list with one filter; items carry only Fortnox's list fields."""
+        items: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            data = self.request("GET", "/customers", params={**params, "limit": 500, "page": page})
+            items.extend(data.get("Customers") or [])
+            meta = data.get("MetaInformation") or {}
+            if page >= int(meta.get("@TotalPages") or 1):
+                return items
+            page += 1
+
+    def get_customer(self, number: str) -> dict[str, Any]:
+        customer: dict[str, Any] = self.request("GET", f"/customers/{number}").get("Customer", {})
+        return customer
+
+    def create_customer(self, fields: FortnoxFields) -> dict[str, Any]:
+        customer: dict[str, Any] = self.request("POST", "/customers", body={"Customer": fields}).get(
+            "Customer", {}
+        )
+        return customer
+
+    def update_customer(self, number: str, fields: FortnoxFields) -> dict[str, Any]:
+        customer: dict[str, Any] = self.request("PUT", f"/customers/{number}", body={"Customer": fields}).get(
+            "Customer", {}
+        )
+        return customer

@@ -1,0 +1,96 @@
+"""Domain types shared by the webhook, the sync logic and the stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+# A Fortnox customer as we send it: Fortnox field name to value (str or bool).
+FortnoxFields = dict[str, Any]
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    DEACTIVATED = "deactivated"
+    IGNORED = "ignored"
+    STALE = "stale"
+    FAILED = "failed"
+
+
+class LinkStatus(StrEnum):
+    # A Fortnox create is in flight: a crash after it must be recovered, not repeated.
+    PENDING = "pending"
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class FieldWarning:
+    """A Stripe value that could not be sent to Fortnox as it was."""
+
+    field: str
+    reason: str  # e.g. "cut to 1024 characters", "dropped: not a valid e-mail address"
+
+
+@dataclass(frozen=True)
+class MappedCustomer:
+    """The Fortnox fields a Stripe customer maps to, and what had to be changed to fit."""
+
+    fields: FortnoxFields
+    warnings: tuple[FieldWarning, ...] = ()
+
+
+@dataclass(frozen=True)
+class StripeEvent:
+    id: str
+    type: str
+    created: int
+    livemode: bool
+    object: dict[str, Any]
+    previous_attributes: dict[str, Any] | None = None
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> StripeEvent:
+        data = raw["data"]
+        return cls(
+            id=raw["id"],
+            type=raw["type"],
+            created=int(raw["created"]),
+            livemode=bool(raw["livemode"]),
+            object=data["object"],
+            previous_attributes=data.get("previous_attributes"),
+        )
+
+
+@dataclass
+class CustomerLink:
+    """The stored Stripe-to-Fortnox mapping of one Stripe customer.
+
+    Holds hashes of the fields last sent, not the values, so the table keeps no personal data
+    while still telling which fields changed.
+    """
+
+    stripe_id: str
+    status: LinkStatus
+    fortnox_number: str | None = None
+    last_event_id: str | None = None
+    last_event_created: int = 0
+    field_hashes: dict[str, str] = field(default_factory=dict)
+    intent_started_at: float | None = None
+    updated_at: float = 0.0
+    # Optimistic-concurrency counter: a write succeeds only over the version it read.
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    event_id: str
+    event_type: str
+    stripe_id: str
+    outcome: Outcome
+    fortnox_number: str | None = None
+    detail: str = ""
+    warnings: tuple[FieldWarning, ...] = ()

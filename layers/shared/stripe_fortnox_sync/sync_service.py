@@ -1,0 +1,167 @@
+"""Processes one queued Stripe event: dedupe, apply, and park what can never succeed.
+
+Transient failures (Fortnox down, rate limit, a concurrent write) raise, so SQS delivers the
+message again and, after the queue's maxReceiveCount, moves it to the dead-letter queue.
+Permanent ones (a Fortnox validation error, a broken chain of refresh tokens) are parked in the
+dead-letter queue at once with their reason, to be redriven once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+from .customer_sync import CustomerSync, PermanentEventError
+from .fortnox_client import FortnoxError
+from .models import FieldWarning, Outcome, StripeEvent, SyncResult
+from .observability import MetricUnit, logger, metrics
+from .settings import ConfigError, Settings
+from .webhook import EventPublisher, message_group_id
+
+# Stripe retries for up to three days; remember event ids a little longer than that.
+DEDUPE_SECONDS = 4 * 24 * 3600
+
+
+def _result_from_dict(data: dict[str, Any], duplicate: bool = False) -> SyncResult:
+    result = SyncResult(
+        event_id=data["event_id"],
+        event_type=data["event_type"],
+        stripe_id=data["stripe_id"],
+        outcome=Outcome(data["outcome"]),
+        fortnox_number=data.get("fortnox_number"),
+        detail=data.get("detail", ""),
+        warnings=tuple(FieldWarning(**w) for w in data.get("warnings", ())),
+    )
+    if duplicate:
+        return SyncResult(
+            result.event_id,
+            result.event_type,
+            result.stripe_id,
+            Outcome.IGNORED,
+            result.fortnox_number,
+            f"duplicate delivery (first: {result.outcome.value})",
+        )
+    return result
+
+
+def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
+    if isinstance(response, dict):
+        return {**response, "_duplicate": True}
+    return response
+
+
+class SyncService:
+    def __init__(
+        self,
+        settings: Settings,
+        sync: Callable[[], CustomerSync],
+        parker: EventPublisher | None,
+        persistence: BasePersistenceLayer | None,
+    ) -> None:
+        self._settings = settings
+        self._sync_factory = sync
+        self._sync: CustomerSync | None = None
+        self._parker = parker
+        self.idempotency_config = IdempotencyConfig(
+            event_key_jmespath="id",
+            expires_after_seconds=DEDUPE_SECONDS,
+            raise_on_no_idempotency_key=True,
+            response_hook=_mark_duplicate,
+        )
+        apply = self._apply
+        if persistence is not None:
+            apply = idempotent_function(
+                data_keyword_argument="event",
+                persistence_store=persistence,
+                config=self.idempotency_config,
+                key_prefix="stripe-event",
+            )(apply)
+        self._apply_once = apply
+
+    def _customer_sync(self) -> CustomerSync:
+        # Built on first use: secrets and the Fortnox session are only needed when an event
+        # actually reaches Fortnox.
+        if self._sync is None:
+            self._sync = self._sync_factory()
+        return self._sync
+
+    def _apply(self, event: dict[str, Any]) -> dict[str, Any]:
+        result = self._customer_sync().apply(StripeEvent.from_dict(event))
+        data = asdict(result)
+        data["outcome"] = result.outcome.value
+        return data
+
+    def handle(self, body: str) -> SyncResult:
+        started = time.perf_counter()
+        try:
+            raw = json.loads(body)
+            event = StripeEvent.from_dict(raw)
+        except (ValueError, KeyError, TypeError) as exc:
+            return self._park(body, None, "bad_payload", f"queued message is not a Stripe event: {exc}")
+        logger.set_correlation_id(event.id)
+        logger.append_keys(event_type=event.type)
+        if event.type not in self._settings.event_types or event.livemode != self._settings.stripe_livemode:
+            result = SyncResult(event.id, event.type, "", Outcome.IGNORED, detail="type or mode not enabled")
+        else:
+            try:
+                data = self._apply_once(event=raw)
+                result = _result_from_dict(data, duplicate=bool(data.get("_duplicate")))
+            except PermanentEventError as exc:
+                return self._park(body, raw, exc.reason, str(exc))
+            except ConfigError as exc:
+                return self._park(body, raw, "config", str(exc))
+            except FortnoxError as exc:
+                metrics.add_metric(name=f"FortnoxFailure_{exc.reason}", unit=MetricUnit.Count, value=1)
+                if exc.transient:
+                    logger.warning(
+                        "Fortnox failed, will retry", extra={"error": str(exc), "reason": exc.reason}
+                    )
+                    raise
+                return self._park(body, raw, exc.reason, str(exc))
+        self._record(result, time.perf_counter() - started)
+        return result
+
+    def _record(self, result: SyncResult, seconds: float) -> None:
+        metrics.add_metric(name=f"Customers_{result.outcome.value}", unit=MetricUnit.Count, value=1)
+        for warning in result.warnings:
+            metrics.add_metric(name="FieldAdjusted", unit=MetricUnit.Count, value=1)
+            logger.warning(
+                "Stripe value adjusted to fit Fortnox", extra={"field": warning.field, "why": warning.reason}
+            )
+        logger.info(
+            "event processed",
+            extra={
+                "event_id": result.event_id,
+                "event_type": result.event_type,
+                "outcome": result.outcome.value,
+                "stripe_id": result.stripe_id,
+                "fortnox_number": result.fortnox_number,
+                "detail": result.detail,
+                "duration_ms": round(seconds * 1000, 1),
+            },
+        )
+
+    def _park(self, body: str, raw: dict[str, Any] | None, reason: str, message: str) -> SyncResult:
+        event_id = str(raw.get("id")) if isinstance(raw, dict) else "unknown"
+        event_type = str(raw.get("type")) if isinstance(raw, dict) else "unknown"
+        metrics.add_metric(name=f"EventsParked_{reason}", unit=MetricUnit.Count, value=1)
+        logger.error("event parked in the dead-letter queue", extra={"reason": reason, "error": message})
+        if self._parker is None:
+            raise RuntimeError(f"cannot park event {event_id}: no dead-letter queue configured ({message})")
+        group = message_group_id(raw) if isinstance(raw, dict) and "id" in raw else "unparseable"
+        self._parker.publish(
+            body,
+            group_id=group,
+            dedup_id=f"{event_id}-{int(time.time())}"[:128],
+            attributes={"failure_reason": reason, "failure_message": message, "event_type": event_type},
+        )
+        result = SyncResult(event_id, event_type, "", Outcome.FAILED, detail=f"{reason}: {message}")
+        self._record(result, 0.0)
+        return result

@@ -1,0 +1,669 @@
+"""The deployed pipeline on one machine: the real handlers, AWS emulated by moto's server.
+
+HTTP `POST /webhook` -> the webhook Lambda handler (as API Gateway would call it) -> SQS FIFO
+(moto) -> a worker that long-polls like Lambda's event source mapping -> the sync Lambda
+handler -> DynamoDB (moto) and Fortnox (real, or the embedded simulator).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+
+from .fortnox_sim import FortnoxSimulator
+
+REGION = "eu-north-1"
+ACCOUNT = "123456789012"
+STACK = "stripe-fortnox-local"
+SERVICE_NAME = "stripe-fortnox-sync"
+
+# Mirrors template.yaml (tests/template checks that they agree), except the visibility
+# timeout: 360 s in AWS, shorter here so a failed record is retried while you watch.
+QUEUE_ATTRIBUTES = {
+    "FifoQueue": "true",
+    "ContentBasedDeduplication": "false",
+    "MessageRetentionPeriod": "1209600",
+    "MaximumMessageSize": "262144",
+}
+MAX_RECEIVE_COUNT = 5
+TABLES = {
+    "mapping": ("stripe_id", None),
+    "idempotency": ("id", "expiration"),
+    "state": ("pk", "expires_at"),
+}
+SQS_BATCH_SIZE = 10
+
+
+class LocalStackError(Exception):
+    """The local stack cannot start; the message says why and what to do."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class FortnoxTarget:
+    api_url: str
+    auth_url: str
+    credentials: dict[str, str]
+    simulator: FortnoxSimulator | None = None
+
+
+@dataclass
+class ProcessedEvent:
+    event_id: str
+    event_type: str
+    stripe_id: str
+    outcome: str
+    fortnox_number: str | None
+    detail: str
+    duration_ms: float
+
+
+@dataclass
+class LocalConfig:
+    host: str = "127.0.0.1"
+    port: int = 3000
+    webhook_secrets: list[str] = field(default_factory=list)
+    livemode: bool = False
+    visibility_timeout: int = 5
+    fortnox_api_url: str | None = None
+    fortnox_auth_url: str | None = None
+    fortnox_credentials: dict[str, str] = field(default_factory=dict)
+    state_dir: Path = Path(".local-stack")
+    extra_env: dict[str, str] = field(default_factory=dict)
+    simulator_options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, host: str = "127.0.0.1", port: int = 3000) -> LocalConfig:
+        env = os.environ
+        from stripe_fortnox_sync.settings import ConfigError, _bool
+
+        try:
+            livemode = _bool("STRIPE_LIVEMODE", False)
+        except ConfigError as exc:
+            raise LocalStackError(str(exc)) from None
+        secrets_raw = env.get("STRIPE_WEBHOOK_SECRET", "")
+        webhook_secrets = [s.strip() for s in secrets_raw.split(",") if s.strip()]
+        bad = [s for s in webhook_secrets if not s.startswith("whsec_")]
+        if bad:
+            raise LocalStackError("STRIPE_WEBHOOK_SECRET must be whsec_... values, comma-separated")
+        creds = {
+            key: env[name]
+            for key, name in (
+                ("client_id", "FORTNOX_CLIENT_ID"),
+                ("client_secret", "FORTNOX_CLIENT_SECRET"),
+                ("tenant_id", "FORTNOX_TENANT_ID"),
+                ("refresh_token", "FORTNOX_REFRESH_TOKEN"),
+            )
+            if env.get(name)
+        }
+        passthrough = {
+            name: env[name]
+            for name in (
+                "CUSTOMER_MATCH_RULE",
+                "ORGANISATION_NUMBER_METADATA_KEY",
+                "VAT_NUMBER_METADATA_KEY",
+                "SELLER_COUNTRY",
+                "ENABLED_EVENT_TYPES",
+            )
+            if env.get(name)
+        }
+        return cls(
+            host=host,
+            port=port,
+            webhook_secrets=webhook_secrets,
+            livemode=livemode,
+            fortnox_api_url=env.get("FORTNOX_API_URL") or None,
+            fortnox_auth_url=env.get("FORTNOX_AUTH_URL") or None,
+            fortnox_credentials=creds,
+            extra_env=passthrough,
+        )
+
+
+class _LambdaContext:
+    """What Powertools reads from a Lambda context object."""
+
+    def __init__(self, function_name: str, timeout_seconds: int, memory_mb: int) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = memory_mb
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def _load_handler(name: str, path: Path) -> ModuleType:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise LocalStackError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _ResultCollector(logging.Handler):
+    """Turns the sync function's "event processed" log records into `ProcessedEvent`s."""
+
+    def __init__(self, sink: Callable[[ProcessedEvent], None]) -> None:
+        super().__init__(level=logging.INFO)
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() != "event processed":
+            return
+        get = record.__dict__.get
+        self._sink(
+            ProcessedEvent(
+                event_id=str(get("event_id", "")),
+                event_type=str(get("event_type", "")),
+                stripe_id=str(get("stripe_id", "")),
+                outcome=str(get("outcome", "")),
+                fortnox_number=get("fortnox_number"),
+                detail=str(get("detail", "")),
+                duration_ms=float(get("duration_ms", 0.0)),
+            )
+        )
+
+
+class LocalStack:
+    def __init__(self, config: LocalConfig, on_event: Callable[[ProcessedEvent], None] | None = None) -> None:
+        self.config = config
+        self._on_event = on_event
+        self.processed: list[ProcessedEvent] = []
+        self._processed_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._moto: Any = None
+        self._http: ThreadingHTTPServer | None = None
+        self._threads: list[threading.Thread] = []
+        self._invoke_lock = threading.Lock()
+        self.fortnox: FortnoxTarget | None = None
+        self.webhook_secrets: list[str] = []
+        self.outputs: dict[str, str] = {}
+        self._saved_env: dict[str, str | None] = {}
+        self._webhook: ModuleType | None = None
+        self._sync: ModuleType | None = None
+        self.invocations = 0
+
+    # Lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        try:
+            self._start_http()  # first: a busy port should fail before anything else starts
+            self._start_aws()
+            self._start_fortnox()
+            self._configure_functions()
+            self._check_fortnox_credentials()
+        except BaseException:
+            self.stop()
+            raise
+        worker = threading.Thread(target=self._poll_queue, name="sqs-event-source", daemon=True)
+        worker.start()
+        self._threads.append(worker)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._http = None
+        self._save_token_state()
+        if self.fortnox and self.fortnox.simulator:
+            self.fortnox.simulator.stop()
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def webhook_url(self) -> str:
+        assert self._http is not None
+        host, port = self._http.server_address[:2]
+        return f"http://{host!s}:{port}/webhook"
+
+    def _setenv(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    # AWS --------------------------------------------------------------------------------------
+
+    def _start_aws(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        # botocore's own settings: every boto3 client, Powertools' included, talks to moto.
+        self._setenv(
+            {
+                "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_SESSION_TOKEN": "local",
+            }
+        )
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+            self._saved_env.setdefault(name, os.environ.pop(name, None))
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        sqs: Any = boto3.client("sqs")
+        dlq_url = sqs.create_queue(QueueName=f"{STACK}-dlq.fifo", Attributes=QUEUE_ATTRIBUTES)["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        queue_url = sqs.create_queue(
+            QueueName=f"{STACK}-events.fifo",
+            Attributes={
+                **QUEUE_ATTRIBUTES,
+                "VisibilityTimeout": str(self.config.visibility_timeout),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+                ),
+            },
+        )["QueueUrl"]
+        dynamodb = boto3.client("dynamodb")
+        tables = {}
+        for kind, (key, ttl) in TABLES.items():
+            name = f"{STACK}-{kind}"
+            dynamodb.create_table(
+                TableName=name,
+                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            if ttl:
+                dynamodb.update_time_to_live(
+                    TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
+                )
+            tables[kind] = name
+        self.outputs = {
+            "EventQueueUrl": queue_url,
+            "DeadLetterQueueUrl": dlq_url,
+            "MappingTableName": tables["mapping"],
+            "IdempotencyTableName": tables["idempotency"],
+            "StateTableName": tables["state"],
+            "AwsEndpointUrl": f"http://{host}:{port}",
+        }
+
+    # Fortnox ----------------------------------------------------------------------------------
+
+    def _start_fortnox(self) -> None:
+        cfg = self.config
+        if cfg.fortnox_api_url or cfg.fortnox_credentials:
+            creds = dict(cfg.fortnox_credentials)
+            if not creds.get("client_id") or not creds.get("client_secret"):
+                raise LocalStackError(
+                    "FORTNOX_CLIENT_ID and FORTNOX_CLIENT_SECRET are needed for a real Fortnox"
+                )
+            if not creds.get("tenant_id") and not creds.get("refresh_token"):
+                raise LocalStackError("set FORTNOX_TENANT_ID (service account) or FORTNOX_REFRESH_TOKEN")
+            self.fortnox = FortnoxTarget(
+                cfg.fortnox_api_url or "https://api.fortnox.se/3",
+                cfg.fortnox_auth_url or "https://apps.fortnox.se/oauth-v1",
+                creds,
+            )
+            return
+        simulator = FortnoxSimulator(**cfg.simulator_options)
+        simulator.start(host="127.0.0.1", port=0)
+        client_id, client_secret = "local-client", secrets.token_hex(16)
+        simulator.register_client(client_id, client_secret)
+        self.fortnox = FortnoxTarget(
+            simulator.api_url,
+            simulator.auth_url,
+            {"client_id": client_id, "client_secret": client_secret, "tenant_id": "local-tenant"},
+            simulator,
+        )
+
+    def _token_file(self) -> Path:
+        return self.config.state_dir / "fortnox-token.json"
+
+    def _restore_token_state(self) -> None:
+        # A refresh token works once: the chain must survive restarts of the local stack,
+        # or the next start would present a refresh token Fortnox has already retired.
+        path = self._token_file()
+        if not self.fortnox or self.fortnox.simulator or not path.exists():
+            return
+        item = json.loads(path.read_text())
+        boto3.client("dynamodb").put_item(TableName=self.outputs["StateTableName"], Item=item)
+
+    def _save_token_state(self) -> None:
+        if not self.fortnox or self.fortnox.simulator or not self.outputs or self._moto is None:
+            return
+        with contextlib.suppress(Exception):
+            from stripe_fortnox_sync.fortnox_auth import FortnoxCredentials
+
+            key = FortnoxCredentials.from_secret(self.fortnox.credentials).store_key
+            item = (
+                boto3.client("dynamodb")
+                .get_item(TableName=self.outputs["StateTableName"], Key={"pk": {"S": key}})
+                .get("Item")
+            )
+            if item:
+                self.config.state_dir.mkdir(parents=True, exist_ok=True)
+                self._token_file().write_text(json.dumps(item))
+                self._token_file().chmod(0o600)
+
+    def _check_fortnox_credentials(self) -> None:
+        from stripe_fortnox_sync.aws.dynamodb import DynamoStateStore
+        from stripe_fortnox_sync.fortnox_auth import FortnoxCredentials, OAuthTokenProvider
+        from stripe_fortnox_sync.fortnox_client import FortnoxError
+
+        assert self.fortnox is not None
+        self._restore_token_state()
+        try:
+            creds = FortnoxCredentials.from_secret(self.fortnox.credentials)
+            OAuthTokenProvider(
+                creds, self.fortnox.auth_url, DynamoStateStore(self.outputs["StateTableName"])
+            ).access_token()
+        except FortnoxError as exc:
+            raise LocalStackError(f"Fortnox refused the credentials: {exc}", exit_code=4) from None
+
+    # Functions --------------------------------------------------------------------------------
+
+    def _configure_functions(self) -> None:
+        assert self.fortnox is not None
+        cfg = self.config
+        self.webhook_secrets = cfg.webhook_secrets or [f"whsec_dev_{secrets.token_hex(16)}"]
+        sm = boto3.client("secretsmanager")
+        webhook_arn = sm.create_secret(
+            Name=f"{STACK}/stripe-webhook", SecretString=",".join(self.webhook_secrets)
+        )["ARN"]
+        fortnox_arn = sm.create_secret(
+            Name=f"{STACK}/fortnox-credentials", SecretString=json.dumps(self.fortnox.credentials)
+        )["ARN"]
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        self._setenv(
+            {
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": "StripeFortnoxSync",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                "STAGE": "local",
+                "STRIPE_LIVEMODE": "true" if cfg.livemode else "false",
+                "STRIPE_WEBHOOK_SECRET_NAME": webhook_arn,
+                "FORTNOX_CREDENTIALS_SECRET_NAME": fortnox_arn,
+                "FORTNOX_API_URL": self.fortnox.api_url,
+                "FORTNOX_AUTH_URL": self.fortnox.auth_url,
+                "QUEUE_URL": self.outputs["EventQueueUrl"],
+                "DEAD_LETTER_QUEUE_URL": self.outputs["DeadLetterQueueUrl"],
+                "MAPPING_TABLE": self.outputs["MappingTableName"],
+                "IDEMPOTENCY_TABLE": self.outputs["IdempotencyTableName"],
+                "STATE_TABLE": self.outputs["StateTableName"],
+                **cfg.extra_env,
+            }
+        )
+        root = _repo_root()
+        self._webhook = _load_handler("webhook_handler", root / "functions/webhook/webhook_handler.py")
+        self._sync = _load_handler("sync_handler", root / "functions/sync/sync_handler.py")
+        self._route_function_logs()
+
+    def _route_function_logs(self) -> None:
+        # The functions' JSON logs go to a file (as CloudWatch would keep them); the console
+        # gets one short line per event from the collector.
+        service_logger = logging.getLogger(SERVICE_NAME)
+        log_path = self.config.state_dir / "functions.log"
+        for handler in list(service_logger.handlers):
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                formatter = handler.formatter
+                service_logger.removeHandler(handler)
+                file_handler = logging.FileHandler(log_path, encoding="utf-8")
+                file_handler.setFormatter(formatter)
+                service_logger.addHandler(file_handler)
+        service_logger.addHandler(_ResultCollector(self._record))
+
+    def _record(self, event: ProcessedEvent) -> None:
+        with self._processed_lock:
+            self.processed.append(event)
+        if self._on_event:
+            self._on_event(event)
+
+    def invoke_webhook(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        assert self._webhook is not None
+        apigw_event = api_gateway_event(body, headers)
+        with self._invoke_lock:
+            result = self._webhook.lambda_handler(apigw_event, _LambdaContext(f"{STACK}-webhook", 10, 256))
+        return int(result["statusCode"]), str(result.get("body", ""))
+
+    # HTTP -------------------------------------------------------------------------------------
+
+    def _start_http(self) -> None:
+        stack = self
+
+        class Handler(BaseHTTPRequestHandler):
+            server_version = "stripe-fortnox-local"
+
+            def do_POST(self) -> None:
+                if self.path.split("?")[0] != "/webhook":
+                    self._send(404, json.dumps({"error": "not found; POST /webhook"}))
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                try:
+                    status, text = stack.invoke_webhook(body, dict(self.headers.items()))
+                except Exception as exc:  # what API Gateway answers when the function fails
+                    status, text = (
+                        500,
+                        json.dumps({"message": f"Internal Server Error: {type(exc).__name__}"}),
+                    )
+                self._send(status, text)
+
+            def do_GET(self) -> None:
+                self._send(404 if self.path != "/health" else 200, json.dumps({"ok": self.path == "/health"}))
+
+            def _send(self, status: int, text: str) -> None:
+                payload = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        try:
+            self._http = ThreadingHTTPServer((self.config.host, self.config.port), Handler)
+        except OSError as exc:
+            raise LocalStackError(
+                f"cannot listen on {self.config.host}:{self.config.port}: {exc.strerror}; "
+                "choose another with --port",
+                exit_code=3,
+            ) from None
+        self._http.daemon_threads = True
+        thread = threading.Thread(target=self._http.serve_forever, name="webhook-http", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # SQS event source -------------------------------------------------------------------------
+
+    def _poll_queue(self) -> None:
+        sqs: Any = boto3.client("sqs")
+        queue_url = self.outputs["EventQueueUrl"]
+        queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-events.fifo"
+        while not self._stop.is_set():
+            try:
+                messages = sqs.receive_message(
+                    QueueUrl=queue_url,
+                    MaxNumberOfMessages=SQS_BATCH_SIZE,
+                    WaitTimeSeconds=1,
+                    MessageSystemAttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+            except Exception:
+                if self._stop.is_set():
+                    return
+                logging.getLogger(__name__).exception("receiving from the local queue failed")
+                time.sleep(0.5)
+                continue
+            if not messages:
+                continue
+            event = {"Records": [sqs_record(m, queue_arn) for m in messages]}
+            self._invoke_sync(sqs, queue_url, event, messages)
+
+    def _invoke_sync(
+        self, sqs: Any, queue_url: str, event: dict[str, Any], messages: list[dict[str, Any]]
+    ) -> None:
+        assert self._sync is not None
+        try:
+            with self._invoke_lock:
+                self.invocations += 1
+                response = self._sync.lambda_handler(event, _LambdaContext(f"{STACK}-sync", 60, 512))
+            failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        except Exception:
+            # A crashed invocation fails the whole batch, as Lambda does.
+            logging.getLogger(__name__).exception("sync invocation failed")
+            failed = {m["MessageId"] for m in messages}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(done[start : start + 10])
+            ]
+            sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+
+    # Inspection -------------------------------------------------------------------------------
+
+    def queue_depths(self) -> dict[str, int]:
+        sqs = boto3.client("sqs")
+        depths = {}
+        for name in ("EventQueueUrl", "DeadLetterQueueUrl"):
+            attrs = sqs.get_queue_attributes(
+                QueueUrl=self.outputs[name],
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            depths[name] = int(attrs["ApproximateNumberOfMessages"]) + int(
+                attrs["ApproximateNumberOfMessagesNotVisible"]
+            )
+        return depths
+
+    def wait_until_idle(self, timeout: float = 60.0, settle: float = 0.5) -> bool:
+        """True once the event queue has been empty for `settle` seconds."""
+        deadline = time.monotonic() + timeout
+        empty_since: float | None = None
+        while time.monotonic() < deadline:
+            if self.queue_depths()["EventQueueUrl"] == 0:
+                empty_since = empty_since or time.monotonic()
+                if time.monotonic() - empty_since >= settle:
+                    return True
+            else:
+                empty_since = None
+            time.sleep(0.1)
+        return False
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """Peek at the dead-letter queue without consuming it."""
+        sqs: Any = boto3.client("sqs")
+        messages: list[dict[str, Any]] = sqs.receive_message(
+            QueueUrl=self.outputs["DeadLetterQueueUrl"],
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=0,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+        ).get("Messages", [])
+        return messages
+
+
+def api_gateway_event(body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    """The HTTP API (payload format 2.0) event for a `POST /webhook`."""
+    now = time.time()
+    return {
+        "version": "2.0",
+        "routeKey": "POST /webhook",
+        "rawPath": "/webhook",
+        "rawQueryString": "",
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "local",
+            "domainName": "localhost",
+            "http": {
+                "method": "POST",
+                "path": "/webhook",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("User-Agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "POST /webhook",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "body": base64.b64encode(body).decode(),
+        "isBase64Encoded": True,
+    }
+
+
+def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """An SQS message as Lambda's event source mapping hands it to the function."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {
+            name: {"stringValue": value.get("StringValue"), "dataType": value.get("DataType", "String")}
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+@contextlib.contextmanager
+def running(
+    config: LocalConfig, on_event: Callable[[ProcessedEvent], None] | None = None
+) -> Iterator[LocalStack]:
+    stack = LocalStack(config, on_event)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()

@@ -1,0 +1,473 @@
+"""Checks on the SAM template: linters, the translated CloudFormation, and `sam build`.
+
+The in-process checks run the real SAM translator (``samtranslator``), so they look at what
+CloudFormation would actually receive (generated roles, event source mapping, API stage), not at
+the SAM shorthand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+REGION = "eu-north-1"
+
+# The only statements allowed to use Resource "*": AWS offers no resource-level permissions here.
+WILDCARD_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# Managed policies SAM attaches: basic logging, X-Ray (Tracing: Active), the SQS poller.
+ALLOWED_MANAGED_POLICIES = {
+    "AWSLambdaBasicExecutionRole",
+    "AWSXrayWriteOnlyAccess",
+    "AWSLambdaSQSQueueExecutionRole",
+}
+
+GLOBAL_ENV = {
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+    "STAGE",
+    "STRIPE_LIVEMODE",
+}
+FUNCTION_ENV = {
+    "WebhookFunction": GLOBAL_ENV | {"ENABLED_EVENT_TYPES", "STRIPE_WEBHOOK_SECRET_NAME", "QUEUE_URL"},
+    "SyncFunction": GLOBAL_ENV
+    | {
+        "FORTNOX_CREDENTIALS_SECRET_NAME",
+        "FORTNOX_API_URL",
+        "FORTNOX_AUTH_URL",
+        "MAPPING_TABLE",
+        "IDEMPOTENCY_TABLE",
+        "STATE_TABLE",
+        "DEAD_LETTER_QUEUE_URL",
+        "CUSTOMER_MATCH_RULE",
+        "ORGANISATION_NUMBER_METADATA_KEY",
+        "VAT_NUMBER_METADATA_KEY",
+        "SELLER_COUNTRY",
+        "ENABLED_EVENT_TYPES",
+    },
+}
+# Action -> logical ids of the resources it may touch, per function role. Exact: a new
+# permission must be added here on purpose.
+FUNCTION_PERMISSIONS = {
+    "WebhookFunction": {
+        "sqs:SendMessage": {"EventQueue"},
+        "secretsmanager:GetSecretValue": {"StripeWebhookSecret"},
+    },
+    "SyncFunction": {
+        **{
+            f"dynamodb:{action}": {"MappingTable", "IdempotencyTable", "StateTable"}
+            for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+        },
+        "secretsmanager:GetSecretValue": {"FortnoxCredentialsSecret"},
+        "sqs:SendMessage": {"DeadLetterQueue"},
+    },
+}
+EXPECTED_OUTPUTS = {
+    "WebhookUrl",
+    "EventQueueUrl",
+    "DeadLetterQueueUrl",
+    "MappingTableName",
+    "IdempotencyTableName",
+    "StateTableName",
+    "StripeWebhookSecretArn",
+    "FortnoxCredentialsSecretArn",
+    "WebhookFunctionName",
+    "SyncFunctionName",
+}
+SECRET_MARKERS = ("whsec_", "client_secret", "sk_live_", "sk_test_", "rk_live_", "rk_test_")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _tool(name: str) -> str:
+    """The executable next to the running interpreter (the venv), else on PATH; fail if missing."""
+    candidate = Path(sys.executable).parent / name
+    if candidate.is_file() and os.access(candidate, os.X_OK):
+        return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(
+            f"`{name}` is not installed next to {sys.executable} nor on PATH; "
+            f"install the dev extras (pip install -e '.[dev]')."
+        )
+    return found
+
+
+def _tool_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["AWS_DEFAULT_REGION"] = REGION
+    env["SAM_CLI_TELEMETRY"] = "0"
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def _run(args: list[str], env: dict[str, str] | None = None, timeout: int = 300) -> None:
+    proc = subprocess.run(
+        args,
+        cwd=REPO,
+        env=env or _tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, (
+        f"{' '.join(args)} exited {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+    )
+
+
+def _ref(value: Any) -> str | None:
+    """Logical id behind {"Ref": X} or {"Fn::GetAtt": [X, ...]}, else None."""
+    if isinstance(value, dict) and len(value) == 1:
+        if "Ref" in value:
+            return str(value["Ref"])
+        if "Fn::GetAtt" in value:
+            att = value["Fn::GetAtt"]
+            return str(att[0] if isinstance(att, list) else att.split(".")[0])
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+class _Stack:
+    def __init__(self, template: dict[str, Any]) -> None:
+        self.template = template
+        self.resources: dict[str, dict[str, Any]] = template["Resources"]
+        self.parameters: dict[str, dict[str, Any]] = template.get("Parameters", {})
+
+    def props(self, logical_id: str) -> dict[str, Any]:
+        properties: dict[str, Any] = self.resources[logical_id].get("Properties", {})
+        return properties
+
+    def of_type(self, type_: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == type_}
+
+    def value(self, value: Any) -> Any:
+        """A literal, or the Default of the parameter it Refs."""
+        name = _ref(value)
+        if name is not None and name in self.parameters:
+            return self.parameters[name].get("Default")
+        return value
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[_Stack]:
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    sam = yaml_parse(TEMPLATE.read_text(encoding="utf-8"))
+    # Like `sam build`/`sam package`, swap local code paths for S3 locations before translating.
+    for logical_id, resource in sam["Resources"].items():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(properties.get(key), str):
+                properties[key] = f"s3://example-bucket/{logical_id}.zip"
+
+    class _NoManagedPolicies:
+        """The template names no managed policies, so no IAM look-up is needed."""
+
+        def load(self) -> dict[str, str]:
+            return {}
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_DEFAULT_REGION", REGION)  # the translator needs a region for ARNs
+        translated = transform(copy.deepcopy(sam), {}, _NoManagedPolicies(), passthrough_metadata=True)
+    yield _Stack(translated)
+
+
+@pytest.fixture(scope="module")
+def sync_timeout(stack: _Stack) -> int:
+    return int(stack.props("SyncFunction")["Timeout"])
+
+
+# --------------------------------------------------------------------------- linters
+
+
+def test_cfn_lint_is_clean() -> None:
+    _run([_tool("cfn-lint"), str(TEMPLATE.name)])
+
+
+def test_sam_validate_lint_is_clean() -> None:
+    _run([_tool("sam"), "validate", "--lint", "--template", TEMPLATE.name, "--region", REGION])
+
+
+def test_translated_template_passes_cfn_lint(stack: _Stack) -> None:
+    from cfnlint.api import lint
+
+    matches = lint(json.dumps(stack.template), regions=[REGION])
+    assert not matches, "\n".join(str(m) for m in matches)
+
+
+# --------------------------------------------------------------------------- queues
+
+
+def test_event_queue_is_fifo_with_redrive_to_fifo_dlq(stack: _Stack, sync_timeout: int) -> None:
+    queue = stack.props("EventQueue")
+    dlq = stack.props("DeadLetterQueue")
+    assert queue["FifoQueue"] is True
+    assert queue["ContentBasedDeduplication"] is False  # the webhook dedupes by Stripe event id
+    assert dlq["FifoQueue"] is True
+    redrive = queue["RedrivePolicy"]
+    assert _ref(redrive["deadLetterTargetArn"]) == "DeadLetterQueue"
+    assert 1 <= int(redrive["maxReceiveCount"]) <= 5
+    assert int(queue["VisibilityTimeout"]) >= 6 * sync_timeout
+    assert int(queue["MaximumMessageSize"]) == 262144
+    for props in (queue, dlq):
+        assert int(props["MessageRetentionPeriod"]) == 1209600
+        assert props["SqsManagedSseEnabled"] is True
+
+
+def test_dlq_only_accepts_redrive_from_the_event_queue(stack: _Stack) -> None:
+    allow = stack.props("DeadLetterQueue")["RedriveAllowPolicy"]
+    assert allow["redrivePermission"] == "byQueue"
+    (source_arn,) = allow["sourceQueueArns"]
+    # The ARN is built from the queue name (a GetAtt would be circular); they must agree.
+    queue_name = stack.props("EventQueue")["QueueName"]["Fn::Sub"]
+    assert source_arn["Fn::Sub"].endswith(":" + queue_name)
+    assert queue_name.endswith(".fifo")
+
+
+def test_sqs_event_source_mapping(stack: _Stack) -> None:
+    (mapping,) = stack.of_type("AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert _ref(props["EventSourceArn"]) == "EventQueue"
+    assert _ref(props["FunctionName"]) == "SyncFunction"
+    assert 1 <= int(props["BatchSize"]) <= 10  # FIFO maximum
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    concurrency = props["ScalingConfig"]["MaximumConcurrency"]
+    assert 2 <= int(stack.value(concurrency)) <= 5
+    parameter = stack.parameters.get(_ref(concurrency) or "")
+    if parameter is not None:  # any allowed value must be valid too
+        assert int(parameter["MinValue"]) >= 2
+        assert int(parameter["MaxValue"]) <= 5
+
+
+# --------------------------------------------------------------------------- functions
+
+
+def test_functions_are_arm64_python313_with_the_layer(stack: _Stack) -> None:
+    functions = stack.of_type("AWS::Lambda::Function")
+    assert set(functions) == {"WebhookFunction", "SyncFunction"}
+    (layer_id,) = stack.of_type("AWS::Lambda::LayerVersion")
+    for name, function in functions.items():
+        props = function["Properties"]
+        assert props["Architectures"] == ["arm64"], name
+        assert props["Runtime"] == "python3.13", name
+        assert [_ref(layer) for layer in props["Layers"]] == [layer_id], name
+        assert props["TracingConfig"] == {"Mode": "Active"}, name
+
+
+def test_layer_is_built_for_python313_arm64(stack: _Stack) -> None:
+    ((layer_id, layer),) = stack.of_type("AWS::Lambda::LayerVersion").items()
+    assert layer["Metadata"]["BuildMethod"] == "python3.13", layer_id
+    assert layer["Metadata"].get("BuildArchitecture") == "arm64", layer_id
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTION_ENV))
+def test_function_environment(stack: _Stack, function: str) -> None:
+    variables = stack.props(function)["Environment"]["Variables"]
+    missing = FUNCTION_ENV[function] - set(variables)
+    assert not missing, f"{function} lacks {sorted(missing)}"
+    assert variables["STRIPE_LIVEMODE"] == {"Fn::If": ["IsLiveMode", "true", "false"]}
+    assert stack.template["Conditions"]["IsLiveMode"] == {"Fn::Equals": [{"Ref": "StripeMode"}, "live"]}
+
+
+def test_secrets_exist_and_no_function_holds_a_secret_value(stack: _Stack) -> None:
+    secrets = stack.of_type("AWS::SecretsManager::Secret")
+    assert {"StripeWebhookSecret", "FortnoxCredentialsSecret"} <= set(secrets)
+    assert not stack.props("StripeWebhookSecret")["SecretString"].startswith("whsec_")
+    fortnox = json.loads(stack.props("FortnoxCredentialsSecret")["SecretString"])
+    assert set(fortnox) == {"client_id", "client_secret", "tenant_id"}
+    assert not any(fortnox.values()), "the initial Fortnox secret must be empty placeholders"
+
+    webhook_env = stack.props("WebhookFunction")["Environment"]["Variables"]
+    sync_env = stack.props("SyncFunction")["Environment"]["Variables"]
+    assert _ref(webhook_env["STRIPE_WEBHOOK_SECRET_NAME"]) == "StripeWebhookSecret"
+    assert _ref(sync_env["FORTNOX_CREDENTIALS_SECRET_NAME"]) == "FortnoxCredentialsSecret"
+    for name, function in stack.of_type("AWS::Lambda::Function").items():
+        values = json.dumps(list(function["Properties"].get("Environment", {}).get("Variables", {}).values()))
+        for marker in SECRET_MARKERS:
+            assert marker not in values, f"{name} environment contains {marker!r}"
+
+
+def _role_statements(stack: _Stack, role_id: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in stack.props(role_id).get("Policies", []):
+        statements.extend(_as_list(policy["PolicyDocument"]["Statement"]))
+    return statements
+
+
+def test_no_iam_statement_has_wildcard_resources(stack: _Stack) -> None:
+    roles = stack.of_type("AWS::IAM::Role")
+    assert roles
+    for role_id, role in roles.items():
+        for statement in _role_statements(stack, role_id):
+            actions = set(_as_list(statement["Action"]))
+            assert not any(a == "*" or a.endswith(":*") for a in actions), (role_id, statement)
+            if "*" in _as_list(statement.get("Resource", [])):
+                assert actions <= WILDCARD_RESOURCE_ACTIONS, (role_id, statement)
+        for arn in role["Properties"].get("ManagedPolicyArns", []):
+            assert isinstance(arn, str), (role_id, arn)
+            assert arn.rsplit("/", 1)[-1] in ALLOWED_MANAGED_POLICIES, (role_id, arn)
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTION_PERMISSIONS))
+def test_function_permissions_are_least_privilege(stack: _Stack, function: str) -> None:
+    role_id = _ref(stack.props(function)["Role"])
+    assert role_id is not None
+    granted: dict[str, set[str]] = {}
+    for statement in _role_statements(stack, role_id):
+        assert statement["Effect"] == "Allow"
+        targets = {_ref(resource) or json.dumps(resource) for resource in _as_list(statement["Resource"])}
+        for action in _as_list(statement["Action"]):
+            granted.setdefault(action, set()).update(targets)
+    assert granted == FUNCTION_PERMISSIONS[function]
+
+
+def test_every_function_logs_json_to_a_log_group_with_retention(stack: _Stack) -> None:
+    log_groups = stack.of_type("AWS::Logs::LogGroup")
+    used: set[str] = set()
+    for name, function in stack.of_type("AWS::Lambda::Function").items():
+        logging = function["Properties"]["LoggingConfig"]
+        assert logging["LogFormat"] == "JSON", name
+        group_id = _ref(logging["LogGroup"])
+        assert group_id in log_groups, f"{name} logs to {logging['LogGroup']!r}, not a group in the stack"
+        assert int(stack.value(log_groups[group_id]["Properties"]["RetentionInDays"])) > 0, name
+        assert group_id not in used, f"{name} shares a log group"
+        used.add(group_id)
+
+
+# --------------------------------------------------------------------------- API
+
+
+def test_http_api_route_throttling_and_access_logs(stack: _Stack) -> None:
+    (api,) = stack.of_type("AWS::ApiGatewayV2::Api").values()
+    assert set(api["Properties"]["Body"]["paths"]) == {"/webhook"}
+    assert set(api["Properties"]["Body"]["paths"]["/webhook"]) == {"post"}
+    (stage,) = stack.of_type("AWS::ApiGatewayV2::Stage").values()
+    throttling = stage["Properties"]["DefaultRouteSettings"]
+    assert float(stack.value(throttling["ThrottlingRateLimit"])) > 0
+    assert int(stack.value(throttling["ThrottlingBurstLimit"])) > 0
+    group_id = _ref(stage["Properties"]["AccessLogSettings"]["DestinationArn"])
+    log_group = stack.resources[group_id or ""]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert int(stack.value(log_group["Properties"]["RetentionInDays"])) > 0
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "ttl"),
+    [
+        ("MappingTable", "stripe_id", None),
+        ("IdempotencyTable", "id", "expiration"),
+        ("StateTable", "pk", "expires_at"),
+    ],
+)
+def test_tables(stack: _Stack, table: str, key: str, ttl: str | None) -> None:
+    props = stack.props(table)
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [{"AttributeName": key, "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": key, "AttributeType": "S"}]
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    if ttl is None:
+        assert "TimeToLiveSpecification" not in props
+    else:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
+
+
+def test_mapping_table_survives_stack_deletion_and_replacement(stack: _Stack) -> None:
+    table = stack.resources["MappingTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def test_outputs(stack: _Stack) -> None:
+    outputs = stack.template["Outputs"]
+    missing = EXPECTED_OUTPUTS - set(outputs)
+    assert not missing, f"missing outputs {sorted(missing)}"
+    url = outputs["WebhookUrl"]["Value"]["Fn::Sub"]
+    assert url == "https://${WebhookHttpApi}.execute-api.${AWS::Region}.amazonaws.com/webhook"
+
+
+# --------------------------------------------------------------------------- sam build
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    import fcntl
+
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.mark.slow
+def test_sam_build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    env = _tool_env()
+    env["PYENV_VERSION"] = "3.13.0"  # let pyenv's python3.13 shim answer
+    python313 = shutil.which("python3.13", path=env["PATH"])
+    if python313 is None:
+        pytest.skip("sam build for python3.13 needs a python3.13 on PATH; none found")
+    probe = subprocess.run(
+        [python313, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0 or probe.stdout.strip() != "True":
+        pytest.skip(f"{python313} is not a working Python 3.13: {probe.stderr.strip() or probe.stdout}")
+
+    # Build under pytest's cache dir so samconfig's `cached = true` can reuse the last build
+    # (build.toml lives beside the build dir); lock it against concurrent runs.
+    cache = getattr(request.config, "cache", None)
+    workdir = cache.mkdir("sam-build") if cache is not None else tmp_path_factory.mktemp("sam-build")
+    build_dir = workdir / "build"
+    with _locked(workdir / ".lock"):
+        _run(
+            [
+                _tool("sam"),
+                "build",
+                "--template",
+                TEMPLATE.name,
+                "--build-dir",
+                str(build_dir),
+                "--cache-dir",
+                str(workdir / "cache"),
+            ],
+            env=env,
+            timeout=900,
+        )
+        layer = build_dir / "SharedLayer" / "python"
+        assert (layer / "stripe_fortnox_sync" / "__init__.py").is_file()
+        assert (layer / "stripe").is_dir()
+        assert (layer / "aws_lambda_powertools").is_dir()
+        built = (build_dir / "template.yaml").read_text(encoding="utf-8")
+        assert "CodeUri: WebhookFunction" in built
+        assert "CodeUri: SyncFunction" in built

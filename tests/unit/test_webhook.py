@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from stripe import WebhookSignature
+
+from stripe_fortnox_sync.settings import SUPPORTED_EVENT_TYPES
+from stripe_fortnox_sync.webhook import MAX_BODY_BYTES, handle_webhook, message_group_id
+
+SECRET = "whsec_test_one"
+OLD_SECRET = "whsec_test_old"
+
+
+class Publisher:
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.fail = fail
+
+    def publish(
+        self, body: str, group_id: str, dedup_id: str, attributes: dict[str, str] | None = None
+    ) -> None:
+        if self.fail:
+            raise RuntimeError("SQS is down")
+        self.sent.append({"body": body, "group": group_id, "dedup": dedup_id, "attributes": attributes})
+
+
+def event(**over: Any) -> dict[str, Any]:
+    base = {
+        "id": "evt_1",
+        "object": "event",
+        "type": "customer.created",
+        "created": 1_700_000_000,
+        "livemode": False,
+        "data": {"object": {"id": "cus_1", "object": "customer"}},
+    }
+    return {**base, **over}
+
+
+def sign(body: str, secret: str = SECRET, at: int | None = None) -> str:
+    return WebhookSignature.generate_signature_header(body, secret, timestamp=at)
+
+
+def call(body: str | bytes, header: str | None, publisher: Publisher | None = None, livemode: bool = False):
+    publisher = publisher if publisher is not None else Publisher()
+    raw = body.encode() if isinstance(body, str) else body
+    response = handle_webhook(
+        raw,
+        header,
+        [SECRET, OLD_SECRET],
+        livemode=livemode,
+        event_types=SUPPORTED_EVENT_TYPES,
+        publisher=publisher,
+    )
+    return response, publisher
+
+
+def test_valid_event_is_queued_by_customer_with_event_id_as_dedup_key() -> None:
+    body = json.dumps(event())
+    response, publisher = call(body, sign(body))
+    assert response.status == 200 and response.body == {"received": "evt_1"}
+    assert publisher.sent == [
+        {"body": body, "group": "cus_1", "dedup": "evt_1", "attributes": {"event_type": "customer.created"}}
+    ]
+
+
+def test_any_of_several_secrets_is_accepted_while_rolling() -> None:
+    body = json.dumps(event())
+    response, publisher = call(body, sign(body, OLD_SECRET))
+    assert response.status == 200 and len(publisher.sent) == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (None, "missing Stripe-Signature header"),
+        ("", "missing Stripe-Signature header"),
+        ("garbage", "malformed Stripe-Signature header"),
+        ("t=123", "malformed Stripe-Signature header"),
+        ("t=1,v1=deadbeef", "signature does not match"),
+    ],
+)
+def test_bad_signatures_are_refused_and_never_queued(header: str | None, message: str) -> None:
+    response, publisher = call(json.dumps(event()), header)
+    assert (response.status, response.body) == (400, {"error": message}) and publisher.sent == []
+
+
+def test_signature_for_another_body_is_refused() -> None:
+    response, publisher = call(json.dumps(event()), sign(json.dumps(event(id="evt_2"))))
+    assert response.status == 400 and publisher.sent == []
+
+
+def test_replayed_old_signature_is_refused() -> None:
+    body = json.dumps(event())
+    response, publisher = call(body, sign(body, at=int(time.time()) - 301))
+    assert response.status == 400 and "too old" in response.body["error"] and publisher.sent == []
+
+
+def test_signature_from_unknown_secret_is_refused() -> None:
+    body = json.dumps(event())
+    response, _ = call(body, sign(body, "whsec_attacker"))
+    assert response.status == 400
+
+
+def test_non_utf8_body_is_refused() -> None:
+    response, publisher = call(b"\xff\xfe{}", "t=1,v1=00")
+    assert response.body == {"error": "body is not UTF-8"} and publisher.sent == []
+
+
+def test_too_large_body_is_413() -> None:
+    body = json.dumps(event(pad="x" * MAX_BODY_BYTES))
+    response, publisher = call(body, sign(body))
+    assert response.status == 413 and publisher.sent == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "not json",
+        "[]",
+        json.dumps({"hello": "world"}),
+        json.dumps(event(object="customer")),
+        json.dumps(event(id="cus_1")),
+        json.dumps(event(created="yesterday")),
+        json.dumps(event(livemode="false")),
+        json.dumps(event(data={"object": "cus_1"})),
+        json.dumps(event(type=None)),
+    ],
+)
+def test_signed_non_events_are_400(payload: str) -> None:
+    response, publisher = call(payload, sign(payload))
+    assert response.status == 400 and "error" in response.body and publisher.sent == []
+
+
+def test_other_livemode_is_ignored_not_queued() -> None:
+    body = json.dumps(event(livemode=True))
+    response, publisher = call(body, sign(body))
+    assert response.status == 200 and "ignored" in response.body and publisher.sent == []
+    response, publisher = call(json.dumps(event()), sign(json.dumps(event())), livemode=True)
+    assert response.status == 200 and "test-mode event" in response.body["ignored"] and publisher.sent == []
+
+
+def test_unhandled_type_is_ignored_not_queued() -> None:
+    body = json.dumps(event(type="charge.succeeded"))
+    response, publisher = call(body, sign(body))
+    assert response.body == {"ignored": "event type charge.succeeded is not handled"} and publisher.sent == []
+
+
+def test_queue_failure_propagates_so_the_handler_answers_500() -> None:
+    body = json.dumps(event())
+    with pytest.raises(RuntimeError):
+        call(body, sign(body), Publisher(fail=True))
+
+
+@pytest.mark.parametrize(
+    ("obj", "group"),
+    [
+        ({"object": "customer", "id": "cus_9"}, "cus_9"),
+        ({"object": "tax_id", "id": "txi_1", "customer": "cus_8"}, "cus_8"),
+        ({"object": "subscription", "id": "sub_1", "customer": {"id": "cus_7"}}, "cus_7"),
+        ({"object": "checkout.session", "id": "cs_1", "customer": None}, "cs_1"),
+    ],
+)
+def test_message_group_is_the_customer(obj: dict[str, Any], group: str) -> None:
+    assert message_group_id(event(data={"object": obj})) == group
