@@ -36,6 +36,7 @@ def record_handler(record: SQSRecord) -> None:
 def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     service = _service()
     service.idempotency_config.register_lambda_context(context)
+    service.start_batch()
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -133,6 +133,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         stack.start()
     except LocalStackError as exc:
         return _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        return EXIT_OK
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     assert stack.fortnox is not None

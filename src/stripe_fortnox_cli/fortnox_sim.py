@@ -29,6 +29,7 @@ import math
 import random
 import re
 import secrets
+import signal
 import threading
 import time
 import unicodedata
@@ -37,7 +38,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any, Final, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -684,6 +685,15 @@ class FortnoxSimulator:
     # ----------------------------------------------------------------- inspection
 
     def stats(self, include_durations: bool = False) -> dict[str, Any]:
+        """Counters since the last reset.
+
+        requests / status_codes: counts by "METHOD /path-template" and by status (not /_sim);
+        api_requests: all /3 requests; rate_limited: 429s (forced_429 of them from force_429);
+        unauthorized: /3 401s; invalid_client: token-endpoint 401s; injected_5xx and
+        injected_timeouts; token_grants by grant type; invalid_grant; customers (and per tenant);
+        durations_ms: server-side time of /3 requests (count, mean, min, p50..p99, max), also per
+        route in durations_ms_by_route, and every sample in durations_ms_raw if asked.
+        """
         with self._lock:
             s = self._stats
             api_durations = [d for route, values in s.durations.items() if " /3/" in route for d in values]
@@ -1310,6 +1320,10 @@ class FortnoxSimulator:
             return _Response(200, {"Customer": self._render(customer, host)})
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 8090,
@@ -1336,6 +1350,10 @@ def serve(
         "Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)
+    if threading.current_thread() is threading.main_thread():
+        # As PID 1 in a container SIGTERM has no default action, so `docker stop` would hang
+        # for its grace period; treat it like Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:
             time.sleep(3600)

@@ -89,6 +89,8 @@ class LocalConfig:
     state_dir: Path = Path(".local-stack")
     extra_env: dict[str, str] = field(default_factory=dict)
     simulator_options: dict[str, Any] = field(default_factory=dict)
+    # Off in integration tests, which step the queue themselves with `poll_once`.
+    start_worker: bool = True
 
     @classmethod
     def from_env(cls, host: str = "127.0.0.1", port: int = 3000) -> LocalConfig:
@@ -211,6 +213,9 @@ class LocalStack:
         self._webhook: ModuleType | None = None
         self._sync: ModuleType | None = None
         self.invocations = 0
+        self.ready = False
+        self._collector: logging.Handler | None = None
+        self._service_logger = logging.getLogger(SERVICE_NAME)
 
     # Lifecycle --------------------------------------------------------------------------------
 
@@ -224,20 +229,26 @@ class LocalStack:
         except BaseException:
             self.stop()
             raise
-        worker = threading.Thread(target=self._poll_queue, name="sqs-event-source", daemon=True)
-        worker.start()
-        self._threads.append(worker)
+        self.ready = True
+        if self.config.start_worker:
+            worker = threading.Thread(target=self._poll_queue, name="sqs-event-source", daemon=True)
+            worker.start()
+            self._threads.append(worker)
 
     def stop(self) -> None:
+        self.ready = False
         self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=10)
-        self._threads.clear()
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
             self._http = None
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
         self._save_token_state()
+        if self._collector is not None:
+            self._service_logger.removeHandler(self._collector)
+            self._collector = None
         if self.fortnox and self.fortnox.simulator:
             self.fortnox.simulator.stop()
         if self._moto is not None:
@@ -290,6 +301,10 @@ class LocalStack:
         for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
             self._saved_env.setdefault(name, os.environ.pop(name, None))
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # moto keeps its backends per process: a second stack in one process starts clean.
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"))
         sqs: Any = boto3.client("sqs")
         dlq_url = sqs.create_queue(QueueName=f"{STACK}-dlq.fifo", Attributes=QUEUE_ATTRIBUTES)["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -437,6 +452,10 @@ class LocalStack:
                 **cfg.extra_env,
             }
         )
+        from aws_lambda_powertools.utilities import parameters
+
+        # Secrets are cached per process; a new stack has new secrets under the same names.
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
         root = _repo_root()
         self._webhook = _load_handler("webhook_handler", root / "functions/webhook/webhook_handler.py")
         self._sync = _load_handler("sync_handler", root / "functions/sync/sync_handler.py")
@@ -445,7 +464,11 @@ class LocalStack:
     def _route_function_logs(self) -> None:
         # The functions' JSON logs go to a file (as CloudWatch would keep them); the console
         # gets one short line per event from the collector.
-        service_logger = logging.getLogger(SERVICE_NAME)
+        from stripe_fortnox_sync.observability import logger
+
+        # The functions' logger, whatever service name it was created under in this process.
+        service_logger = logging.getLogger(logger.name)
+        self._service_logger = service_logger
         log_path = self.config.state_dir / "functions.log"
         for handler in list(service_logger.handlers):
             if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
@@ -454,7 +477,8 @@ class LocalStack:
                 file_handler = logging.FileHandler(log_path, encoding="utf-8")
                 file_handler.setFormatter(formatter)
                 service_logger.addHandler(file_handler)
-        service_logger.addHandler(_ResultCollector(self._record))
+        self._collector = _ResultCollector(self._record)
+        service_logger.addHandler(self._collector)
 
     def _record(self, event: ProcessedEvent) -> None:
         with self._processed_lock:
@@ -478,6 +502,9 @@ class LocalStack:
             server_version = "stripe-fortnox-local"
 
             def do_POST(self) -> None:
+                if not stack.ready:
+                    self._send(503, json.dumps({"error": "the local stack is still starting"}))
+                    return
                 if self.path.split("?")[0] != "/webhook":
                     self._send(404, json.dumps({"error": "not found; POST /webhook"}))
                     return
@@ -493,7 +520,10 @@ class LocalStack:
                 self._send(status, text)
 
             def do_GET(self) -> None:
-                self._send(404 if self.path != "/health" else 200, json.dumps({"ok": self.path == "/health"}))
+                if self.path != "/health":
+                    self._send(404, json.dumps({"error": "not found; POST /webhook"}))
+                else:
+                    self._send(200 if stack.ready else 503, json.dumps({"ready": stack.ready}))
 
             def _send(self, status: int, text: str) -> None:
                 payload = text.encode()
@@ -522,28 +552,31 @@ class LocalStack:
     # SQS event source -------------------------------------------------------------------------
 
     def _poll_queue(self) -> None:
-        sqs: Any = boto3.client("sqs")
-        queue_url = self.outputs["EventQueueUrl"]
-        queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-events.fifo"
         while not self._stop.is_set():
             try:
-                messages = sqs.receive_message(
-                    QueueUrl=queue_url,
-                    MaxNumberOfMessages=SQS_BATCH_SIZE,
-                    WaitTimeSeconds=1,
-                    MessageSystemAttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                ).get("Messages", [])
+                self.poll_once(wait_seconds=1)
             except Exception:
                 if self._stop.is_set():
                     return
-                logging.getLogger(__name__).exception("receiving from the local queue failed")
+                logging.getLogger(__name__).exception("polling the local queue failed")
                 time.sleep(0.5)
-                continue
-            if not messages:
-                continue
+
+    def poll_once(self, wait_seconds: int = 0) -> int:
+        """One receive-and-invoke round of the event source mapping; returns the batch size."""
+        sqs: Any = boto3.client("sqs")
+        queue_url = self.outputs["EventQueueUrl"]
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=SQS_BATCH_SIZE,
+            WaitTimeSeconds=wait_seconds,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if messages:
+            queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-events.fifo"
             event = {"Records": [sqs_record(m, queue_arn) for m in messages]}
             self._invoke_sync(sqs, queue_url, event, messages)
+        return len(messages)
 
     def _invoke_sync(
         self, sqs: Any, queue_url: str, event: dict[str, Any], messages: list[dict[str, Any]]

@@ -54,6 +54,7 @@ def build_customer_sync(settings: Settings) -> CustomerSync:
         tokens,
         limiter,
         timeout=settings.fortnox_timeout_seconds,
+        max_attempts=settings.fortnox_max_attempts,
         observer=_observe_call,
     )
     return CustomerSync(settings, client, DynamoMappingStore(settings.mapping_table))

@@ -7,7 +7,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import requests
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
 
 from .models import FortnoxFields
 
@@ -136,8 +142,10 @@ class FortnoxClient:
         *,
         timeout: float = 10.0,
         session: requests.Session | None = None,
-        max_attempts: int = 5,
-        max_backoff: float = 8.0,
+        max_attempts: int = 4,
+        max_backoff: float = 4.0,
+        # The whole retry budget of one request: a batch of 10 must fit the function's timeout.
+        retry_budget_seconds: float = 12.0,
         sleep: Callable[[float], None] = time.sleep,
         observer: CallObserver | None = None,
     ) -> None:
@@ -148,6 +156,7 @@ class FortnoxClient:
         self._session = session or requests.Session()
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
+        self._retry_budget = retry_budget_seconds
         self._sleep = sleep
         self._observer = observer
         self.calls = 0
@@ -167,7 +176,7 @@ class FortnoxClient:
             return isinstance(exc, FortnoxError) and exc.transient and not exc.ambiguous
 
         retrying = Retrying(
-            stop=stop_after_attempt(self._max_attempts),
+            stop=stop_after_attempt(self._max_attempts) | stop_after_delay(self._retry_budget),
             wait=wait_exponential_jitter(multiplier=0.5, max=self._max_backoff),
             retry=retry_if_exception(retry_in_place),
             sleep=self._sleep,

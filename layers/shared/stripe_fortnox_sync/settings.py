@@ -74,6 +74,7 @@ class Settings:
     fortnox_timeout_seconds: float = 10.0
     fortnox_max_requests: int = 25
     fortnox_window_seconds: float = 5.0
+    fortnox_max_attempts: int = 4
     queue_url: str = ""
     dead_letter_queue_url: str = ""
     mapping_table: str = ""
@@ -110,6 +111,7 @@ class Settings:
             fortnox_timeout_seconds=float(_int("FORTNOX_TIMEOUT_SECONDS", 10, minimum=1)),
             fortnox_max_requests=_int("FORTNOX_MAX_REQUESTS", 25, minimum=1),
             fortnox_window_seconds=float(_int("FORTNOX_WINDOW_SECONDS", 5, minimum=1)),
+            fortnox_max_attempts=_int("FORTNOX_MAX_ATTEMPTS", 4, minimum=1),
             queue_url=os.environ.get("QUEUE_URL", ""),
             dead_letter_queue_url=os.environ.get("DEAD_LETTER_QUEUE_URL", ""),
             mapping_table=os.environ.get("MAPPING_TABLE", ""),

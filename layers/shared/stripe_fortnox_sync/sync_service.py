@@ -27,6 +27,9 @@ from .webhook import EventPublisher, message_group_id
 
 # Stripe retries for up to three days; remember event ids a little longer than that.
 DEDUPE_SECONDS = 4 * 24 * 3600
+# After Fortnox fails transiently (its own retries spent), the rest of the batch fails at once
+# instead of each record waiting out the same outage into the function's timeout.
+OUTAGE_HOLD_SECONDS = 30.0
 
 
 def _result_from_dict(data: dict[str, Any], duplicate: bool = False) -> SyncResult:
@@ -69,6 +72,7 @@ class SyncService:
         self._sync_factory = sync
         self._sync: CustomerSync | None = None
         self._parker = parker
+        self._outage_until = 0.0
         self.idempotency_config = IdempotencyConfig(
             event_key_jmespath="id",
             expires_after_seconds=DEDUPE_SECONDS,
@@ -84,6 +88,10 @@ class SyncService:
                 key_prefix="stripe-event",
             )(apply)
         self._apply_once = apply
+
+    def start_batch(self) -> None:
+        """A new invocation: Fortnox gets a fresh chance."""
+        self._outage_until = 0.0
 
     def _customer_sync(self) -> CustomerSync:
         # Built on first use: secrets and the Fortnox session are only needed when an event
@@ -111,6 +119,10 @@ class SyncService:
             result = SyncResult(event.id, event.type, "", Outcome.IGNORED, detail="type or mode not enabled")
         else:
             try:
+                if time.monotonic() < self._outage_until:
+                    raise FortnoxError(
+                        "Fortnox failed moments ago; not trying again in this batch", status=503
+                    )
                 data = self._apply_once(event=raw)
                 result = _result_from_dict(data, duplicate=bool(data.get("_duplicate")))
             except PermanentEventError as exc:
@@ -120,6 +132,7 @@ class SyncService:
             except FortnoxError as exc:
                 metrics.add_metric(name=f"FortnoxFailure_{exc.reason}", unit=MetricUnit.Count, value=1)
                 if exc.transient:
+                    self._outage_until = time.monotonic() + OUTAGE_HOLD_SECONDS
                     logger.warning(
                         "Fortnox failed, will retry", extra={"error": str(exc), "reason": exc.reason}
                     )
