@@ -984,7 +984,7 @@ class FortnoxSimulator:
         client_id, sep, secret = decoded.partition(":")
         with self._lock:
             expected = self._clients.get(client_id)
-        if not sep or expected is None or not secrets.compare_digest(expected, secret):
+        if not sep or expected is None or not secrets.compare_digest(expected.encode(), secret.encode()):
             return None
         return client_id
 

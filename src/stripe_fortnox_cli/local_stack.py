@@ -91,6 +91,8 @@ class LocalConfig:
     simulator_options: dict[str, Any] = field(default_factory=dict)
     # Off in integration tests, which step the queue themselves with `poll_once`.
     start_worker: bool = True
+    # Concurrent sync "containers", like the event source's MaximumConcurrency.
+    workers: int = 1
 
     @classmethod
     def from_env(cls, host: str = "127.0.0.1", port: int = 3000) -> LocalConfig:
@@ -205,13 +207,17 @@ class LocalStack:
         self._moto: Any = None
         self._http: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
-        self._invoke_lock = threading.Lock()
+        self._webhook_lock = threading.Lock()
+        self._counter_lock = threading.Lock()
         self.fortnox: FortnoxTarget | None = None
         self.webhook_secrets: list[str] = []
         self.outputs: dict[str, str] = {}
         self._saved_env: dict[str, str | None] = {}
         self._webhook: ModuleType | None = None
-        self._sync: ModuleType | None = None
+        self.outputs_file: Path | None = None
+        # One handler module per worker: each is a separate warm container with its own state.
+        self._syncs: list[ModuleType] = []
+        self._sync_slots: list[threading.Lock] = []
         self.invocations = 0
         self.ready = False
         self._collector: logging.Handler | None = None
@@ -231,9 +237,10 @@ class LocalStack:
             raise
         self.ready = True
         if self.config.start_worker:
-            worker = threading.Thread(target=self._poll_queue, name="sqs-event-source", daemon=True)
-            worker.start()
-            self._threads.append(worker)
+            for i in range(len(self._syncs)):
+                worker = threading.Thread(target=self._poll_queue, name=f"sqs-event-source-{i}", daemon=True)
+                worker.start()
+                self._threads.append(worker)
 
     def stop(self) -> None:
         self.ready = False
@@ -458,7 +465,12 @@ class LocalStack:
         parameters.clear_caches()  # type: ignore[no-untyped-call]
         root = _repo_root()
         self._webhook = _load_handler("webhook_handler", root / "functions/webhook/webhook_handler.py")
-        self._sync = _load_handler("sync_handler", root / "functions/sync/sync_handler.py")
+        self._syncs = [
+            _load_handler(f"sync_handler_{i}", root / "functions/sync/sync_handler.py")
+            for i in range(max(1, cfg.workers))
+        ]
+        self._sync_slots = [threading.Lock() for _ in self._syncs]
+        self._write_outputs()
         self._route_function_logs()
 
     def _route_function_logs(self) -> None:
@@ -489,7 +501,7 @@ class LocalStack:
     def invoke_webhook(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
         assert self._webhook is not None
         apigw_event = api_gateway_event(body, headers)
-        with self._invoke_lock:
+        with self._webhook_lock:
             result = self._webhook.lambda_handler(apigw_event, _LambdaContext(f"{STACK}-webhook", 10, 256))
         return int(result["statusCode"]), str(result.get("body", ""))
 
@@ -581,16 +593,18 @@ class LocalStack:
     def _invoke_sync(
         self, sqs: Any, queue_url: str, event: dict[str, Any], messages: list[dict[str, Any]]
     ) -> None:
-        assert self._sync is not None
+        module, slot = self._free_container()
         try:
-            with self._invoke_lock:
+            with self._counter_lock:
                 self.invocations += 1
-                response = self._sync.lambda_handler(event, _LambdaContext(f"{STACK}-sync", 60, 512))
+            response = module.lambda_handler(event, _LambdaContext(f"{STACK}-sync", 60, 512))
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         except Exception:
             # A crashed invocation fails the whole batch, as Lambda does.
             logging.getLogger(__name__).exception("sync invocation failed")
             failed = {m["MessageId"] for m in messages}
+        finally:
+            slot.release()
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
             entries = [
@@ -598,6 +612,29 @@ class LocalStack:
                 for i, m in enumerate(done[start : start + 10])
             ]
             sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+
+    def _free_container(self) -> tuple[ModuleType, threading.Lock]:
+        while True:
+            for module, slot in zip(self._syncs, self._sync_slots, strict=True):
+                if slot.acquire(blocking=False):
+                    return module, slot
+            time.sleep(0.005)
+
+    def _write_outputs(self) -> None:
+        """Where the running stack is, for `stripe-fortnox status --local` and friends."""
+        assert self.fortnox is not None
+        data = {
+            **self.outputs,
+            "WebhookUrl": self.webhook_url,
+            "FortnoxApiUrl": self.fortnox.api_url,
+            "FortnoxAuthUrl": self.fortnox.auth_url,
+            "StripeWebhookSecretArn": os.environ["STRIPE_WEBHOOK_SECRET_NAME"],
+            "FortnoxCredentialsSecretArn": os.environ["FORTNOX_CREDENTIALS_SECRET_NAME"],
+            "Region": REGION,
+        }
+        path = self.config.state_dir / "outputs.json"
+        path.write_text(json.dumps(data, indent=2))
+        self.outputs_file = path
 
     # Inspection -------------------------------------------------------------------------------
 

@@ -203,3 +203,45 @@ def test_values_that_do_not_fit_are_reported_as_warnings() -> None:
     result = w.sync.apply(ev("customer.created", customer(email="not an email", name="x" * 2000), 1))
     assert result.outcome is Outcome.CREATED
     assert {warning.field for warning in result.warnings} >= {"Email", "Name"}
+
+
+def test_backfill_hint_skips_the_search_for_one_call_per_customer() -> None:
+    from stripe_fortnox_sync.models import SyncHint
+
+    w = World()
+    w.fortnox.customers["9"] = {"CustomerNumber": "9", "Name": "Anna", "Email": "anna@example.se"}
+    w.fortnox._next = 10
+    matched = StripeEvent(
+        "evt_b1",
+        "customer.updated",
+        100,
+        False,
+        customer(),
+        hint=SyncHint("backfill", match_checked=True, fortnox_number="9"),
+    )
+    unmatched = StripeEvent(
+        "evt_b2",
+        "customer.updated",
+        100,
+        False,
+        customer("cus_B"),
+        hint=SyncHint("backfill", match_checked=True),
+    )
+    assert w.apply(matched) == (Outcome.UPDATED, 1)
+    assert w.apply(unmatched) == (Outcome.CREATED, 1)
+    assert w.links.links["cus_A"].fortnox_number == "9"
+
+
+def test_force_hint_resends_every_field_after_a_hand_edit_in_fortnox() -> None:
+    from stripe_fortnox_sync.models import SyncHint
+
+    w = World()
+    w.apply(ev("customer.created", customer(), 100))
+    (number,) = w.fortnox.customers
+    w.fortnox.customers[number]["Name"] = "Edited by hand"
+    assert w.apply(ev("customer.updated", customer(), 101)) == (Outcome.UNCHANGED, 0)
+    forced = StripeEvent(
+        "evt_f", "customer.updated", 102, False, customer(), hint=SyncHint("reconcile", force=True)
+    )
+    assert w.apply(forced) == (Outcome.UPDATED, 1)
+    assert w.fortnox.customers[number]["Name"] == "Anna Andersson"

@@ -140,8 +140,9 @@ class CustomerSync:
         self, event: StripeEvent, link: CustomerLink, mapped: MappedCustomer, hashes: dict[str, str]
     ) -> SyncResult | None:
         assert link.fortnox_number is not None
+        force = bool(event.hint and event.hint.force)
         changes: FortnoxFields = {
-            k: v for k, v in mapped.fields.items() if link.field_hashes.get(k) != hashes[k]
+            k: v for k, v in mapped.fields.items() if force or link.field_hashes.get(k) != hashes[k]
         }
         changes.update({k: "" for k in link.field_hashes if k not in hashes and k in CLEARABLE_FIELDS})
         outcome = Outcome.UNCHANGED
@@ -170,7 +171,12 @@ class CustomerSync:
         if link and link.status is LinkStatus.PENDING and link.intent_started_at is not None:
             number = self._recover(stripe_id, mapped.fields, link.intent_started_at)
             detail = "recovered an interrupted create" if number else ""
-        if number is None:
+        hint = event.hint
+        if number is None and hint is not None and hint.match_checked:
+            # Backfill matched against one full Fortnox listing: no per-customer search.
+            number = hint.fortnox_number
+            detail = f"matched by {hint.source or 'hint'}" if number else ""
+        elif number is None:
             number = self._match(mapped.fields)
             detail = f"matched by {self._settings.match_rule.value}" if number else ""
         if number is not None:

@@ -44,6 +44,37 @@ class MappedCustomer:
 
 
 @dataclass(frozen=True)
+class SyncHint:
+    """What our own tools (backfill, reconcile) add to an event they queue.
+
+    `match_checked`: the tool already looked the customer up in a full Fortnox listing, so the
+    sync skips its search and uses `fortnox_number` (None: create). `force`: send every field,
+    even those whose hashes say unchanged (Fortnox was edited by hand).
+    """
+
+    source: str = ""
+    match_checked: bool = False
+    fortnox_number: str | None = None
+    force: bool = False
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> SyncHint | None:
+        if not isinstance(raw, dict):
+            return None
+        number = raw.get("fortnox_number")
+        return cls(
+            source=str(raw.get("source") or ""),
+            match_checked=bool(raw.get("match_checked")),
+            fortnox_number=str(number) if number else None,
+            force=bool(raw.get("force")),
+        )
+
+
+# The key under which our tools put a `SyncHint` into an event body; Stripe never sends it.
+HINT_KEY = "stripe_fortnox_sync"
+
+
+@dataclass(frozen=True)
 class StripeEvent:
     id: str
     type: str
@@ -51,6 +82,7 @@ class StripeEvent:
     livemode: bool
     object: dict[str, Any]
     previous_attributes: dict[str, Any] | None = None
+    hint: SyncHint | None = None
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> StripeEvent:
@@ -62,6 +94,7 @@ class StripeEvent:
             livemode=bool(raw["livemode"]),
             object=data["object"],
             previous_attributes=data.get("previous_attributes"),
+            hint=SyncHint.from_dict(raw.get(HINT_KEY)),
         )
 
 
