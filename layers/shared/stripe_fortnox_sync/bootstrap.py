@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-from .aws.dynamodb import DynamoMappingStore, DynamoStateStore
-from .aws.secrets import secret_json
+from .aws.dynamodb import DynamoActivityLog, DynamoMappingStore, DynamoStateStore
+from .aws.secrets import secret_json, secret_text
+from .aws.sns import SnsNotifier
 from .aws.sqs import SqsFifoPublisher
 from .customer_sync import CustomerSync
+from .event_processor import EventProcessor
 from .fortnox_auth import FortnoxCredentials, OAuthTokenProvider
 from .fortnox_client import FortnoxClient
-from .observability import MetricUnit, metrics
+from .models import StripeEvent
+from .observability import MetricUnit, logger, metrics
 from .rate_limiter import SlidingWindowLimiter
 from .settings import Settings
 from .sync_service import SyncService
@@ -31,7 +37,43 @@ def _observe_refresh(flow: str, ok: bool) -> None:
     )
 
 
-def build_customer_sync(settings: Settings) -> CustomerSync:
+class _MetricsObserver:
+    def skipped_without_key(self, event: StripeEvent, what: str) -> None:
+        metrics.add_metric(name="SkippedNoStripeKey", unit=MetricUnit.Count, value=1)
+        logger.warning("applied the event's payload only", extra={"skipped": what})
+
+    def payment_failed(self, event: StripeEvent, details: Mapping[str, Any]) -> None:
+        metrics.add_metric(name="PaymentFailed", unit=MetricUnit.Count, value=1)
+        # Ids and amounts only: the bookkeeper's notification carries the name.
+        logger.warning("Stripe payment failed", extra={"payment_failure": dict(details)})
+
+
+def stripe_api_key(settings: Settings) -> str | None:
+    if not settings.stripe_api_key_secret_name:
+        return None
+    key = secret_text(settings.stripe_api_key_secret_name, settings.secrets_max_age_seconds).strip()
+    return key if key.startswith(("rk_", "sk_")) else None
+
+
+def build_processor(settings: Settings) -> EventProcessor:
+    from .stripe_api import StripeApiCustomers
+
+    key = stripe_api_key(settings)
+    customers, fortnox = build_customer_sync(settings)
+    return EventProcessor(
+        settings,
+        customers,
+        fortnox,
+        stripe=StripeApiCustomers(key, settings.stripe_api_base) if key else None,
+        activity=DynamoActivityLog(settings.activity_table) if settings.activity_table else None,
+        notifier=SnsNotifier(settings.payment_failure_topic_arn)
+        if settings.payment_failure_topic_arn
+        else None,
+        observer=_MetricsObserver(),
+    )
+
+
+def build_customer_sync(settings: Settings) -> tuple[CustomerSync, FortnoxClient]:
     credentials = FortnoxCredentials.from_secret(
         secret_json(settings.fortnox_credentials_secret_name, settings.secrets_max_age_seconds)
     )
@@ -57,13 +99,13 @@ def build_customer_sync(settings: Settings) -> CustomerSync:
         max_attempts=settings.fortnox_max_attempts,
         observer=_observe_call,
     )
-    return CustomerSync(settings, client, DynamoMappingStore(settings.mapping_table))
+    return CustomerSync(settings, client, DynamoMappingStore(settings.mapping_table)), client
 
 
 def build_sync_service(settings: Settings) -> SyncService:
     return SyncService(
         settings,
-        lambda: build_customer_sync(settings),
+        lambda: build_processor(settings),
         SqsFifoPublisher(settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None,
         DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
     )

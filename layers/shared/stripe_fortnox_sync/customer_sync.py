@@ -11,12 +11,13 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from .customer_mapping import map_customer
 from .fortnox_client import FortnoxError
+from .identity import guest_key
 from .models import CustomerLink, FortnoxFields, LinkStatus, MappedCustomer, Outcome, StripeEvent, SyncResult
 from .settings import MatchRule, Settings
 
@@ -104,47 +105,68 @@ class CustomerSync:
         self._clock = clock
 
     def apply(self, event: StripeEvent) -> SyncResult:
+        """A `customer.*` event, applied from its own payload."""
         if event.type in CUSTOMER_EVENTS:
-            return self._upsert(event, event.object)
+            return self.upsert(event, event.object)
         if event.type == "customer.deleted":
-            return self._deactivate(event, str(event.object.get("id", "")))
+            return self.deactivate(event, str(event.object.get("id", "")))
         return self._result(event, str(event.object.get("id", "")), Outcome.IGNORED, None, "type not handled")
 
     # Create or update -------------------------------------------------------------------------
 
-    def _upsert(self, event: StripeEvent, customer: Mapping[str, Any]) -> SyncResult:
-        stripe_id = str(customer.get("id") or "")
-        if not stripe_id.startswith("cus_"):
-            raise PermanentEventError("bad_payload", f"event {event.id} carries no Stripe customer id")
-        link = self._links.get(stripe_id)
-        if link and link.last_event_created > event.created:
-            return self._result(
-                event, stripe_id, Outcome.STALE, link.fortnox_number, "a newer event was applied"
-            )
-        if link and link.status is LinkStatus.DELETED:
-            return self._result(
-                event, stripe_id, Outcome.IGNORED, link.fortnox_number, "customer was deleted"
-            )
+    def upsert(
+        self,
+        event: StripeEvent,
+        customer: Mapping[str, Any],
+        *,
+        link_key: str | None = None,
+        partial: bool = False,
+        tax_ids: Sequence[Mapping[str, Any]] | None = None,
+    ) -> SyncResult:
+        """Create or update the Fortnox customer for `customer` (a Stripe Customer, or the
+        customer details a checkout or invoice carries).
 
-        mapped = map_customer(customer, self._settings)
+        `partial`: the source is a snapshot with some fields only, so nothing absent from it is
+        blanked. `link_key`: the mapping key when it is not the Stripe customer id (guests).
+        """
+        source_id = str(customer.get("id") or "")
+        key = link_key or source_id
+        if not key or (link_key is None and not source_id.startswith("cus_")):
+            raise PermanentEventError("bad_payload", f"event {event.id} carries no Stripe customer id")
+        link = self._links.get(key)
+        if link and link.last_event_created > event.created:
+            return self._result(event, key, Outcome.STALE, link.fortnox_number, "a newer event was applied")
+        if link and link.status is LinkStatus.DELETED:
+            return self._result(event, key, Outcome.IGNORED, link.fortnox_number, "customer was deleted")
+
+        try:
+            mapped = map_customer(customer, self._settings, tax_ids)
+        except ValueError as exc:
+            raise PermanentEventError("bad_payload", f"event {event.id}: {exc}") from None
         hashes = field_hashes(mapped.fields)
         if link and link.status is LinkStatus.ACTIVE and link.fortnox_number:
-            result = self._update_linked(event, link, mapped, hashes)
+            result = self._update_linked(event, link, mapped, hashes, partial)
             if result is not None:
                 return result
             # The Fortnox customer was removed by hand: create it again, keeping our record.
             link.status, link.intent_started_at = LinkStatus.PENDING, None
-        return self._create_or_adopt(event, stripe_id, link, mapped, hashes)
+        return self._create_or_adopt(event, key, link, mapped, hashes)
 
     def _update_linked(
-        self, event: StripeEvent, link: CustomerLink, mapped: MappedCustomer, hashes: dict[str, str]
+        self,
+        event: StripeEvent,
+        link: CustomerLink,
+        mapped: MappedCustomer,
+        hashes: dict[str, str],
+        partial: bool = False,
     ) -> SyncResult | None:
         assert link.fortnox_number is not None
         force = bool(event.hint and event.hint.force)
         changes: FortnoxFields = {
             k: v for k, v in mapped.fields.items() if force or link.field_hashes.get(k) != hashes[k]
         }
-        changes.update({k: "" for k in link.field_hashes if k not in hashes and k in CLEARABLE_FIELDS})
+        if not partial:
+            changes.update({k: "" for k in link.field_hashes if k not in hashes and k in CLEARABLE_FIELDS})
         outcome = Outcome.UNCHANGED
         if changes:
             try:
@@ -154,9 +176,59 @@ class CustomerSync:
                     return None
                 raise
             outcome = Outcome.UPDATED
-        kept = {k: v for k, v in link.field_hashes.items() if k not in hashes and k not in CLEARABLE_FIELDS}
+        kept = {
+            k: v
+            for k, v in link.field_hashes.items()
+            if k not in hashes and (partial or k not in CLEARABLE_FIELDS)
+        }
         self._remember(link, event, LinkStatus.ACTIVE, link.fortnox_number, {**kept, **hashes})
         return self._result(event, link.stripe_id, outcome, link.fortnox_number, mapped=mapped)
+
+    def apply_tax_id(self, event: StripeEvent, tax_id: Mapping[str, Any], deleted: bool) -> SyncResult:
+        """A tax id change applied from its own payload, when the current customer cannot be
+        fetched from Stripe: VATNumber, OrganisationNumber, Type and VATType follow the tax id;
+        on deletion only what we know came from it is blanked."""
+        customer_id = str(tax_id.get("customer") or "")
+        link = self._links.get(customer_id) if customer_id else None
+        if link is None or link.status is not LinkStatus.ACTIVE or not link.fortnox_number:
+            return self._result(
+                event,
+                customer_id,
+                Outcome.IGNORED,
+                None,
+                "customer not in Fortnox yet; a Stripe API key lets tax ids that arrive first apply",
+            )
+        if link.tax_id_event_created > event.created:
+            return self._result(
+                event, customer_id, Outcome.STALE, link.fortnox_number, "a newer tax id event"
+            )
+        pseudo = {"id": customer_id, "address": {"country": tax_id.get("country")}}
+        derived = map_customer(pseudo, self._settings, [tax_id]).fields
+        fields: FortnoxFields = {
+            k: derived[k] for k in ("VATNumber", "OrganisationNumber", "Type", "VATType") if k in derived
+        }
+        detail = ""
+        if deleted:
+            gone = field_hashes(fields)
+            changes: FortnoxFields = {
+                k: ""
+                for k in ("VATNumber", "OrganisationNumber")
+                if k in gone and link.field_hashes.get(k) == gone[k]
+            }
+            hashes = {k: v for k, v in link.field_hashes.items() if k not in changes}
+            detail = "Type and VATType left as they are (no Stripe API key to read the other tax ids)"
+        else:
+            new = field_hashes(fields)
+            changes = {k: v for k, v in fields.items() if link.field_hashes.get(k) != new[k]}
+            hashes = {**link.field_hashes, **new}
+        if changes:
+            self._fortnox.update_customer(link.fortnox_number, changes)
+        link.tax_id_event_created = max(link.tax_id_event_created, event.created)
+        link.field_hashes = hashes
+        link.last_event_id = event.id
+        self._links.save(link)
+        outcome = Outcome.UPDATED if changes else Outcome.UNCHANGED
+        return self._result(event, customer_id, outcome, link.fortnox_number, detail)
 
     def _create_or_adopt(
         self,
@@ -168,10 +240,16 @@ class CustomerSync:
     ) -> SyncResult:
         number: str | None = None
         detail = ""
+        reference = str(mapped.fields.get("ExternalReference") or stripe_id)
         if link and link.status is LinkStatus.PENDING and link.intent_started_at is not None:
-            number = self._recover(stripe_id, mapped.fields, link.intent_started_at)
+            number = self._recover(reference, mapped.fields, link.intent_started_at)
             detail = "recovered an interrupted create" if number else ""
         hint = event.hint
+        if number is None and not stripe_id.startswith("guest#") and mapped.fields.get("Email"):
+            # A guest checkout with this e-mail came first: that Fortnox customer is this one.
+            guest = self._links.get(guest_key(str(mapped.fields["Email"])))
+            if guest and guest.status is LinkStatus.ACTIVE and guest.fortnox_number:
+                number, detail = guest.fortnox_number, "matched an earlier guest checkout"
         if number is None and hint is not None and hint.match_checked:
             # Backfill matched against one full Fortnox listing: no per-customer search.
             number = hint.fortnox_number
@@ -224,7 +302,7 @@ class CustomerSync:
         # invoices most likely point at.
         return str(min(exact, key=_number_key)["CustomerNumber"])
 
-    def _recover(self, stripe_id: str, fields: FortnoxFields, started_at: float) -> str | None:
+    def _recover(self, reference: str, fields: FortnoxFields, started_at: float) -> str | None:
         """Find the customer an interrupted attempt created, by its ExternalReference."""
         since = datetime.fromtimestamp(started_at, UTC) - RECOVERY_LOOKBACK
         candidates = self._fortnox.list_customers({"lastmodified": since.strftime("%Y-%m-%d %H:%M")})
@@ -233,13 +311,13 @@ class CustomerSync:
         candidates.sort(key=lambda c: (c.get("Name") != name, _number_key(c)))
         for candidate in candidates:
             number = str(candidate.get("CustomerNumber") or "")
-            if number and self._fortnox.get_customer(number).get("ExternalReference") == stripe_id:
+            if number and self._fortnox.get_customer(number).get("ExternalReference") == reference:
                 return number
         return None
 
     # Delete -----------------------------------------------------------------------------------
 
-    def _deactivate(self, event: StripeEvent, stripe_id: str) -> SyncResult:
+    def deactivate(self, event: StripeEvent, stripe_id: str) -> SyncResult:
         link = self._links.get(stripe_id)
         if link is None:
             return self._result(event, stripe_id, Outcome.IGNORED, None, "never synced to Fortnox")

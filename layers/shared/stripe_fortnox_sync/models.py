@@ -116,6 +116,9 @@ class CustomerLink:
     updated_at: float = 0.0
     # Optimistic-concurrency counter: a write succeeds only over the version it read.
     version: int = 0
+    # Tax id events are ordered on their own: without a Stripe API key they carry the only news
+    # of a VAT number, and must not be skipped as older than an unrelated customer update.
+    tax_id_event_created: int = 0
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,15 @@ SUPPORTED_EVENT_TYPES: tuple[str, ...] = (
     "customer.created",
     "customer.updated",
     "customer.deleted",
+    "customer.tax_id.created",
+    "customer.tax_id.updated",
+    "customer.tax_id.deleted",
+    "checkout.session.completed",
+    "customer.subscription.created",
+    "customer.subscription.deleted",
+    "invoice.payment_failed",
 )
+CHECKOUT_MODES: tuple[str, ...] = ("payment", "subscription", "setup")
 
 
 class MatchRule(StrEnum):
@@ -85,6 +93,13 @@ class Settings:
     vat_number_metadata_key: str = "vat_number"
     seller_country: str = "SE"
     secrets_max_age_seconds: int = 300
+    checkout_modes: tuple[str, ...] = CHECKOUT_MODES
+    payment_failure_comments: bool = False
+    stripe_api_key_secret_name: str = ""
+    # Only for tests and the local stack (localstripe); Lambda talks to api.stripe.com.
+    stripe_api_base: str = ""
+    payment_failure_topic_arn: str = ""
+    activity_table: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -98,6 +113,10 @@ class Settings:
         unknown = sorted(set(event_types) - set(SUPPORTED_EVENT_TYPES))
         if unknown:
             raise ConfigError(f"ENABLED_EVENT_TYPES has unsupported types: {', '.join(unknown)}")
+        checkout_modes = _csv("CHECKOUT_MODES", CHECKOUT_MODES)
+        bad_modes = sorted(set(checkout_modes) - set(CHECKOUT_MODES))
+        if bad_modes:
+            raise ConfigError(f"CHECKOUT_MODES has unknown modes: {', '.join(bad_modes)}")
         return cls(
             stage=os.environ.get("STAGE", "dev"),
             stripe_livemode=_bool("STRIPE_LIVEMODE", False),
@@ -124,4 +143,10 @@ class Settings:
             vat_number_metadata_key=os.environ.get("VAT_NUMBER_METADATA_KEY", "vat_number"),
             seller_country=os.environ.get("SELLER_COUNTRY", "SE").strip().upper(),
             secrets_max_age_seconds=_int("SECRETS_MAX_AGE_SECONDS", 300),
+            checkout_modes=checkout_modes,
+            payment_failure_comments=_bool("PAYMENT_FAILURE_COMMENTS", False),
+            stripe_api_key_secret_name=os.environ.get("STRIPE_API_KEY_SECRET_NAME", ""),
+            stripe_api_base=os.environ.get("STRIPE_API_BASE", ""),
+            payment_failure_topic_arn=os.environ.get("PAYMENT_FAILURE_TOPIC_ARN", ""),
+            activity_table=os.environ.get("ACTIVITY_TABLE", ""),
         )

@@ -18,11 +18,13 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from .customer_sync import CustomerSync, PermanentEventError
+from .customer_sync import PermanentEventError
+from .event_processor import EventProcessor
 from .fortnox_client import FortnoxError
 from .models import FieldWarning, Outcome, StripeEvent, SyncResult
 from .observability import MetricUnit, logger, metrics
 from .settings import ConfigError, Settings
+from .stripe_api import StripeUnavailable
 from .webhook import EventPublisher, message_group_id
 
 # Stripe retries for up to three days; remember event ids a little longer than that.
@@ -64,13 +66,13 @@ class SyncService:
     def __init__(
         self,
         settings: Settings,
-        sync: Callable[[], CustomerSync],
+        sync: Callable[[], EventProcessor],
         parker: EventPublisher | None,
         persistence: BasePersistenceLayer | None,
     ) -> None:
         self._settings = settings
         self._sync_factory = sync
-        self._sync: CustomerSync | None = None
+        self._sync: EventProcessor | None = None
         self._parker = parker
         self._outage_until = 0.0
         self.idempotency_config = IdempotencyConfig(
@@ -93,7 +95,7 @@ class SyncService:
         """A new invocation: Fortnox gets a fresh chance."""
         self._outage_until = 0.0
 
-    def _customer_sync(self) -> CustomerSync:
+    def _customer_sync(self) -> EventProcessor:
         # Built on first use: secrets and the Fortnox session are only needed when an event
         # actually reaches Fortnox.
         if self._sync is None:
@@ -129,6 +131,10 @@ class SyncService:
                 return self._park(body, raw, exc.reason, str(exc))
             except ConfigError as exc:
                 return self._park(body, raw, "config", str(exc))
+            except StripeUnavailable as exc:
+                metrics.add_metric(name="StripeApiFailure", unit=MetricUnit.Count, value=1)
+                logger.warning("Stripe API failed, will retry", extra={"error": str(exc)})
+                raise
             except FortnoxError as exc:
                 metrics.add_metric(name=f"FortnoxFailure_{exc.reason}", unit=MetricUnit.Count, value=1)
                 if exc.transient:

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from stripe import SignatureVerificationError, WebhookSignature
 
+from .identity import checkout_email, guest_key
+
 # The queue's MaximumMessageSize; SQS counts message attributes too, so leave them room.
 QUEUE_MAX_MESSAGE_BYTES = 262_144
 MAX_BODY_BYTES = QUEUE_MAX_MESSAGE_BYTES - 2_048
@@ -60,6 +62,11 @@ def message_group_id(event: dict[str, Any]) -> str:
     if customer:
         return customer
     obj = event.get("data", {}).get("object", {})
+    if isinstance(obj, dict) and obj.get("object") == "checkout.session":
+        email = checkout_email(obj)
+        if email:
+            # Guests are keyed by e-mail: two checkouts by one buyer must not race to create.
+            return guest_key(email)
     obj_id = obj.get("id") if isinstance(obj, dict) else None
     return str(obj_id or event["id"])[:128]
 

@@ -6,6 +6,7 @@ The only module that talks to DynamoDB; everything else sees the ports it implem
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from ..fortnox_auth import TokenState
-from ..models import CustomerLink, LinkStatus
+from ..models import CustomerLink, LinkStatus, StripeEvent
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -59,6 +60,7 @@ class DynamoMappingStore:
             intent_started_at=float(item["intent_started_at"]["N"]) if "intent_started_at" in item else None,
             updated_at=float(item.get("updated_at", {}).get("N", "0")),
             version=int(item.get("version", {}).get("N", "0")),
+            tax_id_event_created=int(item.get("tax_id_event_created", {}).get("N", "0")),
         )
 
     def save(self, link: CustomerLink) -> CustomerLink:
@@ -71,6 +73,7 @@ class DynamoMappingStore:
             "field_hashes": {"M": {k: {"S": v} for k, v in link.field_hashes.items()}},
             "updated_at": {"N": _num(round(time.time(), 3))},
             "version": {"N": str(new_version)},
+            "tax_id_event_created": {"N": str(link.tax_id_event_created)},
         }
         if link.fortnox_number:
             item["fortnox_number"] = {"S": link.fortnox_number}
@@ -202,3 +205,30 @@ class DynamoStateStore:
             if _conditional_failed(exc):
                 return False
             raise
+
+
+class DynamoActivityLog:
+    """Per-customer activity (payment failures, subscription events) an operator can look up."""
+
+    # Long enough for a year's bookkeeping questions; DynamoDB's TTL removes older entries.
+    RETENTION_SECONDS = 400 * 24 * 3600
+
+    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+        self._table = table
+        self._client = client or dynamodb_client()
+
+    def record(self, customer_id: str, event: StripeEvent, details: Mapping[str, Any]) -> None:
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(event.created))
+        item: dict[str, Any] = {
+            "customer_id": {"S": customer_id},
+            # The event id makes the key unique and a redelivery an overwrite, not a second entry.
+            "at": {"S": f"{at}#{event.id}"},
+            "event_type": {"S": event.type},
+            "event_id": {"S": event.id},
+            "expires_at": {"N": str(int(time.time()) + self.RETENTION_SECONDS)},
+        }
+        for key, value in details.items():
+            if isinstance(value, bool) or value is None:
+                continue
+            item[key] = {"N": str(value)} if isinstance(value, int | float) else {"S": str(value)}
+        self._client.put_item(TableName=self._table, Item=item)
