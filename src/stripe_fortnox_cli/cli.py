@@ -51,7 +51,7 @@ def _print_event_line(event: Any) -> None:
     number = event.fortnox_number or "-"
     detail = f"  ({event.detail})" if event.detail else ""
     print(
-        f"{time.strftime('%H:%M:%S')}  {event.event_type:<24} {event.stripe_id or '-':<22} "
+        f"{time.strftime('%H:%M:%S')}  {event.event_type:<29} {event.stripe_id or '-':<22} "
         f"{event.outcome:<11} fortnox={number:<6} {event.duration_ms:7.1f} ms{detail}",
         flush=True,
     )

@@ -49,6 +49,7 @@ def check(
     processed: list[ProcessedEvent],
     customers: list[dict[str, Any]],
     dead_letters: int,
+    notifications: int = 0,
 ) -> list[str]:
     """Every way the run differs from `expected`, in words; empty when all landed."""
     problems = []
@@ -81,6 +82,10 @@ def check(
         problems.append(f"{len(customers)} Fortnox customers, expected {len(expected['fortnox_customers'])}")
     if dead_letters:
         problems.append(f"{dead_letters} message(s) in the dead-letter queue")
+    if notifications != expected.get("notifications", 0):
+        problems.append(
+            f"{notifications} payment-failure notifications, expected {expected.get('notifications', 0)}"
+        )
     return problems
 
 
@@ -125,12 +130,15 @@ def run_demo(events_dir: Path, port: int = 0, timeout: float = 90.0) -> int:
         customers = stack.fortnox.simulator.customers()
         stats = stack.fortnox.simulator.stats()
         dead = stack.queue_depths()["DeadLetterQueueUrl"]
+        notices = stack.notifications()
 
         print("\nFortnox customers (simulator):")
         print(render_table(customers))
         calls = stats.get("total") or stats.get("api_requests") or "?"
         print(f"\nFortnox API requests: {calls}; dead-letter queue: {dead}")
-        problems = check(expected, answers, stack.processed, customers, dead)
+        for notice in notices:
+            print(f"Notification to the bookkeeper: {notice['subject']}")
+        problems = check(expected, answers, stack.processed, customers, dead, len(notices))
         if forged[0] != 400:
             problems.append(f"forged signature answered {forged[0]}, expected 400")
         if status != 200:

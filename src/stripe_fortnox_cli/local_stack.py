@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -47,6 +48,18 @@ TABLES = {
     "state": ("pk", "expires_at"),
 }
 SQS_BATCH_SIZE = 10
+# template.yaml: the sync function's Timeout, and the queue's VisibilityTimeout (6x it). A received
+# batch stays invisible this long, as in AWS, so a slow invocation (a shared rate limit, Fortnox
+# retries) never sees its own messages handed to another worker; a failed record is made visible
+# again after `LocalConfig.visibility_timeout` instead.
+SYNC_TIMEOUT_SECONDS = 60
+IN_FLIGHT_VISIBILITY_SECONDS = 6 * SYNC_TIMEOUT_SECONDS
+# How often an idle worker asks the queue again while emulating a long poll.
+IDLE_POLL_SECONDS = 0.05
+# What SQS accepts in a message (moto accepts anything): real SQS refuses the send, and the webhook
+# would answer 500, so the local stack must refuse it too.
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
+_SQS_FORBIDDEN_CHARACTER = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class LocalStackError(Exception):
@@ -77,15 +90,28 @@ class ProcessedEvent:
 
 
 @dataclass
+class PublishedMessage:
+    """A message the webhook function put on the event queue."""
+
+    dedup_id: str
+    group_id: str
+    body_bytes: int
+
+
+@dataclass
 class LocalConfig:
     host: str = "127.0.0.1"
     port: int = 3000
     webhook_secrets: list[str] = field(default_factory=list)
     livemode: bool = False
+    # Seconds a failed record waits before it is delivered again (360 s after the receive in AWS).
     visibility_timeout: int = 5
     fortnox_api_url: str | None = None
     fortnox_auth_url: str | None = None
     fortnox_credentials: dict[str, str] = field(default_factory=dict)
+    # A Stripe key lets the sync read current customers; the base URL points at localstripe.
+    stripe_api_key: str | None = None
+    stripe_api_base: str | None = None
     state_dir: Path = Path(".local-stack")
     extra_env: dict[str, str] = field(default_factory=dict)
     simulator_options: dict[str, Any] = field(default_factory=dict)
@@ -126,6 +152,11 @@ class LocalConfig:
                 "VAT_NUMBER_METADATA_KEY",
                 "SELLER_COUNTRY",
                 "ENABLED_EVENT_TYPES",
+                "CHECKOUT_MODES",
+                "PAYMENT_FAILURE_COMMENTS",
+                "FORTNOX_TIMEOUT_SECONDS",
+                "FORTNOX_MAX_REQUESTS",
+                "FORTNOX_MAX_ATTEMPTS",
             )
             if env.get(name)
         }
@@ -137,6 +168,8 @@ class LocalConfig:
             fortnox_api_url=env.get("FORTNOX_API_URL") or None,
             fortnox_auth_url=env.get("FORTNOX_AUTH_URL") or None,
             fortnox_credentials=creds,
+            stripe_api_key=env.get("STRIPE_API_KEY") or None,
+            stripe_api_base=env.get("STRIPE_API_BASE") or None,
             extra_env=passthrough,
         )
 
@@ -219,6 +252,19 @@ class LocalStack:
         self._syncs: list[ModuleType] = []
         self._sync_slots: list[threading.Lock] = []
         self.invocations = 0
+        # Event-source bookkeeping, for tests and reports: messages handed to the sync function,
+        # how many of those were redeliveries, and FIFO violations caught (see `_invoke_sync`).
+        self.deliveries = 0
+        self.redeliveries = 0
+        self.fifo_conflicts = 0
+        self.published: list[PublishedMessage] = []
+        # One receive at a time, never a long poll inside moto: moto computes a FIFO queue's
+        # busy message groups once per ReceiveMessage call, so a long poll that began before
+        # another consumer took a group's message can hand that group's next message to a
+        # second consumer. Real SQS never does; with one receive at a time and short polls it
+        # holds here too.
+        self._receive_lock = threading.Lock()
+        self._inflight_groups: dict[str, int] = {}
         self.ready = False
         self._collector: logging.Handler | None = None
         self._service_logger = logging.getLogger(SERVICE_NAME)
@@ -312,6 +358,7 @@ class LocalStack:
         import urllib.request
 
         urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"))
+        _enforce_sqs_message_rules()
         sqs: Any = boto3.client("sqs")
         dlq_url = sqs.create_queue(QueueName=f"{STACK}-dlq.fifo", Attributes=QUEUE_ATTRIBUTES)["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -342,7 +389,31 @@ class LocalStack:
                     TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
                 )
             tables[kind] = name
+        activity = f"{STACK}-activity"
+        dynamodb.create_table(
+            TableName=activity,
+            AttributeDefinitions=[
+                {"AttributeName": "customer_id", "AttributeType": "S"},
+                {"AttributeName": "at", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "customer_id", "KeyType": "HASH"},
+                {"AttributeName": "at", "KeyType": "RANGE"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        # The bookkeeper's e-mail subscription, here a queue anyone can read the notices from.
+        sns: Any = boto3.client("sns")
+        topic_arn = sns.create_topic(Name=f"{STACK}-payment-failures")["TopicArn"]
+        inbox_url = sqs.create_queue(QueueName=f"{STACK}-payment-failure-inbox")["QueueUrl"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
         self.outputs = {
+            "ActivityTableName": activity,
+            "PaymentFailureTopicArn": topic_arn,
+            "PaymentFailureInboxUrl": inbox_url,
             "EventQueueUrl": queue_url,
             "DeadLetterQueueUrl": dlq_url,
             "MappingTableName": tables["mapping"],
@@ -434,6 +505,9 @@ class LocalStack:
         webhook_arn = sm.create_secret(
             Name=f"{STACK}/stripe-webhook", SecretString=",".join(self.webhook_secrets)
         )["ARN"]
+        stripe_key_arn = sm.create_secret(
+            Name=f"{STACK}/stripe-api-key", SecretString=cfg.stripe_api_key or "not-configured"
+        )["ARN"]
         fortnox_arn = sm.create_secret(
             Name=f"{STACK}/fortnox-credentials", SecretString=json.dumps(self.fortnox.credentials)
         )["ARN"]
@@ -456,6 +530,10 @@ class LocalStack:
                 "MAPPING_TABLE": self.outputs["MappingTableName"],
                 "IDEMPOTENCY_TABLE": self.outputs["IdempotencyTableName"],
                 "STATE_TABLE": self.outputs["StateTableName"],
+                "ACTIVITY_TABLE": self.outputs["ActivityTableName"],
+                "PAYMENT_FAILURE_TOPIC_ARN": self.outputs["PaymentFailureTopicArn"],
+                "STRIPE_API_KEY_SECRET_NAME": stripe_key_arn,
+                "STRIPE_API_BASE": cfg.stripe_api_base or "",
                 **cfg.extra_env,
             }
         )
@@ -465,6 +543,7 @@ class LocalStack:
         parameters.clear_caches()  # type: ignore[no-untyped-call]
         root = _repo_root()
         self._webhook = _load_handler("webhook_handler", root / "functions/webhook/webhook_handler.py")
+        self._record_webhook_publishes(self._webhook)
         self._syncs = [
             _load_handler(f"sync_handler_{i}", root / "functions/sync/sync_handler.py")
             for i in range(max(1, cfg.workers))
@@ -491,6 +570,22 @@ class LocalStack:
                 service_logger.addHandler(file_handler)
         self._collector = _ResultCollector(self._record)
         service_logger.addHandler(self._collector)
+
+    def _record_webhook_publishes(self, module: ModuleType) -> None:
+        # Wraps the handler's publisher factory, so tests can tell exactly what was queued.
+        make_publisher: Callable[[], Any] = module._publisher  # type: ignore[attr-defined]
+        stack = self
+
+        class RecordingPublisher:
+            def publish(
+                self, body: str, group_id: str, dedup_id: str, attributes: dict[str, str] | None = None
+            ) -> None:
+                make_publisher().publish(body, group_id=group_id, dedup_id=dedup_id, attributes=attributes)
+                with stack._counter_lock:
+                    stack.published.append(PublishedMessage(dedup_id, group_id, len(body.encode())))
+
+        recorder = RecordingPublisher()
+        module._publisher = lambda: recorder  # type: ignore[attr-defined]
 
     def _record(self, event: ProcessedEvent) -> None:
         with self._processed_lock:
@@ -577,18 +672,61 @@ class LocalStack:
         """One receive-and-invoke round of the event source mapping; returns the batch size."""
         sqs: Any = boto3.client("sqs")
         queue_url = self.outputs["EventQueueUrl"]
-        messages = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=SQS_BATCH_SIZE,
-            WaitTimeSeconds=wait_seconds,
-            MessageSystemAttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            with self._receive_lock:
+                messages: list[dict[str, Any]] = sqs.receive_message(
+                    QueueUrl=queue_url,
+                    MaxNumberOfMessages=SQS_BATCH_SIZE,
+                    WaitTimeSeconds=0,
+                    VisibilityTimeout=IN_FLIGHT_VISIBILITY_SECONDS,
+                    MessageSystemAttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+                # Claimed under the lock, so no other worker can start on these groups first.
+                messages = self._claim_groups(sqs, queue_url, messages)
+            if messages or time.monotonic() >= deadline or self._stop.is_set():
+                break
+            time.sleep(IDLE_POLL_SECONDS)
         if messages:
             queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-events.fifo"
             event = {"Records": [sqs_record(m, queue_arn) for m in messages]}
             self._invoke_sync(sqs, queue_url, event, messages)
         return len(messages)
+
+    def _claim_groups(self, sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Mark the batch's message groups busy; give back messages of a group already busy.
+
+        The safety net behind the receive lock: SQS FIFO never hands a group's message to a
+        consumer while another message of that group is in flight, and nothing here may either.
+        """
+        busy = [m for m in messages if _group_of(m) in self._inflight_groups]
+        if busy:
+            with self._counter_lock:
+                self.fifo_conflicts += len(busy)
+            logging.getLogger(__name__).error("FIFO group delivered to two consumers; message returned")
+            sqs.change_message_visibility_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(busy)
+                ],
+            )
+        kept = [m for m in messages if m not in busy]
+        for message in kept:
+            group = _group_of(message)
+            self._inflight_groups[group] = self._inflight_groups.get(group, 0) + 1
+        return kept
+
+    def _release_groups(self, messages: list[dict[str, Any]]) -> None:
+        with self._receive_lock:
+            for message in messages:
+                group = _group_of(message)
+                left = self._inflight_groups.get(group, 0) - 1
+                if left > 0:
+                    self._inflight_groups[group] = left
+                else:
+                    self._inflight_groups.pop(group, None)
 
     def _invoke_sync(
         self, sqs: Any, queue_url: str, event: dict[str, Any], messages: list[dict[str, Any]]
@@ -597,7 +735,15 @@ class LocalStack:
         try:
             with self._counter_lock:
                 self.invocations += 1
-            response = module.lambda_handler(event, _LambdaContext(f"{STACK}-sync", 60, 512))
+                self.deliveries += len(messages)
+                self.redeliveries += sum(
+                    1
+                    for m in messages
+                    if int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")) > 1
+                )
+            response = module.lambda_handler(
+                event, _LambdaContext(f"{STACK}-sync", SYNC_TIMEOUT_SECONDS, 512)
+            )
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         except Exception:
             # A crashed invocation fails the whole batch, as Lambda does.
@@ -605,13 +751,29 @@ class LocalStack:
             failed = {m["MessageId"] for m in messages}
         finally:
             slot.release()
+        # The groups are free once the batch is settled. Released before the deletes: a failed
+        # record stays in flight (invisible) in SQS, which keeps its group blocked there.
+        self._release_groups(messages)
         done = [m for m in messages if m["MessageId"] not in failed]
+        retry = [m for m in messages if m["MessageId"] in failed]
         for start in range(0, len(done), 10):
             entries = [
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                 for i, m in enumerate(done[start : start + 10])
             ]
             sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+        for start in range(0, len(retry), 10):
+            sqs.change_message_visibility_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {
+                        "Id": str(i),
+                        "ReceiptHandle": m["ReceiptHandle"],
+                        "VisibilityTimeout": self.config.visibility_timeout,
+                    }
+                    for i, m in enumerate(retry[start : start + 10])
+                ],
+            )
 
     def _free_container(self) -> tuple[ModuleType, threading.Lock]:
         while True:
@@ -665,6 +827,25 @@ class LocalStack:
             time.sleep(0.1)
         return False
 
+    def notifications(self) -> list[dict[str, Any]]:
+        """The payment-failure notices published so far (subject and message), consumed."""
+        sqs: Any = boto3.client("sqs")
+        notices: list[dict[str, Any]] = []
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=self.outputs["PaymentFailureInboxUrl"], MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not batch:
+                return notices
+            for message in batch:
+                envelope = json.loads(message["Body"])
+                notices.append(
+                    {"subject": envelope.get("Subject", ""), "message": envelope.get("Message", "")}
+                )
+                sqs.delete_message(
+                    QueueUrl=self.outputs["PaymentFailureInboxUrl"], ReceiptHandle=message["ReceiptHandle"]
+                )
+
     def dead_letters(self) -> list[dict[str, Any]]:
         """Peek at the dead-letter queue without consuming it."""
         sqs: Any = boto3.client("sqs")
@@ -676,6 +857,48 @@ class LocalStack:
             MessageSystemAttributeNames=["All"],
         ).get("Messages", [])
         return messages
+
+
+def _group_of(message: dict[str, Any]) -> str:
+    return str(message.get("Attributes", {}).get("MessageGroupId", ""))
+
+
+def _enforce_sqs_message_rules() -> None:
+    """Make moto's SQS refuse the messages real SQS refuses: bad characters, too many bytes.
+
+    moto checks neither the characters of a message nor its size in bytes with its attributes
+    (it counts characters of the body alone). Patched on the backend instance, so a moto reset
+    (every new local stack, every `mock_aws`) drops the patch with the instance.
+    """
+    from moto.sqs.exceptions import SQSException
+    from moto.sqs.models import sqs_backends
+
+    backend = sqs_backends[ACCOUNT][REGION]
+    original = backend.send_message
+
+    def send_message(queue_name: str, message_body: str, *args: Any, **kwargs: Any) -> Any:
+        bad = _SQS_FORBIDDEN_CHARACTER.search(message_body)
+        if bad:
+            raise SQSException(
+                "InvalidMessageContents",
+                f"Invalid characters found. Deleted message body contains U+{ord(bad.group()):04X}",
+            )
+        attributes = kwargs.get("message_attributes") or (args[0] if args else None) or {}
+        # SQS counts the body and every attribute's name, type and value, in UTF-8 bytes.
+        size = len(message_body.encode("utf-8", "surrogatepass")) + sum(
+            len(f"{name}{value.get('DataType', '')}{value.get('StringValue') or ''}".encode())
+            for name, value in attributes.items()
+            if isinstance(value, dict)
+        )
+        limit = int(getattr(backend.get_queue(queue_name), "maximum_message_size", 262_144))
+        if size > limit:
+            raise SQSException(
+                "InvalidParameterValue",
+                f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes.",
+            )
+        return original(queue_name, message_body, *args, **kwargs)
+
+    backend.send_message = send_message  # type: ignore[method-assign]
 
 
 def api_gateway_event(body: bytes, headers: dict[str, str]) -> dict[str, Any]:

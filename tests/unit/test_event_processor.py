@@ -60,9 +60,18 @@ def customer(cid: str = "cus_P1", **over: Any) -> dict[str, Any]:
     base = fixture("stripe_customer.json")
     base.pop("discount", None)
     base.update(
-        id=cid, name="Per Persson", email="per@example.se", currency="sek",
-        address={"line1": "Gatan 1", "line2": None, "postal_code": "123 45", "city": "Lund", "country": "SE",
-                 "state": None},
+        id=cid,
+        name="Per Persson",
+        email="per@example.se",
+        currency="sek",
+        address={
+            "line1": "Gatan 1",
+            "line2": None,
+            "postal_code": "123 45",
+            "city": "Lund",
+            "country": "SE",
+            "state": None,
+        },
     )
     base.update(over)
     return base
@@ -96,7 +105,13 @@ class World:
 
 
 def tax_id(value: str = "SE556677889901", country: str = "SE", cid: str = "cus_P1") -> dict[str, Any]:
-    return {**fixture("stripe_tax_id.json"), "customer": cid, "value": value, "country": country, "type": "eu_vat"}
+    return {
+        **fixture("stripe_tax_id.json"),
+        "customer": cid,
+        "value": value,
+        "country": country,
+        "type": "eu_vat",
+    }
 
 
 # Customer events -------------------------------------------------------------------------------
@@ -128,7 +143,10 @@ def test_tax_id_added_then_removed_without_a_key() -> None:
     assert w.send("customer.tax_id.created", tax_id(), 110).outcome is Outcome.UPDATED
     stored = w.only_customer()
     assert (stored["VATNumber"], stored["OrganisationNumber"], stored["Type"], stored["VATType"]) == (
-        "SE556677889901", "556677-8899", "COMPANY", "SEVAT",
+        "SE556677889901",
+        "556677-8899",
+        "COMPANY",
+        "SEVAT",
     )
     result = w.send("customer.tax_id.deleted", tax_id(), 120)
     assert result.outcome is Outcome.UPDATED and "VATType left" in result.detail
@@ -139,8 +157,10 @@ def test_tax_id_added_then_removed_without_a_key() -> None:
 
 def test_eu_vat_id_sets_reverse_charge_for_an_eu_business() -> None:
     w = World()
-    w.send("customer.created", customer(address={"line1": "Str 1", "postal_code": "10117", "city": "Berlin",
-                                                 "country": "DE"}))
+    w.send(
+        "customer.created",
+        customer(address={"line1": "Str 1", "postal_code": "10117", "city": "Berlin", "country": "DE"}),
+    )
     w.send("customer.tax_id.created", tax_id("DE123456789", "DE"), 110)
     assert w.only_customer()["VATType"] == "EUREVERSEDVAT"
 
@@ -172,10 +192,21 @@ def session(**over: Any) -> dict[str, Any]:
     base.update(
         mode="payment",
         customer=None,
-        customer_details={"email": "Guest@Example.se", "name": "Gustav Guest", "phone": "+46 70 999 00 00",
-                          "address": {"line1": "Gästvägen 3", "postal_code": "753 20", "city": "Uppsala",
-                                      "country": "SE", "line2": None, "state": None},
-                          "tax_exempt": "none", "tax_ids": []},
+        customer_details={
+            "email": "Guest@Example.se",
+            "name": "Gustav Guest",
+            "phone": "+46 70 999 00 00",
+            "address": {
+                "line1": "Gästvägen 3",
+                "postal_code": "753 20",
+                "city": "Uppsala",
+                "country": "SE",
+                "line2": None,
+                "state": None,
+            },
+            "tax_exempt": "none",
+            "tax_ids": [],
+        },
     )
     base.update(over)
     return base
@@ -244,6 +275,10 @@ def test_subscription_without_a_key_is_recorded_and_reported() -> None:
     result = w.send("customer.subscription.deleted", subscription())
     assert result.outcome is Outcome.IGNORED and "Stripe API key" in result.detail
     assert w.rec.activity and w.rec.skipped and w.fortnox.total_calls == 0
+    w.send("customer.created", customer("cus_S"))
+    calls = w.fortnox.total_calls
+    result = w.send("customer.subscription.created", subscription(), 200)
+    assert result.outcome is Outcome.UNCHANGED and result.fortnox_number and w.fortnox.total_calls == calls
 
 
 # Payment failures --------------------------------------------------------------------------------
@@ -251,9 +286,16 @@ def test_subscription_without_a_key_is_recorded_and_reported() -> None:
 
 def invoice(**over: Any) -> dict[str, Any]:
     base = fixture("stripe_invoice.json")
-    base.update(customer="cus_P1", customer_name="Per Persson", customer_email="per@example.se",
-                amount_due=19900, currency="sek", attempt_count=2, next_payment_attempt=1_764_000_000,
-                number="ABC-0001")
+    base.update(
+        customer="cus_P1",
+        customer_name="Per Persson",
+        customer_email="per@example.se",
+        amount_due=19900,
+        currency="sek",
+        attempt_count=2,
+        next_payment_attempt=1_764_000_000,
+        number="ABC-0001",
+    )
     base.update(over)
     return base
 

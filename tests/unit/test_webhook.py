@@ -168,8 +168,18 @@ def test_message_group_is_the_customer(obj: dict[str, Any], group: str) -> None:
 
 
 def test_guest_checkouts_by_one_buyer_share_a_group() -> None:
-    a = {"object": "checkout.session", "id": "cs_1", "customer": None, "customer_details": {"email": "A@x.se"}}
-    b = {"object": "checkout.session", "id": "cs_2", "customer": None, "customer_details": {"email": "a@x.se"}}
+    a = {
+        "object": "checkout.session",
+        "id": "cs_1",
+        "customer": None,
+        "customer_details": {"email": "A@x.se"},
+    }
+    b = {
+        "object": "checkout.session",
+        "id": "cs_2",
+        "customer": None,
+        "customer_details": {"email": "a@x.se"},
+    }
     group = message_group_id(event(data={"object": a}))
     assert group.startswith("guest#") and group == message_group_id(event(data={"object": b}))
     assert "a@x.se" not in group

@@ -112,6 +112,11 @@ class CustomerSync:
             return self.deactivate(event, str(event.object.get("id", "")))
         return self._result(event, str(event.object.get("id", "")), Outcome.IGNORED, None, "type not handled")
 
+    def linked_number(self, key: str) -> str | None:
+        """The Fortnox customer number `key` is mapped to, if it is mapped and active."""
+        link = self._links.get(key)
+        return link.fortnox_number if link and link.status is LinkStatus.ACTIVE else None
+
     # Create or update -------------------------------------------------------------------------
 
     def upsert(

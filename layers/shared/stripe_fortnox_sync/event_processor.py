@@ -160,12 +160,22 @@ class EventProcessor:
             self._skipped(event, "fields the event does not carry (no Stripe API key)")
             return result
         self._skipped(event, "the customer's data (the event carries only its id; no Stripe API key)")
+        number = self._customers.linked_number(customer_id)
+        if number:
+            return SyncResult(
+                event.id,
+                event.type,
+                customer_id,
+                Outcome.UNCHANGED,
+                number,
+                "mapped; refreshing its data needs a Stripe API key",
+            )
         return SyncResult(
             event.id,
             event.type,
             customer_id,
             Outcome.IGNORED,
-            detail="no customer data without a Stripe API key",
+            detail="not mapped; its data needs a Stripe API key",
         )
 
     def _skipped(self, event: StripeEvent, what: str) -> None:
@@ -205,9 +215,6 @@ class EventProcessor:
     def _subscription(self, event: StripeEvent, subscription: Mapping[str, Any]) -> SyncResult:
         customer_id = _customer_id(subscription) or ""
         result = self._sync_customer(event, customer_id)
-        if result.outcome is Outcome.IGNORED and self._stripe is None:
-            # Without a key there is nothing new to apply, but a mapped customer is still current.
-            result = replace(result, detail="subscription recorded; customer data needs a Stripe API key")
         self._record(
             customer_id,
             event,
