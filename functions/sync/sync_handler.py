@@ -5,17 +5,19 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from stripe_fortnox_sync.bootstrap import build_sync_service
-from stripe_fortnox_sync.observability import logger, metrics, tracer
+from stripe_fortnox_sync.observability import logger, metrics
 from stripe_fortnox_sync.settings import Settings
 from stripe_fortnox_sync.sync_service import SyncService
 
 # Only the failed customer's later messages wait; other customers' messages go on.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+tracer = Tracer()
 
 
 @cache

@@ -1,4 +1,8 @@
-"""Powertools logger, metrics and tracer shared by both functions, configured by environment.
+"""Powertools logger and metrics shared by both functions, configured by environment.
+
+The X-Ray tracer lives in the sync function only: its SDK costs about as much to import as
+boto3 itself, and the webhook's cold start is what Stripe waits on (Lambda's active tracing
+still records the webhook's own segment).
 
 POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL,
 POWERTOOLS_TRACE_DISABLED and POWERTOOLS_METRICS_DISABLED set them up in the template and in
@@ -7,11 +11,10 @@ the local stack alike.
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
 
-__all__ = ["MetricUnit", "logger", "metrics", "tracer"]
+__all__ = ["MetricUnit", "logger", "metrics"]
