@@ -257,6 +257,8 @@ class LocalStack:
         self.deliveries = 0
         self.redeliveries = 0
         self.fifo_conflicts = 0
+        self.max_concurrent_invocations = 0
+        self._running_invocations = 0
         self.published: list[PublishedMessage] = []
         # One receive at a time, never a long poll inside moto: moto computes a FIFO queue's
         # busy message groups once per ReceiveMessage call, so a long poll that began before
@@ -402,6 +404,9 @@ class LocalStack:
             ],
             BillingMode="PAY_PER_REQUEST",
         )
+        dynamodb.update_time_to_live(
+            TableName=activity, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+        )
         # The bookkeeper's e-mail subscription, here a queue anyone can read the notices from.
         sns: Any = boto3.client("sns")
         topic_arn = sns.create_topic(Name=f"{STACK}-payment-failures")["TopicArn"]
@@ -512,6 +517,9 @@ class LocalStack:
             Name=f"{STACK}/fortnox-credentials", SecretString=json.dumps(self.fortnox.credentials)
         )["ARN"]
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        from stripe_fortnox_sync.settings import Settings
+
+        defaults = Settings()
         self._setenv(
             {
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
@@ -534,6 +542,14 @@ class LocalStack:
                 "PAYMENT_FAILURE_TOPIC_ARN": self.outputs["PaymentFailureTopicArn"],
                 "STRIPE_API_KEY_SECRET_NAME": stripe_key_arn,
                 "STRIPE_API_BASE": cfg.stripe_api_base or "",
+                # The stack parameters' defaults, as template.yaml passes them.
+                "ENABLED_EVENT_TYPES": ",".join(defaults.event_types),
+                "CHECKOUT_MODES": ",".join(defaults.checkout_modes),
+                "PAYMENT_FAILURE_COMMENTS": "false",
+                "CUSTOMER_MATCH_RULE": defaults.match_rule.value,
+                "ORGANISATION_NUMBER_METADATA_KEY": defaults.organisation_number_metadata_key,
+                "VAT_NUMBER_METADATA_KEY": defaults.vat_number_metadata_key,
+                "SELLER_COUNTRY": defaults.seller_country,
                 **cfg.extra_env,
             }
         )
@@ -573,7 +589,7 @@ class LocalStack:
 
     def _record_webhook_publishes(self, module: ModuleType) -> None:
         # Wraps the handler's publisher factory, so tests can tell exactly what was queued.
-        make_publisher: Callable[[], Any] = module._publisher  # type: ignore[attr-defined]
+        make_publisher: Callable[[], Any] = module._publisher
         stack = self
 
         class RecordingPublisher:
@@ -594,11 +610,29 @@ class LocalStack:
             self._on_event(event)
 
     def invoke_webhook(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        return self.invoke_webhook_event(api_gateway_event(body, headers))
+
+    def invoke_webhook_event(self, apigw_event: dict[str, Any]) -> tuple[int, str]:
+        """The webhook function on any API Gateway event, e.g. one with a text (not base64) body."""
         assert self._webhook is not None
-        apigw_event = api_gateway_event(body, headers)
         with self._webhook_lock:
             result = self._webhook.lambda_handler(apigw_event, _LambdaContext(f"{STACK}-webhook", 10, 256))
         return int(result["statusCode"]), str(result.get("body", ""))
+
+    def recycle_sync_containers(self) -> None:
+        """Replace every sync container with a cold one, as Lambda does after a deployment, a
+        configuration change or idle time: module state, cached secrets and clients start over."""
+        from aws_lambda_powertools.utilities import parameters
+
+        for slot in self._sync_slots:
+            slot.acquire()  # wait for running invocations; none starts meanwhile
+        try:
+            parameters.clear_caches()  # type: ignore[no-untyped-call]
+            path = _repo_root() / "functions/sync/sync_handler.py"
+            self._syncs = [_load_handler(f"sync_handler_{i}", path) for i in range(len(self._syncs))]
+        finally:
+            for slot in self._sync_slots:
+                slot.release()
 
     # HTTP -------------------------------------------------------------------------------------
 
@@ -735,6 +769,10 @@ class LocalStack:
         try:
             with self._counter_lock:
                 self.invocations += 1
+                self._running_invocations += 1
+                self.max_concurrent_invocations = max(
+                    self.max_concurrent_invocations, self._running_invocations
+                )
                 self.deliveries += len(messages)
                 self.redeliveries += sum(
                     1
@@ -750,6 +788,8 @@ class LocalStack:
             logging.getLogger(__name__).exception("sync invocation failed")
             failed = {m["MessageId"] for m in messages}
         finally:
+            with self._counter_lock:
+                self._running_invocations -= 1
             slot.release()
         # The groups are free once the batch is settled. Released before the deletes: a failed
         # record stays in flight (invisible) in SQS, which keeps its group blocked there.
