@@ -54,6 +54,17 @@ def simulator() -> Iterator[FortnoxSimulator]:
         yield sim
 
 
+def fortnox_env(simulator: FortnoxSimulator, tenant: str, secret: str = "e2e-secret") -> dict[str, str]:
+    """The environment that points the local stack at `simulator` as a real Fortnox."""
+    return {
+        "FORTNOX_API_URL": simulator.api_url,
+        "FORTNOX_AUTH_URL": simulator.auth_url,
+        "FORTNOX_CLIENT_ID": "e2e-client",
+        "FORTNOX_CLIENT_SECRET": secret,
+        "FORTNOX_TENANT_ID": tenant,
+    }
+
+
 def start_dev(tmp_path: Path, port: int, **env: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [*CLI, "dev", "--port", str(port)],
@@ -101,15 +112,7 @@ def test_demo_exits_zero_and_shows_the_customers(tmp_path: Path) -> None:
 
 def test_dev_stack_against_a_fortnox_compatible_server(tmp_path: Path, simulator: FortnoxSimulator) -> None:
     port = free_port()
-    proc = start_dev(
-        tmp_path,
-        port,
-        FORTNOX_API_URL=simulator.api_url,
-        FORTNOX_AUTH_URL=simulator.auth_url,
-        FORTNOX_CLIENT_ID="e2e-client",
-        FORTNOX_CLIENT_SECRET="e2e-secret",
-        FORTNOX_TENANT_ID="e2e-tenant",
-    )
+    proc = start_dev(tmp_path, port, **fortnox_env(simulator, "e2e-tenant"))
     try:
         for name in (
             "01-customer.created.json",
@@ -151,13 +154,7 @@ def test_bad_fortnox_credentials_show_fortnox_error(tmp_path: Path, simulator: F
     result = subprocess.run(
         [*CLI, "dev", "--port", str(free_port())],
         cwd=tmp_path,
-        env=clean_env(
-            FORTNOX_API_URL=simulator.api_url,
-            FORTNOX_AUTH_URL=simulator.auth_url,
-            FORTNOX_CLIENT_ID="e2e-client",
-            FORTNOX_CLIENT_SECRET="wrong",
-            FORTNOX_TENANT_ID="t",
-        ),
+        env=clean_env(**fortnox_env(simulator, "t", secret="wrong")),
         capture_output=True,
         text=True,
         timeout=60,
@@ -198,15 +195,7 @@ def test_real_stripe_client_through_localstripe(
     import stripe
 
     port = free_port()
-    proc = start_dev(
-        tmp_path,
-        port,
-        FORTNOX_API_URL=simulator.api_url,
-        FORTNOX_AUTH_URL=simulator.auth_url,
-        FORTNOX_CLIENT_ID="e2e-client",
-        FORTNOX_CLIENT_SECRET="e2e-secret",
-        FORTNOX_TENANT_ID="stripe-tenant",
-    )
+    proc = start_dev(tmp_path, port, **fortnox_env(simulator, "stripe-tenant"))
     client = stripe.StripeClient("sk_test_e2e", base_addresses={"api": localstripe})
     try:
         base = localstripe

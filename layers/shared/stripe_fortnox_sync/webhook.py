@@ -137,23 +137,18 @@ def handle_webhook(
         return _refuse(400, problem, "not_an_event")
 
     event_id, event_type = event["id"], event["type"]
+
+    def ignored(message: str, reason: str) -> WebhookResponse:
+        # 200, so Stripe stops delivering what this stack must never act on.
+        return WebhookResponse(
+            200, {"ignored": message}, reason=reason, event_id=event_id, event_type=event_type
+        )
+
     if event["livemode"] != livemode:
-        mode = "live" if event["livemode"] else "test"
-        return WebhookResponse(
-            200,
-            {"ignored": f"{mode}-mode event sent to a {'live' if livemode else 'test'}-mode stack"},
-            reason="livemode_mismatch",
-            event_id=event_id,
-            event_type=event_type,
-        )
+        mode, stack = ("live" if event["livemode"] else "test"), ("live" if livemode else "test")
+        return ignored(f"{mode}-mode event sent to a {stack}-mode stack", "livemode_mismatch")
     if event_type not in event_types:
-        return WebhookResponse(
-            200,
-            {"ignored": f"event type {event_type} is not handled"},
-            reason="unhandled_type",
-            event_id=event_id,
-            event_type=event_type,
-        )
+        return ignored(f"event type {event_type} is not handled", "unhandled_type")
     # Any failure here propagates: the caller answers 500 so Stripe delivers again.
     publisher.publish(
         payload,
