@@ -1,4 +1,4 @@
-"""A Fortnox API simulator: OAuth token endpoint plus the v3 customers resource.
+"""A Fortnox API simulator: OAuth token endpoint plus the v3 customers and invoices resources.
 
 Stands in for api.fortnox.se and apps.fortnox.se in the test suite, the benchmarks and the local
 dev stack. It copies Fortnox's observable behaviour where that behaviour matters to a sync client:
@@ -15,6 +15,7 @@ Simulator-only endpoints live under /_sim (never rate limited, never faulted):
   GET  /_sim/stats[?durations=1]   counters and server-side request durations
   POST /_sim/reset                 {"customers": bool, "knobs": bool}
   GET  /_sim/customers[?tenant=x]  {"tenants": {tenant: [full customer, ...]}}
+  GET  /_sim/invoices[?tenant=x]   {"tenants": {tenant: {"invoices": [...], "payments": [...]}}}
   GET  /_sim/config, POST /_sim/config   knobs, see FortnoxSimulator.configure
   POST /_sim/clients               {"client_id", "client_secret"}
   POST /_sim/refresh-token         {"client_id", "tenant_id"} -> {"refresh_token"}
@@ -34,14 +35,27 @@ import threading
 import time
 import unicodedata
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone, tzinfo
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
 from typing import Any, Final, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from stripe_fortnox_cli.fortnox_sim_invoices import (
+    DEFAULT_ACCOUNTS,
+    DEFAULT_CURRENCY_RATES,
+    INVOICE_ERROR_CODES,
+    InvoiceApiError,
+    InvoiceBook,
+    InvoiceContext,
+    handle_invoice_request,
+    invoice_knob_changes,
+    invoice_route_template,
+    render_invoices,
+    render_payments,
+)
 from stripe_fortnox_sync.iso_codes import COUNTRY_CODES
 
 __all__ = [
@@ -50,6 +64,7 @@ __all__ = [
     "DEV_CLIENT_SECRET",
     "DEV_TENANT_ID",
     "ERROR_CODES",
+    "FORTNOX_TIMEZONE",
     "FortnoxSimulator",
     "serve",
 ]
@@ -90,6 +105,7 @@ ERROR_CODES: Final[Mapping[str, int]] = {
     "rate_limited": 2990017,  # HTTP 429
     "internal_error": 2990018,  # HTTP 500, injected by error_rate (or a simulator bug)
     "gateway_timeout": 2990019,  # HTTP 504 after an injected hang that did not write
+    **INVOICE_ERROR_CODES,  # invoices and invoice payments (29901xx), see fortnox_sim_invoices
 }
 
 # Read-only fields: Fortnox ignores them in a request body instead of rejecting them.
@@ -260,6 +276,21 @@ _EMAIL_RE: Final = re.compile(
 )
 _CUSTOMER_NUMBER_RE: Final = re.compile(r"[A-Za-z0-9+/_-]+")
 _LASTMODIFIED_FORMATS: Final[tuple[str, ...]] = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+
+
+def _fortnox_zone() -> tzinfo:
+    # Fortnox reads and shows lastmodified in Swedish local time, whatever the client's zone.
+    # Read in the host's zone instead, a client's UTC-based search looked hours into the
+    # future on a machine west of UTC and found nothing (crash recovery then duplicated).
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo("Europe/Stockholm")
+    except Exception:  # no tz database (slim containers): standard time, off by 1 h in summer
+        return timezone(timedelta(hours=1), "CET")
+
+
+FORTNOX_TIMEZONE: Final[tzinfo] = _fortnox_zone()
 _MAX_DURATIONS: Final[int] = 100_000
 
 
@@ -300,6 +331,7 @@ class _Tenant:
     modified_at: dict[str, float] = field(default_factory=dict)  # wall-clock epoch seconds
     used_numbers: set[str] = field(default_factory=set)
     next_number: int = 1
+    invoices: InvoiceBook = field(default_factory=InvoiceBook)
 
 
 @dataclass
@@ -321,6 +353,14 @@ class _Knobs:
     # ILIKE treats "_" and "%" in the value as wildcards unless Fortnox escapes them, which is
     # undocumented. On (the default) a search for "a_b" also finds "axb", the harsher case.
     search_wildcards: bool = True
+    # Invoices (fortnox_sim_invoices): the chart of accounts row and payment accounts must be in,
+    # years whose books are closed, öresavrundning of SEK totals, SEK rates for other currencies,
+    # and whether a payment needs a booked invoice.
+    accounts: tuple[int, ...] = DEFAULT_ACCOUNTS
+    closed_years: tuple[int, ...] = ()
+    invoice_round_off: bool = True
+    currency_rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CURRENCY_RATES))
+    payment_requires_booked: bool = True
 
 
 @dataclass
@@ -628,8 +668,17 @@ class FortnoxSimulator:
         currencies: Iterable[str] | None = None,
         strict_min_length: bool | None = None,
         search_wildcards: bool | None = None,
+        accounts: Iterable[int] | None = None,
+        closed_years: Iterable[int] | None = None,
+        invoice_round_off: bool | None = None,
+        currency_rates: Mapping[str, float] | None = None,
+        payment_requires_booked: bool | None = None,
     ) -> dict[str, Any]:
-        """Change any of the knobs; the others keep their values. Returns the whole set."""
+        """Change any of the knobs; the others keep their values. Returns the whole set.
+
+        The invoice knobs (accounts, closed_years, invoice_round_off, currency_rates,
+        payment_requires_booked) are described in fortnox_sim_invoices.
+        """
         for name, rate in (("error_rate", error_rate), ("timeout_rate", timeout_rate)):
             if rate is not None and not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
@@ -664,6 +713,13 @@ class FortnoxSimulator:
             "currencies": codes,
             "strict_min_length": strict_min_length,
             "search_wildcards": search_wildcards,
+            **invoice_knob_changes(
+                accounts=accounts,
+                closed_years=closed_years,
+                invoice_round_off=invoice_round_off,
+                currency_rates=currency_rates,
+                payment_requires_booked=payment_requires_booked,
+            ),
         }
         with self._lock:
             for name, value in changes.items():
@@ -711,6 +767,8 @@ class FortnoxSimulator:
                 "invalid_grant": s.invalid_grant,
                 "customers": sum(len(t.customers) for t in self._tenants.values()),
                 "customers_by_tenant": {k: len(t.customers) for k, t in sorted(self._tenants.items())},
+                "invoices": sum(len(t.invoices.invoices) for t in self._tenants.values()),
+                "invoice_payments": sum(len(t.invoices.payments) for t in self._tenants.values()),
                 "durations_ms": _summary(api_durations),
                 "durations_ms_by_route": {r: _summary(v) for r, v in sorted(s.durations.items())},
             }
@@ -729,11 +787,33 @@ class FortnoxSimulator:
                     result.extend(self._render(c, None) for c in self._ordered(tenant))
             return result
 
+    def invoices(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Full invoices (with rows and totals) of one tenant, or of every tenant when None."""
+        return self._invoice_data(tenant_id, render_invoices)
+
+    def payments(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Invoice payments of one tenant, or of every tenant when tenant_id is None."""
+        return self._invoice_data(tenant_id, render_payments)
+
+    def _invoice_data(
+        self, tenant_id: str | None, render: Callable[[InvoiceBook, str], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        with self._lock:
+            base = self.api_url if self._server is not None else "http://fortnox-sim/3"
+            names = [tenant_id] if tenant_id is not None else sorted(self._tenants)
+            result: list[dict[str, Any]] = []
+            for name in names:
+                tenant = self._tenants.get(name)
+                if tenant is not None:
+                    result.extend(render(tenant.invoices, base))
+            return result
+
     def last_modified(self, tenant_id: str, customer_number: str) -> datetime | None:
+        """When a customer last changed, in Fortnox's zone (the one its lastmodified filter reads)."""
         with self._lock:
             tenant = self._tenants.get(tenant_id)
             stamp = tenant.modified_at.get(customer_number) if tenant else None
-            return datetime.fromtimestamp(stamp) if stamp is not None else None
+            return datetime.fromtimestamp(stamp, FORTNOX_TIMEZONE) if stamp is not None else None
 
     def reset(self, customers: bool = False, knobs: bool = False) -> None:
         """Clear counters and rate windows; with customers=True also data and number series."""
@@ -856,6 +936,9 @@ class FortnoxSimulator:
             return "/3/customers"
         if len(segments) == 4 and segments[2] == "customers":
             return "/3/customers/{n}"
+        invoice_route = invoice_route_template(path)
+        if invoice_route is not None:
+            return invoice_route
         return "/3/{unknown}"
 
     @staticmethod
@@ -868,6 +951,14 @@ class FortnoxSimulator:
             raise ValueError("body must be a JSON object")
         if method == "GET" and path == "/_sim/stats":
             return _Response(200, self.stats(include_durations=query.get("durations", ["0"])[0] == "1"))
+        if method == "GET" and path == "/_sim/invoices":
+            wanted = query.get("tenant", [None])[0]
+            with self._lock:
+                names = [wanted] if wanted is not None else sorted(self._tenants)
+            return _Response(
+                200,
+                {"tenants": {n: {"invoices": self.invoices(n), "payments": self.payments(n)} for n in names}},
+            )
         if method == "GET" and path == "/_sim/customers":
             with self._lock:
                 wanted = query.get("tenant", [None])[0]
@@ -1088,7 +1179,44 @@ class FortnoxSimulator:
                     tenant.modified_at.pop(number, None)
                 return _Response(204)
             raise _ApiError(405, "method_not_allowed", f"{method} is not allowed on /3/customers/{{n}}")
+        if invoice_route_template(path) is not None:
+            return self._invoice_api(method, path, query, headers, body, tenant_id)
         raise _ApiError(404, "unknown_resource", f"The simulator does not implement {path}")
+
+    def _invoice_api(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, list[str]],
+        headers: Mapping[str, str],
+        body: bytes,
+        tenant_id: str,
+    ) -> _Response:
+        """/3/invoices and /3/invoicepayments, answered by fortnox_sim_invoices under the lock."""
+        host = headers.get("host")
+        with self._lock:
+            tenant = self._tenant(tenant_id)
+            knobs = self._knobs
+            context = InvoiceContext(
+                customers=tenant.customers,
+                currencies=frozenset(knobs.currencies),
+                accounts=frozenset(knobs.accounts),
+                closed_years=frozenset(knobs.closed_years),
+                round_off=knobs.invoice_round_off,
+                currency_rates=knobs.currency_rates,
+                payment_requires_booked=knobs.payment_requires_booked,
+                search_wildcards=knobs.search_wildcards,
+                now=self._wall(),
+                zone=FORTNOX_TIMEZONE,
+                base_url=f"http://{host}/3" if host else self.api_url,
+            )
+            try:
+                status, payload = handle_invoice_request(
+                    tenant.invoices, context, method, path, query, headers.get("content-type"), body
+                )
+            except InvoiceApiError as exc:
+                raise _ApiError(exc.status, exc.code_name, exc.message) from None
+        return _Response(status, payload)
 
     def _find(self, tenant_id: str, number: str) -> dict[str, Any]:
         """Caller holds the lock."""
@@ -1131,7 +1259,8 @@ class FortnoxSimulator:
         if raw_since is not None:
             for fmt in _LASTMODIFIED_FORMATS:
                 try:
-                    since = datetime.strptime(raw_since.strip(), fmt).timestamp()
+                    parsed = datetime.strptime(raw_since.strip(), fmt)
+                    since = parsed.replace(tzinfo=FORTNOX_TIMEZONE).timestamp()
                     break
                 except ValueError:
                     continue

@@ -602,7 +602,7 @@ def test_sim_endpoints_register_clients_and_issue_refresh_tokens(
 
 
 def test_unknown_paths_and_methods(api: Api) -> None:
-    assert api.call("GET", "/invoices").status_code == 404
+    assert api.call("GET", "/articles").status_code == 404
     assert api.call("PATCH", "/customers/1", json={}).status_code == 405
     assert api.http.get(api.sim.base_url + "/elsewhere").status_code == 404
 

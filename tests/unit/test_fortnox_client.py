@@ -146,3 +146,18 @@ def test_non_json_error_body_still_gives_a_message() -> None:
     response._content = b"<html>Bad gateway</html>"
     err = error_from_response(response, "GET", "/customers")
     assert err.message.startswith("<html>") and err.transient and "HTTP 502" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("path", "route"),
+    [
+        ("/customers/17", "/customers/{n}"),
+        ("/invoices/1001/bookkeep", "/invoices/{n}/bookkeep"),
+        ("/invoicepayments/5", "/invoicepayments/{n}"),
+        ("/customers", "/customers"),
+    ],
+)
+def test_routes_in_metrics_carry_no_document_numbers(path: str, route: str) -> None:
+    from stripe_fortnox_sync.fortnox_client import _template
+
+    assert _template(path) == route

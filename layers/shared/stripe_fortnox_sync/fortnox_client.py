@@ -126,9 +126,13 @@ class RateLimiter(Protocol):
 CallObserver = Callable[[str, str, int, float], None]
 
 
+# Collections whose next path segment is a document number: metrics name the route, not the id.
+_NUMBERED = frozenset({"customers", "invoices", "invoicepayments"})
+
+
 def _template(path: str) -> str:
     parts = path.strip("/").split("/")
-    return "/" + "/".join("{n}" if i > 0 and parts[i - 1] == "customers" else p for i, p in enumerate(parts))
+    return "/" + "/".join("{n}" if i > 0 and parts[i - 1] in _NUMBERED else p for i, p in enumerate(parts))
 
 
 class FortnoxClient:

@@ -1,0 +1,272 @@
+"""Stripe sale -> invoice_mapping -> fortnox_invoices (the real FortnoxClient) -> the simulator.
+
+For every case the whole issue-#7 sequence runs: look the Stripe id up, create the invoice, check
+Fortnox's total against Stripe's, bookkeep, register the payment on the Stripe clearing account,
+bookkeep the payment; then refunds as credits and paid-out refunds. What Fortnox (the simulator)
+shows must equal Stripe to the öre, and every invoice must end fully paid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+
+from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
+from stripe_fortnox_sync import fortnox_invoices as fx
+from stripe_fortnox_sync.fortnox_client import FortnoxClient, FortnoxError
+from stripe_fortnox_sync.invoice_mapping import (
+    InvoiceAccounts,
+    MappedInvoice,
+    credit_payload,
+    map_checkout_session,
+    map_stripe_invoice,
+    minor_to_decimal,
+    payment_payload,
+    refund_is_full,
+    stripe_invoice_paid_on,
+    total_difference,
+)
+from tests.invoice_factory import LineSpec, fixture, stripe_invoice, stripe_invoices
+
+CLIENT_ID = "roundtrip"
+CLIENT_SECRET = "roundtrip-secret"
+TENANT = "roundtrip-tenant"
+ACCOUNTS = InvoiceAccounts()
+
+
+class Tokens:
+    def __init__(self, sim: FortnoxSimulator) -> None:
+        self._sim = sim
+        self._token: str | None = None
+
+    def access_token(self) -> str:
+        if self._token is None:
+            response = requests.post(
+                self._sim.auth_url + "/token",
+                data={"grant_type": "client_credentials"},
+                auth=(CLIENT_ID, CLIENT_SECRET),
+                headers={"TenantId": TENANT},
+                timeout=5,
+            )
+            self._token = str(response.json()["access_token"])
+        return self._token
+
+    def invalidate(self, token: str) -> None:
+        self._token = None
+
+
+class NoLimit:
+    def acquire(self) -> float:
+        return 0.0
+
+
+@dataclass
+class Fortnox:
+    sim: FortnoxSimulator
+    client: FortnoxClient
+    customer: str
+
+
+@pytest.fixture(scope="module")
+def fortnox() -> Iterator[Fortnox]:
+    with FortnoxSimulator(max_requests=1_000_000, currencies=("SEK", "EUR", "USD", "JPY")) as sim:
+        sim.configure(currency_rates={"EUR": 11.5, "USD": 10.5, "JPY": 0.07})
+        sim.register_client(CLIENT_ID, CLIENT_SECRET)
+        client = FortnoxClient(sim.api_url, Tokens(sim), NoLimit(), sleep=lambda _: None)
+        customer = client.create_customer({"Name": "Stripe Kund AB"})["CustomerNumber"]
+        yield Fortnox(sim, client, customer)
+
+
+def sync_paid_invoice(fortnox: Fortnox, invoice: dict[str, Any]) -> tuple[MappedInvoice, dict[str, Any]]:
+    """invoice.paid, as the pipeline will do it; returns the mapping and the final Fortnox invoice."""
+    client = fortnox.client
+    existing = fx.find_invoice_by_external_reference(client, invoice["id"])
+    assert existing is None
+    mapped = map_stripe_invoice(invoice, fortnox.customer, ACCOUNTS)
+    created = fx.create_invoice(client, mapped.payload)
+    assert total_difference(mapped, created) == 0
+    booked = fx.bookkeep_invoice(client, created["DocumentNumber"])
+    if invoice["amount_paid"]:
+        # A free invoice (trial, 100 % coupon) has nothing to pay: Fortnox refuses a zero payment.
+        payment = payment_payload(
+            booked, invoice["amount_paid"], invoice["currency"], stripe_invoice_paid_on(invoice), ACCOUNTS
+        )
+        registered = fx.register_payment(client, payment.payload)
+        fx.bookkeep_payment(client, registered["Number"])
+    return mapped, fx.get_invoice(client, created["DocumentNumber"])
+
+
+def assert_matches_stripe(final: dict[str, Any], stripe_total: int, currency: str) -> None:
+    stripe = minor_to_decimal(stripe_total, currency)
+    total = Decimal(str(final["Total"]))
+    round_off = Decimal(str(final["RoundOff"]))
+    assert total - round_off == stripe
+    assert final["Balance"] == 0
+    assert final["Booked"] is True
+    if currency.upper() != "SEK":
+        assert round_off == 0
+
+
+DE_BUSINESS = {
+    "customer_address": {"country": "DE", "city": None, "line1": None, "line2": None, "postal_code": None},
+    "customer_tax_ids": [{"type": "eu_vat", "value": "DE123456789"}],
+}
+
+CASES = {
+    "renewal": stripe_invoice([LineSpec(9900)]),
+    "mixed VAT and discount": stripe_invoice(
+        [
+            LineSpec(9900),
+            LineSpec(Decimal("3333.3333"), quantity=3, rate=12, discount=500),
+            LineSpec(4999, quantity=2, rate=6),
+        ]
+    ),
+    "EUR reverse charge": stripe_invoice([LineSpec(120000, quantity=4, rate=0)], "eur", **DE_BUSINESS),
+    "JPY": stripe_invoice([LineSpec(1500, quantity=3, taxed=False)], "jpy"),
+    "JPY with a rounding row": stripe_invoice([LineSpec(1001)], "jpy"),
+    "VAT included": stripe_invoice(
+        [LineSpec(12500, inclusive=True), LineSpec(5000, quantity=2, rate=12, inclusive=True)]
+    ),
+    "does not divide": stripe_invoice([LineSpec(Decimal("333.3333"), quantity=3)]),
+    "half-even tax": stripe_invoice([LineSpec(1002, rounding="half_even")]),
+    "rounding row": stripe_invoice([LineSpec(98, rate=12, inclusive=True, rounding="half_even")]),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_paid_invoice_lands_to_the_ore(fortnox: Fortnox, name: str) -> None:
+    invoice = {**CASES[name], "id": f"in_case_{name.replace(' ', '_')}"}
+    mapped, final = sync_paid_invoice(fortnox, invoice)
+    assert_matches_stripe(final, invoice["total"], invoice["currency"])
+    assert Decimal(str(final["TotalVAT"])) == mapped.fortnox_vat
+    payments = fx.list_payments(fortnox.client, final["DocumentNumber"])
+    assert len(payments) == 1 and payments[0]["Booked"] is True
+    # The Stripe clearing account got exactly what Stripe received.
+    stored = [p for p in fortnox.sim.payments(TENANT) if p["InvoiceNumber"] == int(final["DocumentNumber"])]
+    assert stored[0]["ModeOfPaymentAccount"] == ACCOUNTS.stripe_clearing
+    assert Decimal(str(stored[0]["AmountCurrency"])) == minor_to_decimal(
+        invoice["amount_paid"], invoice["currency"]
+    )
+
+
+def test_a_second_delivery_finds_the_invoice(fortnox: Fortnox) -> None:
+    first = {**stripe_invoice([LineSpec(5000)]), "id": "in_dup_1"}
+    longer = {**stripe_invoice([LineSpec(7000)]), "id": "in_dup_12"}
+    sync_paid_invoice(fortnox, longer)
+    # Fortnox's filter is a substring match: in_dup_1 also finds in_dup_12, which must not count.
+    assert fx.find_invoice_by_external_reference(fortnox.client, "in_dup_1") is None
+    _, final = sync_paid_invoice(fortnox, first)
+    found = fx.find_invoice_by_external_reference(fortnox.client, "in_dup_1")
+    assert found is not None and found["DocumentNumber"] == final["DocumentNumber"]
+    # The PaymentIntent (on refunds) finds the sale through ExternalInvoiceReference2.
+    by_intent = fx.find_invoices_by_external_reference(fortnox.client, "pi_test_renewal", field=2)
+    assert final["DocumentNumber"] in [i["DocumentNumber"] for i in by_intent]
+
+
+def test_partial_refunds_each_get_a_credit(fortnox: Fortnox) -> None:
+    invoice = {**stripe_invoice([LineSpec(9900), LineSpec(4999, quantity=2, rate=6)]), "id": "in_refunds"}
+    _, original = sync_paid_invoice(fortnox, invoice)
+    client = fortnox.client
+    credited = 0
+    for refund_id, amount in (("re_a", 5001), ("re_b", 2499)):
+        assert not refund_is_full(original, amount, "sek", credited)
+        assert fx.find_invoice_by_external_reference(client, refund_id) is None
+        credit = credit_payload(
+            original, amount, "sek", refund_id, date(2024, 5, 20), ACCOUNTS, already_credited_minor=credited
+        )
+        created = fx.create_invoice(client, credit.payload)
+        assert total_difference(credit, created) == 0
+        assert created["CreditInvoiceReference"] == original["DocumentNumber"]
+        booked = fx.bookkeep_invoice(client, created["DocumentNumber"])
+        paid_out = payment_payload(booked, amount, "sek", date(2024, 5, 20), ACCOUNTS)
+        fx.bookkeep_payment(client, fx.register_payment(client, paid_out.payload)["Number"])
+        final = fx.get_invoice(client, created["DocumentNumber"])
+        assert Decimal(str(final["Total"])) - Decimal(str(final["RoundOff"])) == -minor_to_decimal(
+            amount, "sek"
+        )
+        assert final["Balance"] == 0
+        credited += amount
+    # Refunding more than is left is refused before Fortnox sees it.
+    with pytest.raises(ValueError, match="exceed"):
+        credit_payload(
+            original,
+            invoice["total"] - credited + 1,
+            "sek",
+            "re_c",
+            date(2024, 5, 21),
+            already_credited_minor=credited,
+        )
+
+
+def test_full_refund_credits_the_invoice(fortnox: Fortnox) -> None:
+    invoice = {**stripe_invoice([LineSpec(9900)]), "id": "in_full_refund"}
+    _, original = sync_paid_invoice(fortnox, invoice)
+    client = fortnox.client
+    assert refund_is_full(original, invoice["total"], "sek")
+    credited = fx.credit_invoice(client, original["DocumentNumber"])
+    credit_number = credited["CreditInvoiceReference"]
+    credit = fx.bookkeep_invoice(client, credit_number)
+    assert credit["Total"] == -original["Total"]
+    paid_out = payment_payload(credit, invoice["total"], "sek", date(2024, 5, 20), ACCOUNTS)
+    fx.bookkeep_payment(client, fx.register_payment(client, paid_out.payload)["Number"])
+    assert fx.get_invoice(client, credit_number)["Balance"] == 0
+    # Reported Fortnox behaviour: one credit invoice per invoice.
+    with pytest.raises(FortnoxError) as failure:
+        fx.credit_invoice(client, original["DocumentNumber"])
+    assert failure.value.status == 400 and failure.value.reason == "validation"
+
+
+def test_checkout_session_roundtrip(fortnox: Fortnox) -> None:
+    item = fixture("stripe_checkout_line_item.json")
+    item.update(
+        currency="sek",
+        description="T-shirt",
+        quantity=3,
+        amount_subtotal=30000,
+        amount_discount=0,
+        amount_tax=7500,
+        amount_total=37500,
+        taxes=[
+            {
+                "amount": 7500,
+                "rate": {"id": "txr_25", "percentage": 25.0, "inclusive": False},
+                "taxable_amount": 30000,
+            }
+        ],
+    )
+    session = fixture("stripe_checkout_session.json")
+    session.update(
+        currency="sek", amount_total=37500, payment_intent="pi_roundtrip_checkout", status="complete"
+    )
+    mapped = map_checkout_session(session, [item], fortnox.customer, ACCOUNTS)
+    created = fx.create_invoice(fortnox.client, mapped.payload)
+    assert created["InvoiceRows"][0]["DeliveredQuantity"] == "3.00"
+    booked = fx.bookkeep_invoice(fortnox.client, created["DocumentNumber"])
+    payment = payment_payload(booked, 37500, "sek", date(2009, 2, 14), ACCOUNTS)
+    fx.register_payment(fortnox.client, payment.payload)
+    final = fx.get_invoice(fortnox.client, created["DocumentNumber"])
+    assert_matches_stripe({**final, "Booked": True}, 37500, "sek")
+    assert fx.find_invoice_by_external_reference(fortnox.client, "pi_roundtrip_checkout") is not None
+
+
+_counter = iter(range(1_000_000))
+
+
+@hypothesis_settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(invoice=stripe_invoices())
+def test_generated_invoices_land_to_the_ore(fortnox: Fortnox, invoice: dict[str, Any]) -> None:
+    invoice = {**invoice, "id": f"in_gen_{next(_counter)}"}
+    _, final = sync_paid_invoice(fortnox, invoice)
+    assert_matches_stripe(final, invoice["total"], invoice["currency"])
