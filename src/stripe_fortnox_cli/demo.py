@@ -11,6 +11,18 @@ import requests
 
 from .local_stack import LocalConfig, LocalStack, LocalStackError, ProcessedEvent
 
+INVOICE_COLUMNS = (
+    "DocumentNumber",
+    "CustomerNumber",
+    "Currency",
+    "Net",
+    "TotalVAT",
+    "RoundOff",
+    "Total",
+    "Booked",
+    "Balance",
+    "ExternalInvoiceReference1",
+)
 TABLE_COLUMNS = (
     "CustomerNumber",
     "Name",
@@ -50,6 +62,7 @@ def check(
     customers: list[dict[str, Any]],
     dead_letters: int,
     notifications: int = 0,
+    invoices: list[dict[str, Any]] | None = None,
 ) -> list[str]:
     """Every way the run differs from `expected`, in words; empty when all landed."""
     problems = []
@@ -82,6 +95,23 @@ def check(
         problems.append(f"{len(customers)} Fortnox customers, expected {len(expected['fortnox_customers'])}")
     if dead_letters:
         problems.append(f"{dead_letters} message(s) in the dead-letter queue")
+    for want in expected.get("fortnox_invoices", []):
+        found = [
+            i
+            for i in invoices or []
+            if i.get("ExternalInvoiceReference1") == want["ExternalInvoiceReference1"]
+        ]
+        if len(found) != 1:
+            problems.append(
+                f"{want['ExternalInvoiceReference1']}: {len(found)} Fortnox invoices, expected exactly 1"
+            )
+            continue
+        for key, value in want.items():
+            if found[0].get(key) != value:
+                problems.append(
+                    f"invoice {want['ExternalInvoiceReference1']}: {key} is {found[0].get(key)!r}, "
+                    f"expected {value!r}"
+                )
     if notifications != expected.get("notifications", 0):
         problems.append(
             f"{notifications} payment-failure notifications, expected {expected.get('notifications', 0)}"
@@ -94,7 +124,10 @@ def run_demo(events_dir: Path, port: int = 0, timeout: float = 90.0) -> int:
 
     expected = json.loads((events_dir.parent / "expected.json").read_text(encoding="utf-8"))
     files = sorted(events_dir.glob("*.json"))
-    config = LocalConfig(port=port)
+    from stripe_fortnox_sync.settings import SUPPORTED_EVENT_TYPES
+
+    # Every supported event, invoices included (opt-in in a deployed stack).
+    config = LocalConfig(port=port, extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_EVENT_TYPES)})
     print(
         f"Starting the local stack (webhook, SQS and DynamoDB in moto, Fortnox simulator), "
         f"{len(files)} events"
@@ -131,14 +164,18 @@ def run_demo(events_dir: Path, port: int = 0, timeout: float = 90.0) -> int:
         stats = stack.fortnox.simulator.stats()
         dead = stack.queue_depths()["DeadLetterQueueUrl"]
         notices = stack.notifications()
+        invoices = stack.fortnox.simulator.invoices()
 
         print("\nFortnox customers (simulator):")
         print(render_table(customers))
         calls = stats.get("total") or stats.get("api_requests") or "?"
         print(f"\nFortnox API requests: {calls}; dead-letter queue: {dead}")
+        if invoices:
+            print("\nFortnox invoices (simulator):")
+            print(render_table(invoices, INVOICE_COLUMNS))
         for notice in notices:
             print(f"Notification to the bookkeeper: {notice['subject']}")
-        problems = check(expected, answers, stack.processed, customers, dead, len(notices))
+        problems = check(expected, answers, stack.processed, customers, dead, len(notices), invoices)
         if forged[0] != 400:
             problems.append(f"forged signature answered {forged[0]}, expected 400")
         if status != 200:

@@ -116,3 +116,42 @@ def test_subscription_for_an_unknown_customer_is_fetched_from_stripe(
         assert stored["Name"] == "Sara Subscriber" and stored["City"] == "Umeå"
         assert stored["ExternalReference"] == made.id
         assert outcomes(stack) == {"evt_s1": "created"}
+
+
+def test_invoice_paid_three_times_is_one_booked_paid_invoice(tmp_path: Path) -> None:
+    from stripe_fortnox_sync.settings import SUPPORTED_EVENT_TYPES
+
+    config = LocalConfig(
+        port=0,
+        webhook_secrets=[SECRET],
+        state_dir=tmp_path,
+        start_worker=False,
+        extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_EVENT_TYPES)},
+    )
+    with LocalStack(config) as stack:
+        paid = sample("14-invoice.paid.json")
+        send(stack, sample("01-customer.created.json"))
+        drain(stack)
+        for _ in range(3):  # Stripe redelivers; the SQS dedup window is bypassed the third time
+            send(stack, paid)
+        boto3.client("sqs").send_message(
+            QueueUrl=stack.outputs["EventQueueUrl"],
+            MessageBody=json.dumps(paid),
+            MessageGroupId="cus_DemoAnnaSE0001",
+            MessageDeduplicationId="later-redelivery",
+        )
+        drain(stack)
+        assert stack.fortnox and stack.fortnox.simulator
+        (invoice,) = stack.fortnox.simulator.invoices()
+        assert invoice["ExternalInvoiceReference1"] == "in_DemoAnnaRenewal01"
+        # Stripe's total 309.25 SEK; Fortnox rounds SEK invoices to whole kronor and the payment
+        # writes the round-off off, so the invoice is booked and fully paid.
+        assert (invoice["Net"], invoice["TotalVAT"], invoice["Booked"], invoice["Balance"]) == (
+            247.4,
+            61.85,
+            True,
+            0.0,
+        )
+        assert len(stack.fortnox.simulator.payments()) == 1
+        seen = [e.outcome for e in stack.processed if e.event_id == "evt_DemoAnnaInvPaid001"]
+        assert seen[0] == "created" and set(seen[1:]) <= {"ignored"} and len(seen) >= 2

@@ -338,3 +338,11 @@ def test_comments_stay_within_fortnox_limit_dropping_oldest_lines() -> None:
 @pytest.mark.parametrize("kind", ["charge.succeeded", "payment_intent.created"])
 def test_other_types_are_ignored(kind: str) -> None:
     assert World().send(kind, {"id": "x"}).outcome is Outcome.IGNORED
+
+
+def test_an_invoice_snapshot_without_tax_ids_never_downgrades_a_company() -> None:
+    w = World()
+    w.send("customer.created", customer(tax_ids={"data": [tax_id()]}))
+    assert w.only_customer()["Type"] == "COMPANY"
+    w.send("invoice.payment_failed", invoice(customer_tax_ids=[]), 200)
+    assert w.only_customer()["Type"] == "COMPANY"

@@ -15,10 +15,12 @@ from .customer_sync import CustomerSync
 from .event_processor import EventProcessor
 from .fortnox_auth import FortnoxCredentials, OAuthTokenProvider
 from .fortnox_client import FortnoxClient
+from .invoice_mapping import InvoiceAccounts
+from .invoice_sync import InvoiceSync
 from .models import StripeEvent
 from .observability import MetricUnit, logger, metrics
 from .rate_limiter import SlidingWindowLimiter
-from .settings import Settings
+from .settings import ConfigError, Settings
 from .sync_service import SyncService
 
 
@@ -60,6 +62,13 @@ def build_processor(settings: Settings) -> EventProcessor:
 
     key = stripe_api_key(settings)
     customers, fortnox = build_customer_sync(settings)
+    invoices = None
+    if "invoice.paid" in settings.event_types:
+        try:
+            accounts = InvoiceAccounts(**dict(settings.invoice_accounts))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"INVOICE_ACCOUNTS: {exc}") from None
+        invoices = InvoiceSync(fortnox, accounts, settings.seller_country)
     return EventProcessor(
         settings,
         customers,
@@ -70,6 +79,7 @@ def build_processor(settings: Settings) -> EventProcessor:
         if settings.payment_failure_topic_arn
         else None,
         observer=_MetricsObserver(),
+        invoices=invoices,
     )
 
 

@@ -12,6 +12,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -148,6 +149,9 @@ class CustomerSync:
             mapped = map_customer(customer, self._settings, tax_ids)
         except ValueError as exc:
             raise PermanentEventError("bad_payload", f"event {event.id}: {exc}") from None
+        if partial and tax_ids is None and link and link.status is LinkStatus.ACTIVE:
+            # A snapshot without tax ids cannot tell a company from a person: keep what is there.
+            mapped = replace(mapped, fields={k: v for k, v in mapped.fields.items() if k != "Type"})
         hashes = field_hashes(mapped.fields)
         if link and link.status is LinkStatus.ACTIVE and link.fortnox_number:
             result = self._update_linked(event, link, mapped, hashes, partial)

@@ -8,7 +8,7 @@ with a log line and the `SkippedNoStripeKey` metric.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from .customer_mapping import MAX_LENGTHS
 from .customer_sync import CustomerSync, FortnoxCustomers, PermanentEventError
 from .identity import checkout_email, guest_key
+from .invoice_sync import InvoiceSync
 from .models import Outcome, StripeEvent, SyncResult
 from .settings import Settings
 
@@ -48,6 +49,8 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
 
 class StripeCustomers(Protocol):
     def fetch_customer(self, customer_id: str) -> dict[str, Any] | None: ...
+
+    def invoice_lines(self, invoice_id: str) -> list[dict[str, Any]]: ...
 
 
 class ActivityLog(Protocol):
@@ -102,6 +105,7 @@ class EventProcessor:
         activity: ActivityLog | None = None,
         notifier: Notifier | None = None,
         observer: Observer | None = None,
+        invoices: InvoiceSync | None = None,
     ) -> None:
         self._settings = settings
         self._customers = customers
@@ -110,6 +114,7 @@ class EventProcessor:
         self._activity = activity
         self._notifier = notifier
         self._observer = observer
+        self._invoices = invoices
 
     def apply(self, event: StripeEvent) -> SyncResult:
         kind, obj = event.type, event.object
@@ -125,6 +130,8 @@ class EventProcessor:
             return self._subscription(event, obj)
         if kind == "invoice.payment_failed":
             return self._payment_failed(event, obj)
+        if kind == "invoice.paid":
+            return self._invoice_paid(event, obj)
         return SyncResult(event.id, kind, "", Outcome.IGNORED, detail="type not handled")
 
     # Customer data ---------------------------------------------------------------------------
@@ -136,6 +143,7 @@ class EventProcessor:
         *,
         payload: Mapping[str, Any] | None = None,
         snapshot: Mapping[str, Any] | None = None,
+        snapshot_tax_ids: Sequence[Mapping[str, Any]] | None = None,
     ) -> SyncResult:
         """Bring one Stripe customer up to date in Fortnox.
 
@@ -156,7 +164,9 @@ class EventProcessor:
         if payload is not None:
             return self._customers.upsert(event, payload)
         if snapshot is not None and _has_details(snapshot):
-            result = self._customers.upsert(event, {**snapshot, "id": customer_id}, partial=True)
+            result = self._customers.upsert(
+                event, {**snapshot, "id": customer_id}, partial=True, tax_ids=snapshot_tax_ids or None
+            )
             self._skipped(event, "fields the event does not carry (no Stripe API key)")
             return result
         self._skipped(event, "the customer's data (the event carries only its id; no Stripe API key)")
@@ -199,8 +209,9 @@ class EventProcessor:
             )
         snapshot = _checkout_snapshot(session)
         customer_id = _customer_id(session)
+        tax_ids = (session.get("customer_details") or {}).get("tax_ids") or []
         if customer_id:
-            return self._sync_customer(event, customer_id, snapshot=snapshot)
+            return self._sync_customer(event, customer_id, snapshot=snapshot, snapshot_tax_ids=tax_ids)
         email = checkout_email(session)
         if not email:
             return SyncResult(
@@ -209,7 +220,6 @@ class EventProcessor:
         # A guest has no Customer object: the Fortnox customer is keyed by e-mail, so a later
         # Stripe customer with the same address maps to it instead of a duplicate.
         guest = {**snapshot, "id": str(session.get("id") or ""), "email": email}
-        tax_ids = (session.get("customer_details") or {}).get("tax_ids") or []
         return self._customers.upsert(event, guest, link_key=guest_key(email), partial=True, tax_ids=tax_ids)
 
     def _subscription(self, event: StripeEvent, subscription: Mapping[str, Any]) -> SyncResult:
@@ -226,11 +236,41 @@ class EventProcessor:
         )
         return result
 
+    # Invoices ---------------------------------------------------------------------------------
+
+    def _invoice_paid(self, event: StripeEvent, invoice: Mapping[str, Any]) -> SyncResult:
+        if self._invoices is None:
+            return SyncResult(event.id, event.type, "", Outcome.IGNORED, detail="invoice sync is not enabled")
+        customer_id = _customer_id(invoice) or ""
+        customer = self._sync_customer(
+            event,
+            customer_id,
+            snapshot=_invoice_snapshot(invoice),
+            snapshot_tax_ids=invoice.get("customer_tax_ids"),
+        )
+        if not customer.fortnox_number:
+            raise PermanentEventError("no_customer", f"invoice {invoice.get('id')}: {customer.detail}")
+        lines = None
+        if (invoice.get("lines") or {}).get("has_more"):
+            if self._stripe is None:
+                raise PermanentEventError(
+                    "needs_stripe_key",
+                    f"invoice {invoice.get('id')} has more lines than the event carries; a Stripe API key "
+                    "with Invoices: Read lets the sync fetch them",
+                )
+            lines = self._stripe.invoice_lines(str(invoice.get("id")))
+        return self._invoices.paid(event, invoice, customer.fortnox_number, lines=lines)
+
     # Payment failures -------------------------------------------------------------------------
 
     def _payment_failed(self, event: StripeEvent, invoice: Mapping[str, Any]) -> SyncResult:
         customer_id = _customer_id(invoice) or ""
-        result = self._sync_customer(event, customer_id, snapshot=_invoice_snapshot(invoice))
+        result = self._sync_customer(
+            event,
+            customer_id,
+            snapshot=_invoice_snapshot(invoice),
+            snapshot_tax_ids=invoice.get("customer_tax_ids"),
+        )
         currency = str(invoice.get("currency") or "")
         amount = invoice.get("amount_due") if isinstance(invoice.get("amount_due"), int) else 0
         details = {

@@ -5,9 +5,11 @@ Secrets never live here: only the *names* of the Secrets Manager secrets that ho
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 # The Stripe event types the stack handles. The webhook answers 200 "ignored" for every other
 # type, and README's list of events to select on the Stripe endpoint is this list.
@@ -22,7 +24,11 @@ SUPPORTED_EVENT_TYPES: tuple[str, ...] = (
     "customer.subscription.created",
     "customer.subscription.deleted",
     "invoice.payment_failed",
+    "invoice.paid",
 )
+# Enabled unless ENABLED_EVENT_TYPES says otherwise. Invoices are opt-in: they need the Fortnox
+# invoice and payment scopes, and the bookkeeper's say on the accounts (INVOICE_ACCOUNTS).
+DEFAULT_EVENT_TYPES: tuple[str, ...] = tuple(t for t in SUPPORTED_EVENT_TYPES if t != "invoice.paid")
 CHECKOUT_MODES: tuple[str, ...] = ("payment", "subscription", "setup")
 
 
@@ -70,11 +76,24 @@ def _csv(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _json_object(name: str) -> tuple[tuple[str, Any], ...]:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ()
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ConfigError(f"{name} must be a JSON object, got {raw[:60]!r}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a JSON object")
+    return tuple(sorted(value.items()))
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str = "dev"
     stripe_livemode: bool = False
-    event_types: tuple[str, ...] = SUPPORTED_EVENT_TYPES
+    event_types: tuple[str, ...] = DEFAULT_EVENT_TYPES
     stripe_webhook_secret_name: str = ""
     fortnox_credentials_secret_name: str = ""
     fortnox_api_url: str = "https://api.fortnox.se/3"
@@ -100,6 +119,8 @@ class Settings:
     stripe_api_base: str = ""
     payment_failure_topic_arn: str = ""
     activity_table: str = ""
+    # Overrides of invoice_mapping.InvoiceAccounts (BAS defaults), as JSON: {"stripe_clearing": 1580}
+    invoice_accounts: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -109,7 +130,7 @@ class Settings:
         except ValueError:
             allowed = ", ".join(r.value for r in MatchRule)
             raise ConfigError(f"CUSTOMER_MATCH_RULE must be one of {allowed}, got {rule_raw!r}") from None
-        event_types = _csv("ENABLED_EVENT_TYPES", SUPPORTED_EVENT_TYPES)
+        event_types = _csv("ENABLED_EVENT_TYPES", DEFAULT_EVENT_TYPES)
         unknown = sorted(set(event_types) - set(SUPPORTED_EVENT_TYPES))
         if unknown:
             raise ConfigError(f"ENABLED_EVENT_TYPES has unsupported types: {', '.join(unknown)}")
@@ -149,4 +170,5 @@ class Settings:
             stripe_api_base=os.environ.get("STRIPE_API_BASE", ""),
             payment_failure_topic_arn=os.environ.get("PAYMENT_FAILURE_TOPIC_ARN", ""),
             activity_table=os.environ.get("ACTIVITY_TABLE", ""),
+            invoice_accounts=_json_object("INVOICE_ACCOUNTS"),
         )

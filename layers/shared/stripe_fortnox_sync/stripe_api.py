@@ -21,6 +21,17 @@ class StripeApiCustomers:
         base = {"api": api_base} if api_base else None
         self._client = stripe.StripeClient(api_key, base_addresses=base, max_network_retries=2)  # type: ignore[arg-type]
 
+    def invoice_lines(self, invoice_id: str) -> list[dict[str, Any]]:
+        """Every line of an invoice: an event carries only the first page."""
+        stripe = self._stripe
+        try:
+            page = self._client.v1.invoices.line_items.list(invoice_id, params={"limit": 100})
+            return [line.to_dict() for line in page.auto_paging_iter()]
+        except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+            raise PermanentEventError("stripe_auth", f"Stripe API key refused: {exc.user_message}") from None
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+            raise StripeUnavailable(f"Stripe API unavailable: {type(exc).__name__}") from exc
+
     def fetch_customer(self, customer_id: str) -> dict[str, Any] | None:
         """The customer with `tax_ids` expanded; `{"deleted": true, ...}` once deleted; None if unknown."""
         stripe = self._stripe

@@ -87,12 +87,11 @@ def scan_mapping(table: str, client: DynamoDBClient | None = None) -> Iterator[M
     for page in pages:
         for item in page.get("Items", []):
             yield MappingRow(
-                stripe_id=item["stripe_id"]["S"],  # type: ignore[typeddict-item]
-                status=LinkStatus(item["status"]["S"]),  # type: ignore[typeddict-item]
+                stripe_id=item["stripe_id"]["S"],
+                status=LinkStatus(item["status"]["S"]),
                 fortnox_number=item.get("fortnox_number", {}).get("S"),
                 field_hashes={
-                    k: str(v.get("S", ""))
-                    for k, v in item.get("field_hashes", {}).get("M", {}).items()  # type: ignore[union-attr]
+                    k: str(v.get("S", "")) for k, v in item.get("field_hashes", {}).get("M", {}).items()
                 },
                 last_event_created=int(item.get("last_event_created", {}).get("N", "0")),
                 updated_at=float(item.get("updated_at", {}).get("N", "0")),
@@ -125,10 +124,20 @@ def token_records(table: str, client: DynamoDBClient | None = None) -> list[Toke
     for page in paginator.paginate(
         TableName=table,
         ConsistentRead=True,
-        ProjectionExpression="pk, token_expires_at, refreshed_at, version, lock_until, #rt",
-        ExpressionAttributeNames={"#rt": "refresh_token"},
+        ProjectionExpression="pk, token_expires_at, refreshed_at, version, lock_until",
     ):
-        items.extend(page.get("Items", []))  # type: ignore[arg-type]
+        items.extend(page.get("Items", []))
+    # Which items hold a refresh token, asked without reading the token.
+    with_refresh_token = {
+        item["pk"]["S"]
+        for page in paginator.paginate(
+            TableName=table,
+            ConsistentRead=True,
+            ProjectionExpression="pk",
+            FilterExpression="attribute_exists(refresh_token)",
+        )
+        for item in page.get("Items", [])
+    }
     locks = {
         item["pk"]["S"].removeprefix("lock#"): float(item["lock_until"]["N"])
         for item in items
@@ -144,7 +153,7 @@ def token_records(table: str, client: DynamoDBClient | None = None) -> list[Toke
                 key=key,
                 expires_at=float(item["token_expires_at"]["N"]),
                 refreshed_at=float(item["refreshed_at"]["N"]) if "refreshed_at" in item else None,
-                has_refresh_token="refresh_token" in item,
+                has_refresh_token=key in with_refresh_token,
                 version=int(item.get("version", {}).get("N", "0")),
                 lock_until=locks.get(key),
             )
@@ -168,7 +177,7 @@ def recent_activity(
     )
     entries = []
     for item in response.get("Items", []):
-        entries.append({k: str(next(iter(v.values()))) for k, v in item.items()})  # type: ignore[union-attr]
+        entries.append({k: str(next(iter(v.values()))) for k, v in item.items()})
     return entries
 
 
@@ -256,7 +265,9 @@ class FifoQueue:
                         "MessageGroupId": m.group_id,
                         "MessageDeduplicationId": m.dedup_id,
                         "MessageAttributes": {
-                            k: {"DataType": "String", "StringValue": v[:1024]} for k, v in m.attributes.items() if v
+                            k: {"DataType": "String", "StringValue": v[:1024]}
+                            for k, v in m.attributes.items()
+                            if v
                         },
                     }
                     for i, m in pending.items()
@@ -274,9 +285,9 @@ class FifoQueue:
             time.sleep(0.2 * 2**attempt)
         raise QueueError(f"SQS did not take {len(pending)} messages after {SEND_ATTEMPTS} attempts")
 
-    def receive(self, max_messages: int = 10, visibility_timeout: int = 60, wait_seconds: int = 1) -> list[
-        ReceivedMessage
-    ]:
+    def receive(
+        self, max_messages: int = 10, visibility_timeout: int = 60, wait_seconds: int = 1
+    ) -> list[ReceivedMessage]:
         response = self._client.receive_message(
             QueueUrl=self.url,
             MaxNumberOfMessages=max(1, min(10, max_messages)),
@@ -326,4 +337,3 @@ class FifoQueue:
                     for i, m in enumerate(chunk)
                 ],
             )
-
