@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 import requests
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support import free_port, start_localstripe
 
 
 @pytest.fixture
 def localstripe() -> Iterator[str]:
     """A localstripe server (a stateful Stripe API emulator) on a free port; yields its base URL."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from localstripe.server import start; start()", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_localstripe(port)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90  # its imports are slow on a loaded 2-core machine
     while True:
@@ -37,8 +25,7 @@ def localstripe() -> Iterator[str]:
         except requests.ConnectionError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                error = proc.stderr.read() if proc.stderr else ""
-                raise RuntimeError(f"localstripe did not start: {error}") from None
+                raise RuntimeError(f"localstripe did not start (exit code {proc.poll()})") from None
             time.sleep(0.2)
     try:
         yield base

@@ -54,6 +54,8 @@ SQS_BATCH_SIZE = 10
 # again after `LocalConfig.visibility_timeout` instead.
 SYNC_TIMEOUT_SECONDS = 60
 IN_FLIGHT_VISIBILITY_SECONDS = 6 * SYNC_TIMEOUT_SECONDS
+# SQS FIFO drops a message whose deduplication id it saw this recently.
+SQS_DEDUPLICATION_SECONDS = 300
 # How often an idle worker asks the queue again while emulating a long poll.
 IDLE_POLL_SECONDS = 0.05
 # What SQS accepts in a message (moto accepts anything): real SQS refuses the send, and the webhook
@@ -267,6 +269,10 @@ class LocalStack:
         # holds here too.
         self._receive_lock = threading.Lock()
         self._inflight_groups: dict[str, int] = {}
+        # Per message group, the SentTimestamp of the newest message processed: an older one
+        # delivered afterwards is a FIFO order violation (counted in `fifo_conflicts`).
+        self._group_high_water: dict[str, int] = {}
+        self._retry_timers: list[threading.Timer] = []
         self.ready = False
         self._collector: logging.Handler | None = None
         self._service_logger = logging.getLogger(SERVICE_NAME)
@@ -293,6 +299,8 @@ class LocalStack:
     def stop(self) -> None:
         self.ready = False
         self._stop.set()
+        for timer in self._retry_timers:
+            timer.cancel()
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
@@ -360,7 +368,7 @@ class LocalStack:
         import urllib.request
 
         urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"))
-        _enforce_sqs_message_rules()
+        _patch_moto_sqs()
         sqs: Any = boto3.client("sqs")
         dlq_url = sqs.create_queue(QueueName=f"{STACK}-dlq.fifo", Attributes=QUEUE_ATTRIBUTES)["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -734,6 +742,11 @@ class LocalStack:
         The safety net behind the receive lock: SQS FIFO never hands a group's message to a
         consumer while another message of that group is in flight, and nothing here may either.
         """
+        late = [m for m in messages if _sent_at(m) < self._group_high_water.get(_group_of(m), -1)]
+        if late:
+            with self._counter_lock:
+                self.fifo_conflicts += len(late)
+            logging.getLogger(__name__).error("FIFO group delivered out of order")
         busy = [m for m in messages if _group_of(m) in self._inflight_groups]
         if busy:
             with self._counter_lock:
@@ -796,24 +809,47 @@ class LocalStack:
         self._release_groups(messages)
         done = [m for m in messages if m["MessageId"] not in failed]
         retry = [m for m in messages if m["MessageId"] in failed]
+        with self._receive_lock:
+            for message in done:
+                group = _group_of(message)
+                self._group_high_water[group] = max(self._group_high_water.get(group, -1), _sent_at(message))
         for start in range(0, len(done), 10):
             entries = [
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                 for i, m in enumerate(done[start : start + 10])
             ]
             sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
-        for start in range(0, len(retry), 10):
-            sqs.change_message_visibility_batch(
-                QueueUrl=queue_url,
-                Entries=[
-                    {
-                        "Id": str(i),
-                        "ReceiptHandle": m["ReceiptHandle"],
-                        "VisibilityTimeout": self.config.visibility_timeout,
-                    }
-                    for i, m in enumerate(retry[start : start + 10])
-                ],
-            )
+        if retry:
+            self._return_later(queue_url, retry)
+
+    def _return_later(self, queue_url: str, messages: list[dict[str, Any]]) -> None:
+        """Make failed records visible again after `visibility_timeout`, all at once.
+
+        Not with a visibility timeout per message: moto counts a message's group as busy while
+        any of its messages is still marked in flight, even one whose timeout has run out, so
+        records of one group that come back a millisecond apart can be redelivered newest first.
+        Made visible together (visibility 0, which clears moto's in-flight mark at once) and
+        under the receive lock, they are received in their FIFO order, as SQS guarantees.
+        """
+
+        def release() -> None:
+            if self._stop.is_set():
+                return
+            sqs: Any = boto3.client("sqs")
+            with self._receive_lock, contextlib.suppress(Exception):
+                for start in range(0, len(messages), 10):
+                    sqs.change_message_visibility_batch(
+                        QueueUrl=queue_url,
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                            for i, m in enumerate(messages[start : start + 10])
+                        ],
+                    )
+
+        timer = threading.Timer(self.config.visibility_timeout, release)
+        timer.daemon = True
+        self._retry_timers = [t for t in self._retry_timers if t.is_alive()] + [timer]
+        timer.start()
 
     def _free_container(self) -> tuple[ModuleType, threading.Lock]:
         while True:
@@ -903,42 +939,87 @@ def _group_of(message: dict[str, Any]) -> str:
     return str(message.get("Attributes", {}).get("MessageGroupId", ""))
 
 
-def _enforce_sqs_message_rules() -> None:
-    """Make moto's SQS refuse the messages real SQS refuses: bad characters, too many bytes.
+def _sent_at(message: dict[str, Any]) -> int:
+    # moto's SequenceNumber is random digits, not increasing as in SQS: order by send time.
+    return int(message.get("Attributes", {}).get("SentTimestamp", "0"))
 
-    moto checks neither the characters of a message nor its size in bytes with its attributes
-    (it counts characters of the body alone). Patched on the backend instance, so a moto reset
-    (every new local stack, every `mock_aws`) drops the patch with the instance.
+
+def _patch_moto_sqs() -> None:
+    """Make moto's SQS behave like SQS where the pipeline can tell the difference.
+
+    - It refuses what SQS refuses: characters outside SQS's set, and messages over the queue's
+      size in UTF-8 bytes with their attributes (moto checks neither).
+    - FIFO deduplication lasts 5 minutes from the first send, also after that message was
+      consumed (moto forgets a deduplication id once its message is deleted).
+    - The retention check of every received message reads one attribute instead of computing
+      all of them, each a pass over the queue: moto's way made a receive O(queue length) per
+      message, minutes for a soak run.
+
+    Patched on the backend instance, so a moto reset (every new local stack, every `mock_aws`)
+    drops the patches with the instance.
     """
     from moto.sqs.exceptions import SQSException
-    from moto.sqs.models import sqs_backends
+    from moto.sqs.models import Message, sqs_backends
 
     backend = sqs_backends[ACCOUNT][REGION]
-    original = backend.send_message
+    original_send = backend.send_message
+    first_sends: dict[tuple[str, str], tuple[float, Message]] = {}
 
-    def send_message(queue_name: str, message_body: str, *args: Any, **kwargs: Any) -> Any:
+    def send_message(
+        queue_name: str,
+        message_body: str,
+        message_attributes: dict[str, Any] | None = None,
+        delay_seconds: int | None = None,
+        deduplication_id: str | None = None,
+        group_id: str | None = None,
+        system_attributes: dict[str, Any] | None = None,
+        validate_group_id: bool = True,
+    ) -> Message:
         bad = _SQS_FORBIDDEN_CHARACTER.search(message_body)
         if bad:
             raise SQSException(
                 "InvalidMessageContents",
                 f"Invalid characters found. Deleted message body contains U+{ord(bad.group()):04X}",
             )
-        attributes = kwargs.get("message_attributes") or (args[0] if args else None) or {}
         # SQS counts the body and every attribute's name, type and value, in UTF-8 bytes.
         size = len(message_body.encode("utf-8", "surrogatepass")) + sum(
             len(f"{name}{value.get('DataType', '')}{value.get('StringValue') or ''}".encode())
-            for name, value in attributes.items()
+            for name, value in (message_attributes or {}).items()
             if isinstance(value, dict)
         )
-        limit = int(getattr(backend.get_queue(queue_name), "maximum_message_size", 262_144))
+        queue = backend.get_queue(queue_name)
+        limit = int(getattr(queue, "maximum_message_size", 262_144))
         if size > limit:
             raise SQSException(
                 "InvalidParameterValue",
                 f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes.",
             )
-        return original(queue_name, message_body, *args, **kwargs)
+        key = (queue_name, deduplication_id or "")
+        now = time.time()
+        if queue.fifo_queue and deduplication_id:
+            seen = first_sends.get(key)
+            if seen and now - seen[0] < SQS_DEDUPLICATION_SECONDS:
+                return seen[1]  # accepted and dropped; SQS answers with the first message's id
+        message: Message = original_send(
+            queue_name,
+            message_body,
+            message_attributes=message_attributes,
+            delay_seconds=delay_seconds,
+            deduplication_id=deduplication_id,
+            group_id=group_id,
+            system_attributes=system_attributes,
+            validate_group_id=validate_group_id,
+        )
+        if queue.fifo_queue and deduplication_id:
+            first_sends[key] = (now, message)
+        return message
+
+    def retained(queue_name: str, message: Message) -> bool:
+        period = int(getattr(backend.get_queue(queue_name), "message_retention_period", 345_600))
+        return period + float(message.sent_timestamp or 0) / 1000 > time.time()
 
     backend.send_message = send_message  # type: ignore[method-assign]
+    backend.is_message_valid_based_on_retention_period = retained  # type: ignore[method-assign]
 
 
 def api_gateway_event(body: bytes, headers: dict[str, str]) -> dict[str, Any]:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,33 +15,12 @@ import requests
 
 from stripe_fortnox_cli.cli import sign_payload
 from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
+from tests.support import CLI, clean_env, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_e2e_secret"
-CLI = [sys.executable, "-m", "stripe_fortnox_cli.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FORTNOX_", "STRIPE_", "AWS_"))}
-    env.update(extra)
-    return env
 
 
 @pytest.fixture

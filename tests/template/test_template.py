@@ -11,6 +11,7 @@ import contextlib
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,11 @@ FUNCTION_ENV = {
         "VAT_NUMBER_METADATA_KEY",
         "SELLER_COUNTRY",
         "ENABLED_EVENT_TYPES",
+        "CHECKOUT_MODES",
+        "PAYMENT_FAILURE_COMMENTS",
+        "STRIPE_API_KEY_SECRET_NAME",
+        "PAYMENT_FAILURE_TOPIC_ARN",
+        "ACTIVITY_TABLE",
     },
 }
 # Action -> logical ids of the resources it may touch, per function role. Exact: a new
@@ -68,10 +74,13 @@ FUNCTION_PERMISSIONS = {
     "SyncFunction": {
         **{
             f"dynamodb:{action}": {"MappingTable", "IdempotencyTable", "StateTable"}
-            for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+            for action in ("GetItem", "UpdateItem", "DeleteItem")
         },
-        "secretsmanager:GetSecretValue": {"FortnoxCredentialsSecret"},
+        # The activity log is written, never read or changed, by the function.
+        "dynamodb:PutItem": {"MappingTable", "IdempotencyTable", "StateTable", "ActivityTable"},
+        "secretsmanager:GetSecretValue": {"FortnoxCredentialsSecret", "StripeApiKeySecret"},
         "sqs:SendMessage": {"DeadLetterQueue"},
+        "sns:Publish": {"PaymentFailureTopic"},
     },
 }
 EXPECTED_OUTPUTS = {
@@ -85,6 +94,11 @@ EXPECTED_OUTPUTS = {
     "FortnoxCredentialsSecretArn",
     "WebhookFunctionName",
     "SyncFunctionName",
+    "ActivityTableName",
+    "PaymentFailureTopicArn",
+    "StripeApiKeySecretArn",
+    "AlarmTopicArn",
+    "DashboardUrl",
 }
 SECRET_MARKERS = ("whsec_", "client_secret", "sk_live_", "sk_test_", "rk_live_", "rk_test_")
 
@@ -291,8 +305,10 @@ def test_function_environment(stack: _Stack, function: str) -> None:
 
 def test_secrets_exist_and_no_function_holds_a_secret_value(stack: _Stack) -> None:
     secrets = stack.of_type("AWS::SecretsManager::Secret")
-    assert {"StripeWebhookSecret", "FortnoxCredentialsSecret"} <= set(secrets)
+    assert {"StripeWebhookSecret", "FortnoxCredentialsSecret", "StripeApiKeySecret"} <= set(secrets)
     assert not stack.props("StripeWebhookSecret")["SecretString"].startswith("whsec_")
+    assert stack.props("StripeApiKeySecret")["SecretString"] == "not-configured"
+    assert "read access to Customers" in " ".join(stack.props("StripeApiKeySecret")["Description"].split())
     fortnox = json.loads(stack.props("FortnoxCredentialsSecret")["SecretString"])
     assert set(fortnox) == {"client_id", "client_secret", "tenant_id"}
     assert not any(fortnox.values()), "the initial Fortnox secret must be empty placeholders"
@@ -301,6 +317,7 @@ def test_secrets_exist_and_no_function_holds_a_secret_value(stack: _Stack) -> No
     sync_env = stack.props("SyncFunction")["Environment"]["Variables"]
     assert _ref(webhook_env["STRIPE_WEBHOOK_SECRET_NAME"]) == "StripeWebhookSecret"
     assert _ref(sync_env["FORTNOX_CREDENTIALS_SECRET_NAME"]) == "FortnoxCredentialsSecret"
+    assert _ref(sync_env["STRIPE_API_KEY_SECRET_NAME"]) == "StripeApiKeySecret"
     for name, function in stack.of_type("AWS::Lambda::Function").items():
         values = json.dumps(list(function["Properties"].get("Environment", {}).get("Variables", {}).values()))
         for marker in SECRET_MARKERS:
@@ -410,6 +427,345 @@ def test_outputs(stack: _Stack) -> None:
     assert not missing, f"missing outputs {sorted(missing)}"
     url = outputs["WebhookUrl"]["Value"]["Fn::Sub"]
     assert url == "https://${WebhookHttpApi}.execute-api.${AWS::Region}.amazonaws.com/webhook"
+
+
+# --------------------------------------------------------------------------- issue 4 resources
+
+
+ISSUE_4_EVENT_TYPES = (
+    "customer.created,customer.updated,customer.deleted,customer.tax_id.created,"
+    "customer.tax_id.updated,customer.tax_id.deleted,checkout.session.completed,"
+    "customer.subscription.created,customer.subscription.deleted,invoice.payment_failed"
+)
+
+
+def test_parameters_for_triggers_notifications_and_alarms(stack: _Stack) -> None:
+    params = stack.parameters
+    assert params["EnabledEventTypes"]["Default"] == ISSUE_4_EVENT_TYPES
+    assert params["CheckoutModes"]["Default"] == "payment,subscription,setup"
+    assert params["PaymentFailureComments"]["AllowedValues"] == ["true", "false"]
+    assert params["PaymentFailureComments"]["Default"] == "false"
+    assert params["PaymentFailureEmail"]["Default"] == ""
+    assert params["AlarmEmail"]["Default"] == ""
+    assert int(params["OldestMessageAlarmSeconds"]["Default"]) == 900
+    assert params["OldestMessageAlarmSeconds"]["Type"] == "Number"
+
+
+def test_every_enabled_event_type_is_one_the_code_supports(stack: _Stack) -> None:
+    from stripe_fortnox_sync.settings import SUPPORTED_EVENT_TYPES
+
+    assert set(ISSUE_4_EVENT_TYPES.split(",")) <= set(SUPPORTED_EVENT_TYPES)
+
+
+def test_sync_function_wiring_for_issue_4(stack: _Stack) -> None:
+    env = stack.props("SyncFunction")["Environment"]["Variables"]
+    assert _ref(env["CHECKOUT_MODES"]) == "CheckoutModes"
+    assert _ref(env["PAYMENT_FAILURE_COMMENTS"]) == "PaymentFailureComments"
+    assert _ref(env["PAYMENT_FAILURE_TOPIC_ARN"]) == "PaymentFailureTopic"
+    assert _ref(env["ACTIVITY_TABLE"]) == "ActivityTable"
+    assert _ref(env["STRIPE_API_KEY_SECRET_NAME"]) == "StripeApiKeySecret"
+
+
+def test_activity_table(stack: _Stack) -> None:
+    props = stack.props("ActivityTable")
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [
+        {"AttributeName": "customer_id", "KeyType": "HASH"},
+        {"AttributeName": "at", "KeyType": "RANGE"},
+    ]
+    assert sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
+        {"AttributeName": "at", "AttributeType": "S"},
+        {"AttributeName": "customer_id", "AttributeType": "S"},
+    ]
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+@pytest.mark.parametrize(
+    ("topic", "subscription", "parameter", "condition"),
+    [
+        (
+            "PaymentFailureTopic",
+            "PaymentFailureEmailSubscription",
+            "PaymentFailureEmail",
+            "HasPaymentFailureEmail",
+        ),
+        ("AlarmTopic", "AlarmEmailSubscription", "AlarmEmail", "HasAlarmEmail"),
+    ],
+)
+def test_email_subscription_only_when_an_address_is_given(
+    stack: _Stack, topic: str, subscription: str, parameter: str, condition: str
+) -> None:
+    assert stack.resources[topic]["Type"] == "AWS::SNS::Topic"
+    resource = stack.resources[subscription]
+    assert resource["Type"] == "AWS::SNS::Subscription"
+    assert resource["Condition"] == condition
+    assert stack.template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, ""]}]}
+    props = resource["Properties"]
+    assert props["Protocol"] == "email"
+    assert _ref(props["Endpoint"]) == parameter
+    assert _ref(props["TopicArn"]) == topic
+    subscriptions = stack.of_type("AWS::SNS::Subscription")
+    assert all(s.get("Condition") for s in subscriptions.values()), "every e-mail subscription is optional"
+
+
+def test_topic_encryption(stack: _Stack) -> None:
+    # Lambda may publish to a topic under the AWS managed key; CloudWatch alarms may not.
+    assert stack.props("PaymentFailureTopic")["KmsMasterKeyId"] == "alias/aws/sns"
+    assert "KmsMasterKeyId" not in stack.props("AlarmTopic")
+
+
+# --------------------------------------------------------------------------- monitoring
+
+EMF_NAMESPACE = "StripeFortnoxSync"
+EMF_DIMENSIONS = [{"Name": "service", "Value": "stripe-fortnox-sync"}]
+ALARMS = {
+    "DeadLetterQueueAlarm",
+    "OldestMessageAlarm",
+    "Webhook5xxAlarm",
+    "SyncErrorsAlarm",
+    "FortnoxAuthAlarm",
+}
+
+
+def _alarm_metrics(props: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every metric an alarm reads: the single metric, or each MetricStat of a math alarm."""
+    if "MetricName" in props:
+        return [
+            {
+                "Namespace": props["Namespace"],
+                "MetricName": props["MetricName"],
+                "Dimensions": props["Dimensions"],
+            }
+        ]
+    return [query["MetricStat"]["Metric"] for query in props["Metrics"] if "MetricStat" in query]
+
+
+def test_emf_namespace_and_service_match_the_functions(stack: _Stack) -> None:
+    """Alarms and charts name the namespace and dimension the functions' Powertools emit under."""
+    for function in ("WebhookFunction", "SyncFunction"):
+        variables = stack.props(function)["Environment"]["Variables"]
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == EMF_NAMESPACE, function
+        assert [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}] == EMF_DIMENSIONS, (
+            function
+        )
+
+
+def test_alarms_exist_and_notify_the_alarm_topic(stack: _Stack) -> None:
+    alarms = stack.of_type("AWS::CloudWatch::Alarm")
+    assert set(alarms) == ALARMS
+    for name, alarm in alarms.items():
+        props = alarm["Properties"]
+        assert [_ref(a) for a in props["AlarmActions"]] == ["AlarmTopic"], name
+        assert [_ref(a) for a in props["OKActions"]] == ["AlarmTopic"], name
+        assert props["TreatMissingData"] in ("notBreaching", "ignore"), name
+        assert props["AlarmDescription"].strip(), name
+        for metric in _alarm_metrics(props):
+            if metric["Namespace"] == EMF_NAMESPACE:
+                assert metric["Dimensions"] == EMF_DIMENSIONS, name
+
+
+def test_any_dead_letter_raises_the_alarm(stack: _Stack) -> None:
+    props = stack.props("DeadLetterQueueAlarm")
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert props["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}
+    ]
+    assert props["Statistic"] == "Maximum"
+    assert (props["ComparisonOperator"], float(props["Threshold"])) == ("GreaterThanThreshold", 0.0)
+    assert int(props["EvaluationPeriods"]) == 1
+    # An idle queue stops reporting: silence must not clear a parked event's alarm.
+    assert props["TreatMissingData"] == "ignore"
+
+
+def test_oldest_message_alarm_uses_the_threshold_parameter(stack: _Stack) -> None:
+    props = stack.props("OldestMessageAlarm")
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
+    assert props["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["EventQueue", "QueueName"]}}
+    ]
+    assert _ref(props["Threshold"]) == "OldestMessageAlarmSeconds"
+    assert props["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_webhook_5xx_alarm(stack: _Stack) -> None:
+    props = stack.props("Webhook5xxAlarm")
+    assert (props["Namespace"], props["MetricName"], props["Statistic"]) == ("AWS/ApiGateway", "5xx", "Sum")
+    ((dimension),) = props["Dimensions"]
+    assert dimension["Name"] == "ApiId" and _ref(dimension["Value"]) == "WebhookHttpApi"
+    assert float(props["Threshold"]) == 1.0
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+@pytest.mark.parametrize(
+    ("alarm", "metrics"),
+    [
+        ("SyncErrorsAlarm", {("AWS/Lambda", "Errors"), (EMF_NAMESPACE, "Customers_failed")}),
+        ("FortnoxAuthAlarm", {(EMF_NAMESPACE, "TokenRefreshFailures"), (EMF_NAMESPACE, "EventsParked_auth")}),
+    ],
+)
+def test_math_alarms_add_up_their_metrics(stack: _Stack, alarm: str, metrics: set[tuple[str, str]]) -> None:
+    props = stack.props(alarm)
+    watched = {(m["Namespace"], m["MetricName"]) for m in _alarm_metrics(props)}
+    assert watched == metrics
+    (result,) = [q for q in props["Metrics"] if q.get("ReturnData", True)]
+    ids = [q["Id"] for q in props["Metrics"] if "MetricStat" in q]
+    for metric_id in ids:  # missing data counts as zero, so one silent metric cannot hide the other
+        assert f"FILL({metric_id}, 0)" in result["Expression"]
+    assert float(props["Threshold"]) == 1.0
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    for query in props["Metrics"]:
+        if "MetricStat" in query and query["MetricStat"]["Metric"]["Namespace"] == "AWS/Lambda":
+            (dimension,) = query["MetricStat"]["Metric"]["Dimensions"]
+            assert _ref(dimension["Value"]) == "SyncFunction"
+
+
+def _dashboard(stack: _Stack) -> tuple[dict[str, Any], set[str]]:
+    """The dashboard body with every ${...} replaced by a marker, and the names it substitutes."""
+    body = stack.props("Dashboard")["DashboardBody"]["Fn::Sub"]
+    assert isinstance(body, str)
+    names = set(re.findall(r"\$\{([^}!]+)\}", body))
+
+    def marker(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in stack.parameters and stack.parameters[name]["Type"] == "Number":
+            return str(stack.parameters[name]["Default"])
+        return f"<{name}>"
+
+    return json.loads(re.sub(r"\$\{([^}!]+)\}", marker, body)), names
+
+
+def test_dashboard_body_is_json_and_refers_to_stack_resources(stack: _Stack) -> None:
+    body, names = _dashboard(stack)
+    for name in names:
+        logical_id = name.split(".")[0]
+        assert name.startswith("AWS::") or logical_id in stack.resources or logical_id in stack.parameters, (
+            name
+        )
+    assert stack.props("Dashboard")["DashboardName"] == {"Ref": "AWS::StackName"}
+    assert body["widgets"]
+
+
+def test_dashboard_widgets_fit_the_grid_without_overlapping(stack: _Stack) -> None:
+    body, _ = _dashboard(stack)
+    taken: set[tuple[int, int]] = set()
+    for widget in body["widgets"]:
+        x, y, width, height = widget["x"], widget["y"], widget["width"], widget["height"]
+        assert x >= 0 and x + width <= 24, widget.get("properties", {}).get("title")
+        cells = {(cx, cy) for cx in range(x, x + width) for cy in range(y, y + height)}
+        assert not cells & taken, widget.get("properties", {}).get("title")
+        taken |= cells
+
+
+def _dashboard_metrics(body: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(namespace, metric, dimension value) for every plain metric line of every widget."""
+    found: set[tuple[str, str, str]] = set()
+    for widget in body["widgets"]:
+        for line in widget.get("properties", {}).get("metrics", []):
+            names = [part for part in line if isinstance(part, str)]
+            if len(names) >= 4:
+                found.add((names[0], names[1], names[3]))
+    return found
+
+
+def test_dashboard_shows_what_the_issue_asks_for(stack: _Stack) -> None:
+    body, _ = _dashboard(stack)
+    metrics = _dashboard_metrics(body)
+    api, queue, dlq = "<WebhookHttpApi>", "<EventQueue.QueueName>", "<DeadLetterQueue.QueueName>"
+    service = EMF_DIMENSIONS[0]["Value"]
+    expected = {
+        # webhook traffic, 4xx and 5xx
+        ("AWS/ApiGateway", "Count", api),
+        ("AWS/ApiGateway", "4xx", api),
+        ("AWS/ApiGateway", "5xx", api),
+        # queue depth and age of the oldest message; DLQ depth
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage", queue),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq),
+        # Fortnox latency and errors, token health
+        (EMF_NAMESPACE, "FortnoxLatency", service),
+        (EMF_NAMESPACE, "FortnoxErrors", service),
+        (EMF_NAMESPACE, "Fortnox429", service),
+        (EMF_NAMESPACE, "TokenRefreshFailures", service),
+        # Lambda errors, throttles and duration, both functions
+        *(
+            ("AWS/Lambda", metric, f"<{function}>")
+            for metric in ("Errors", "Throttles", "Duration")
+            for function in ("SyncFunction", "WebhookFunction")
+        ),
+        # sync outcomes
+        *(
+            (EMF_NAMESPACE, f"Customers_{outcome}", service)
+            for outcome in ("created", "updated", "unchanged", "deactivated", "ignored", "stale", "failed")
+        ),
+    }
+    missing = expected - metrics
+    assert not missing, sorted(missing)
+    for namespace, _, dimension in metrics:
+        if namespace == EMF_NAMESPACE:
+            assert dimension == service
+    searches = [
+        part["expression"]
+        for widget in body["widgets"]
+        for line in widget.get("properties", {}).get("metrics", [])
+        for part in line
+        if isinstance(part, dict) and "expression" in part
+    ]
+    assert any("MetricName=EventsParked" in s for s in searches), "parked reasons are open-ended"
+    (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert {a.removeprefix("<").removesuffix(".Arn>") for a in alarm_widget["properties"]["alarms"]} == ALARMS
+
+
+def test_every_metric_the_issue_names_is_charted_and_emitted(stack: _Stack) -> None:
+    body, _ = _dashboard(stack)
+    charted = {metric for _, metric, _ in _dashboard_metrics(body)}
+    code = "\n".join(
+        path.read_text(encoding="utf-8")
+        for folder in ("layers/shared/stripe_fortnox_sync", "functions")
+        for path in (REPO / folder).rglob("*.py")
+    )
+    names = {
+        "WebhookReceived",
+        "EventsAccepted",
+        "EventsIgnored",
+        "EventsRejected",
+        "WebhookErrors",
+        "FortnoxCalls",
+        "FortnoxLatency",
+        "Fortnox429",
+        "FortnoxErrors",
+        "TokenRefreshes",
+        "TokenRefreshFailures",
+        "FieldAdjusted",
+    }
+    assert not names - charted, sorted(names - charted)
+    # A renamed metric in the code would leave its chart (and any alarm on it) silently empty.
+    assert all(f'"{name}"' in code for name in names), sorted(n for n in names if f'"{n}"' not in code)
+    for prefix in ("Customers_", "EventsParked_", "FortnoxFailure_"):
+        assert f'f"{prefix}' in code, prefix
+
+
+def test_readme_draws_the_dashboard_layout(stack: _Stack) -> None:
+    body, _ = _dashboard(stack)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Operations", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```text\n(.*?)```", section, re.S)
+    (layout,) = [block for block in blocks if "┌─ " in block]
+    titles = [
+        w["properties"]["title"]
+        for w in sorted(body["widgets"], key=lambda w: (w["y"], w["x"]))
+        if "title" in w.get("properties", {})
+    ]
+    positions = [layout.find(f"┌─ {title} ") for title in titles]
+    assert all(p >= 0 for p in positions), [t for t, p in zip(titles, positions, strict=True) if p < 0]
+    assert positions == sorted(positions), "README shows the widgets in another order"
+
+
+def test_dashboard_url_output(stack: _Stack) -> None:
+    url = stack.template["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
+    assert url.endswith("#dashboards:name=${Dashboard}")
+    assert "${AWS::Region}.console.aws.amazon.com/cloudwatch" in url
 
 
 # --------------------------------------------------------------------------- sam build

@@ -245,3 +245,16 @@ def test_force_hint_resends_every_field_after_a_hand_edit_in_fortnox() -> None:
     )
     assert w.apply(forced) == (Outcome.UPDATED, 1)
     assert w.fortnox.customers[number]["Name"] == "Anna Andersson"
+
+
+def test_a_refused_create_leaves_no_intent_so_the_redrive_does_not_search() -> None:
+    w = World(MatchRule.NONE)
+    w.fortnox.fail_with = FortnoxError("Ogiltig valuta", status=400, code=2000359)
+    with pytest.raises(FortnoxError):
+        w.sync.apply(ev("customer.created", customer(), 100, "evt_r"))
+    assert w.links.links["cus_A"].intent_started_at is None
+    w.fortnox.fail_with = None
+    assert w.apply(ev("customer.created", customer(), 100, "evt_r")) == (
+        Outcome.CREATED,
+        1,
+    )  # no recovery list

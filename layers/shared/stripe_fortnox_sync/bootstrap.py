@@ -83,9 +83,22 @@ def build_processor(settings: Settings) -> EventProcessor:
     )
 
 
-def build_customer_sync(settings: Settings) -> tuple[CustomerSync, FortnoxClient]:
+def build_fortnox_client(
+    settings: Settings,
+    *,
+    observed: bool = True,
+    max_wait_seconds: float = 30.0,
+    secrets_max_age: int | None = None,
+) -> FortnoxClient:
+    """The Fortnox client with the stack's credentials, shared token state and rate window.
+
+    Every user (the sync, the operator's CLI) shares one token store key and one limiter key, so
+    they take turns in Fortnox's window and refresh tokens under the one lock. `observed=False`
+    for the CLI: it publishes no EMF metrics, and Powertools would pile them up on stdout.
+    """
+    max_age = settings.secrets_max_age_seconds if secrets_max_age is None else secrets_max_age
     credentials = FortnoxCredentials.from_secret(
-        secret_json(settings.fortnox_credentials_secret_name, settings.secrets_max_age_seconds)
+        secret_json(settings.fortnox_credentials_secret_name, max_age)
     )
     state = DynamoStateStore(settings.state_table)
     tokens = OAuthTokenProvider(
@@ -93,22 +106,27 @@ def build_customer_sync(settings: Settings) -> tuple[CustomerSync, FortnoxClient
         settings.fortnox_auth_url,
         state,
         timeout=settings.fortnox_timeout_seconds,
-        on_refresh=_observe_refresh,
+        on_refresh=_observe_refresh if observed else None,
     )
     limiter = SlidingWindowLimiter(
         state,
         f"{credentials.client_id}#{credentials.tenant_id or 'authorization-code'}",
         max_requests=settings.fortnox_max_requests,
         window_seconds=settings.fortnox_window_seconds,
+        max_wait_seconds=max_wait_seconds,
     )
-    client = FortnoxClient(
+    return FortnoxClient(
         settings.fortnox_api_url,
         tokens,
         limiter,
         timeout=settings.fortnox_timeout_seconds,
         max_attempts=settings.fortnox_max_attempts,
-        observer=_observe_call,
+        observer=_observe_call if observed else None,
     )
+
+
+def build_customer_sync(settings: Settings) -> tuple[CustomerSync, FortnoxClient]:
+    client = build_fortnox_client(settings)
     return CustomerSync(settings, client, DynamoMappingStore(settings.mapping_table)), client
 
 

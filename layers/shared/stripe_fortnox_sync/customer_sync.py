@@ -275,7 +275,16 @@ class CustomerSync:
             link = link or CustomerLink(stripe_id=stripe_id, status=LinkStatus.PENDING)
             link.status, link.intent_started_at = LinkStatus.PENDING, self._clock()
             link = self._links.save(link)
-            created = self._fortnox.create_customer(mapped.fields)
+            try:
+                created = self._fortnox.create_customer(mapped.fields)
+            except FortnoxError as exc:
+                if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (408, 429):
+                    # Refused before anything was created: nothing to recover on the retry or redrive
+                    # (recovery reads every recently modified customer, which can be many).
+                    link.intent_started_at = None
+                    self._links.save(link)
+                raise
+
             number = str(created.get("CustomerNumber") or "")
             if not number:
                 raise FortnoxError(
