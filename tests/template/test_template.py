@@ -59,6 +59,7 @@ FUNCTION_ENV = {
         "ENABLED_EVENT_TYPES",
         "CHECKOUT_MODES",
         "PAYMENT_FAILURE_COMMENTS",
+        "INVOICE_ACCOUNTS",
         "STRIPE_API_KEY_SECRET_NAME",
         "PAYMENT_FAILURE_TOPIC_ARN",
         "ACTIVITY_TABLE",
@@ -461,6 +462,7 @@ def test_sync_function_wiring_for_issue_4(stack: _Stack) -> None:
     env = stack.props("SyncFunction")["Environment"]["Variables"]
     assert _ref(env["CHECKOUT_MODES"]) == "CheckoutModes"
     assert _ref(env["PAYMENT_FAILURE_COMMENTS"]) == "PaymentFailureComments"
+    assert _ref(env["INVOICE_ACCOUNTS"]) == "InvoiceAccounts"
     assert _ref(env["PAYMENT_FAILURE_TOPIC_ARN"]) == "PaymentFailureTopic"
     assert _ref(env["ACTIVITY_TABLE"]) == "ActivityTable"
     assert _ref(env["STRIPE_API_KEY_SECRET_NAME"]) == "StripeApiKeySecret"
