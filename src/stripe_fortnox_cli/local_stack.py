@@ -870,7 +870,15 @@ class LocalStack:
             "FortnoxAuthUrl": self.fortnox.auth_url,
             "StripeWebhookSecretArn": os.environ["STRIPE_WEBHOOK_SECRET_NAME"],
             "FortnoxCredentialsSecretArn": os.environ["FORTNOX_CREDENTIALS_SECRET_NAME"],
+            "StripeApiKeySecretArn": os.environ["STRIPE_API_KEY_SECRET_NAME"],
             "Region": REGION,
+            # The stack parameters, as a deployed stack's describe-stacks would give them.
+            "StripeMode": "live" if os.environ["STRIPE_LIVEMODE"] == "true" else "test",
+            "CustomerMatchRule": os.environ["CUSTOMER_MATCH_RULE"],
+            "EnabledEventTypes": os.environ["ENABLED_EVENT_TYPES"],
+            "SellerCountry": os.environ["SELLER_COUNTRY"],
+            "OrganisationNumberMetadataKey": os.environ["ORGANISATION_NUMBER_METADATA_KEY"],
+            "VatNumberMetadataKey": os.environ["VAT_NUMBER_METADATA_KEY"],
         }
         path = self.config.state_dir / "outputs.json"
         path.write_text(json.dumps(data, indent=2))
