@@ -258,3 +258,12 @@ def test_a_refused_create_leaves_no_intent_so_the_redrive_does_not_search() -> N
         Outcome.CREATED,
         1,
     )  # no recovery list
+
+
+def test_delete_before_create_in_shuffled_delivery_keeps_the_customer_deleted() -> None:
+    w = World()
+    deleted = {"id": "cus_A", "object": "customer", "deleted": True}
+    assert w.apply(ev("customer.deleted", deleted, 300))[0] is Outcome.IGNORED
+    assert w.apply(ev("customer.created", customer(), 100)) == (Outcome.STALE, 0)
+    assert w.apply(ev("customer.updated", customer(name="B"), 200)) == (Outcome.STALE, 0)
+    assert w.fortnox.customers == {}

@@ -183,3 +183,13 @@ def test_guest_checkouts_by_one_buyer_share_a_group() -> None:
     group = message_group_id(event(data={"object": a}))
     assert group.startswith("guest#") and group == message_group_id(event(data={"object": b}))
     assert "a@x.se" not in group
+
+
+def test_characters_sqs_refuses_are_escaped_not_a_500() -> None:
+    body = json.dumps(
+        event(data={"object": {"id": "cus_1", "object": "customer", "name": "A\uffffB"}}), ensure_ascii=False
+    )
+    response, publisher = call(body, sign(body))
+    assert response.status == 200
+    queued = publisher.sent[0]["body"]
+    assert "\uffff" not in queued and json.loads(queued)["data"]["object"]["name"] == "A\uffffB"

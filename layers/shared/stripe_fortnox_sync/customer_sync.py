@@ -338,6 +338,10 @@ class CustomerSync:
     def deactivate(self, event: StripeEvent, stripe_id: str) -> SyncResult:
         link = self._links.get(stripe_id)
         if link is None:
+            # Remember the deletion: its older create or update may still be on its way (Stripe
+            # does not keep order) and must not bring the customer back.
+            tombstone = CustomerLink(stripe_id=stripe_id, status=LinkStatus.DELETED)
+            self._remember(tombstone, event, LinkStatus.DELETED, None, {})
             return self._result(event, stripe_id, Outcome.IGNORED, None, "never synced to Fortnox")
         if link.last_event_created > event.created:
             return self._result(

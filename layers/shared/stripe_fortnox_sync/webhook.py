@@ -7,6 +7,7 @@ accepted events to a publisher port.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,6 +18,8 @@ from .identity import checkout_email, guest_key
 
 # The queue's MaximumMessageSize; SQS counts message attributes too, so leave them room.
 QUEUE_MAX_MESSAGE_BYTES = 262_144
+# What SQS refuses in a message body (it allows #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-).
+_SQS_REFUSES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MAX_BODY_BYTES = QUEUE_MAX_MESSAGE_BYTES - 2_048
 SIGNATURE_TOLERANCE_SECONDS = 300
 
@@ -149,6 +152,13 @@ def handle_webhook(
         return ignored(f"{mode}-mode event sent to a {stack}-mode stack", "livemode_mismatch")
     if event_type not in event_types:
         return ignored(f"event type {event_type} is not handled", "unhandled_type")
+    if _SQS_REFUSES.search(payload):
+        # SQS refuses these characters; JSON escapes keep the event as it is.
+        payload = json.dumps(event)
+        if len(payload.encode()) > MAX_BODY_BYTES:
+            return _refuse(
+                413, f"body is larger than {MAX_BODY_BYTES} bytes once escaped for SQS", "too_large"
+            )
     # Any failure here propagates: the caller answers 500 so Stripe delivers again.
     publisher.publish(
         payload,
