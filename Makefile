@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export AWS_DEFAULT_REGION ?= eu-north-1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv demo dev test test-fast lint format build bench events clean
+.PHONY: help venv demo dev test test-fast lint format build bench reliability events clean
 
 help:
 	@echo "make demo   run the whole pipeline locally on the sample events (no AWS, no Docker)"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint   ruff, mypy, cfn-lint, sam validate --lint"
 	@echo "make build  sam build"
 	@echo "make bench  the benchmarks; rewrites bench/RESULTS.md"
+	@echo "make reliability  the reliability scenarios; rewrites docs/RELIABILITY.md (ARGS=--soak: longer)"
 	@echo "make events regenerate events/webhook and events/sync from events/stripe"
 
 $(STAMP): pyproject.toml layers/shared/requirements.txt
@@ -57,6 +58,9 @@ build: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+reliability: $(STAMP)
+	$(BIN)/python -m tests.reliability.report $(ARGS)
 
 events: $(STAMP)
 	@mkdir -p events/webhook events/sync
