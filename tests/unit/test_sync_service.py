@@ -131,3 +131,10 @@ def test_customer_sync_is_built_once_and_lazily() -> None:
     svc.handle(body("evt_1"))
     svc.handle(body("evt_2"))
     assert built == [1]
+
+
+def test_metrics_have_a_namespace_even_without_the_variable() -> None:
+    # Without one, Powertools fails the flush and with it every batch.
+    from stripe_fortnox_sync.observability import metrics
+
+    assert metrics.namespace

@@ -11,10 +11,14 @@ the local stack alike.
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
-metrics = Metrics()
+# A namespace the code knows: without one Powertools fails the flush at the end of every
+# invocation, which would fail the batch (and keep re-queueing it) over a missing variable.
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "StripeFortnoxSync")
 
 __all__ = ["MetricUnit", "logger", "metrics"]
