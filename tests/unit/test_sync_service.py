@@ -138,3 +138,19 @@ def test_metrics_have_a_namespace_even_without_the_variable() -> None:
     from stripe_fortnox_sync.observability import metrics
 
     assert metrics.namespace
+
+
+def test_refused_credentials_rebuild_the_fortnox_side_and_forget_cached_secrets() -> None:
+    built: list[int] = []
+    forgotten: list[int] = []
+    steps = [FortnoxAuthError("invalid_grant", status=400)]
+
+    def factory() -> Any:
+        built.append(1)
+        return ScriptedSync(*steps[len(built) - 1 : len(built)])
+
+    svc = SyncService(Settings(), factory, Parker(), None, forget_secrets=lambda: forgotten.append(1))
+    assert svc.handle(body("evt_1")).outcome is Outcome.FAILED
+    assert forgotten == [1]
+    assert svc.handle(body("evt_2")).outcome is Outcome.CREATED  # the operator's fix is read
+    assert built == [1, 1]

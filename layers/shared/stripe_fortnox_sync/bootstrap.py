@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from .aws.dynamodb import DynamoActivityLog, DynamoMappingStore, DynamoStateStore
-from .aws.secrets import secret_json, secret_text
+from .aws.secrets import forget_secrets, secret_json, secret_text
 from .aws.sns import SnsNotifier
 from .aws.sqs import SqsFifoPublisher
 from .customer_sync import CustomerSync
@@ -136,4 +136,5 @@ def build_sync_service(settings: Settings) -> SyncService:
         lambda: build_processor(settings),
         SqsFifoPublisher(settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None,
         DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
+        forget_secrets=forget_secrets,
     )

@@ -69,9 +69,11 @@ class SyncService:
         sync: Callable[[], EventProcessor],
         parker: EventPublisher | None,
         persistence: BasePersistenceLayer | None,
+        forget_secrets: Callable[[], None] | None = None,
     ) -> None:
         self._settings = settings
         self._sync_factory = sync
+        self._forget_secrets = forget_secrets
         self._sync: EventProcessor | None = None
         self._parker = parker
         self._outage_until = 0.0
@@ -94,6 +96,13 @@ class SyncService:
     def start_batch(self) -> None:
         """A new invocation: Fortnox gets a fresh chance."""
         self._outage_until = 0.0
+
+    def _rebuild(self) -> None:
+        """Credentials were refused or missing: the operator's fix (a new secret value) must
+        reach this warm container, not only the next cold one."""
+        self._sync = None
+        if self._forget_secrets is not None:
+            self._forget_secrets()
 
     def _customer_sync(self) -> EventProcessor:
         # Built on first use: secrets and the Fortnox session are only needed when an event
@@ -130,6 +139,7 @@ class SyncService:
             except PermanentEventError as exc:
                 return self._park(body, raw, exc.reason, str(exc))
             except ConfigError as exc:
+                self._rebuild()
                 return self._park(body, raw, "config", str(exc))
             except StripeUnavailable as exc:
                 metrics.add_metric(name="StripeApiFailure", unit=MetricUnit.Count, value=1)
@@ -143,6 +153,8 @@ class SyncService:
                         "Fortnox failed, will retry", extra={"error": str(exc), "reason": exc.reason}
                     )
                     raise
+                if exc.reason in ("auth", "forbidden", "unauthorized"):
+                    self._rebuild()
                 return self._park(body, raw, exc.reason, str(exc))
         self._record(result, time.perf_counter() - started)
         return result

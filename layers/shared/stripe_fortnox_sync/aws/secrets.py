@@ -34,3 +34,8 @@ def webhook_secrets(name: str, max_age: int) -> list[str]:
     if not secrets or not all(s.startswith("whsec_") for s in secrets):
         raise ConfigError("Stripe webhook secret is not configured (expected whsec_... values)")
     return secrets
+
+
+def forget_secrets() -> None:
+    """Drop the cached secret values, so the next read fetches what an operator just stored."""
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
