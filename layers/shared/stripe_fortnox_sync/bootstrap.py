@@ -58,12 +58,12 @@ def stripe_api_key(settings: Settings) -> str | None:
 
 
 def build_processor(settings: Settings) -> EventProcessor:
-    from .stripe_api import StripeApiCustomers
+    from .stripe_api import StripeApi
 
     key = stripe_api_key(settings)
     customers, fortnox = build_customer_sync(settings)
     invoices = None
-    if "invoice.paid" in settings.event_types:
+    if settings.invoices_enabled:
         try:
             accounts = InvoiceAccounts(**dict(settings.invoice_accounts))
         except (TypeError, ValueError) as exc:
@@ -73,7 +73,7 @@ def build_processor(settings: Settings) -> EventProcessor:
         settings,
         customers,
         fortnox,
-        stripe=StripeApiCustomers(key, settings.stripe_api_base) if key else None,
+        stripe=StripeApi(key, settings.stripe_api_base) if key else None,
         activity=DynamoActivityLog(settings.activity_table) if settings.activity_table else None,
         notifier=SnsNotifier(settings.payment_failure_topic_arn)
         if settings.payment_failure_topic_arn

@@ -17,12 +17,17 @@ from typing import Any, Protocol
 from .customer_mapping import MAX_LENGTHS
 from .customer_sync import CustomerSync, FortnoxCustomers, PermanentEventError
 from .identity import checkout_email, guest_key
+from .invoice_mapping import buyer_vat_type
 from .invoice_sync import InvoiceSync
 from .models import Outcome, StripeEvent, SyncResult
 from .settings import Settings
 
 TAX_ID_EVENTS = frozenset({"customer.tax_id.created", "customer.tax_id.updated", "customer.tax_id.deleted"})
 SUBSCRIPTION_EVENTS = frozenset({"customer.subscription.created", "customer.subscription.deleted"})
+CHECKOUT_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
+# Swedish VAT applies to a bare payment from these buyers; the others buy VAT-free (reverse
+# charge, export).
+_VAT_CHARGED = (None, "SEVAT", "EUVAT")
 
 # Stripe amounts are in the currency's smallest unit; these have none below the unit.
 ZERO_DECIMAL_CURRENCIES = frozenset(
@@ -47,10 +52,26 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
 )
 
 
-class StripeCustomers(Protocol):
+class StripeReader(Protocol):
+    """What the processor reads from the Stripe API (`stripe_api.StripeApi`; fakes in tests)."""
+
     def fetch_customer(self, customer_id: str) -> dict[str, Any] | None: ...
 
     def invoice_lines(self, invoice_id: str) -> list[dict[str, Any]]: ...
+
+    def checkout_line_items(self, session_id: str) -> list[dict[str, Any]]: ...
+
+    def payment_intent(self, payment_intent_id: str) -> dict[str, Any] | None: ...
+
+    def checkout_session_of(self, payment_intent_id: str) -> str | None: ...
+
+    def invoice_of(self, payment_intent_id: str) -> str | None: ...
+
+    def payment_intent_of_invoice(self, invoice_id: str) -> str | None: ...
+
+    def charge_refunds(self, charge_id: str) -> list[dict[str, Any]]: ...
+
+    def refund(self, refund_id: str) -> dict[str, Any] | None: ...
 
 
 class ActivityLog(Protocol):
@@ -101,7 +122,7 @@ class EventProcessor:
         customers: CustomerSync,
         fortnox: FortnoxCustomers,
         *,
-        stripe: StripeCustomers | None = None,
+        stripe: StripeReader | None = None,
         activity: ActivityLog | None = None,
         notifier: Notifier | None = None,
         observer: Observer | None = None,
@@ -124,7 +145,7 @@ class EventProcessor:
             return self._customers.deactivate(event, str(obj.get("id") or ""))
         if kind in TAX_ID_EVENTS:
             return self._tax_id(event, obj)
-        if kind == "checkout.session.completed":
+        if kind in CHECKOUT_EVENTS:
             return self._checkout(event, obj)
         if kind in SUBSCRIPTION_EVENTS:
             return self._subscription(event, obj)
@@ -132,6 +153,12 @@ class EventProcessor:
             return self._payment_failed(event, obj)
         if kind == "invoice.paid":
             return self._invoice_paid(event, obj)
+        if kind == "payment_intent.succeeded":
+            return self._payment_intent(event, obj)
+        if kind == "charge.refunded":
+            return self._charge_refunded(event, obj)
+        if kind in ("refund.created", "refund.updated"):
+            return self._refund(event, obj)
         return SyncResult(event.id, kind, "", Outcome.IGNORED, detail="type not handled")
 
     # Customer data ---------------------------------------------------------------------------
@@ -207,6 +234,33 @@ class EventProcessor:
             return SyncResult(
                 event.id, event.type, "", Outcome.IGNORED, detail=f"checkout mode {mode} not synced"
             )
+        customer = self._checkout_customer(event, session)
+        if mode != "payment" or self._invoices is None or not self._settings.invoice_checkout_payments:
+            return customer
+        if session.get("payment_status") != "paid":
+            return replace(
+                customer,
+                detail=f"{customer.detail} (not paid yet: invoiced when the payment succeeds)",
+            )
+        if not customer.fortnox_number:
+            raise PermanentEventError(
+                "no_customer", f"Checkout Session {session.get('id')}: {customer.detail}"
+            )
+        session_id = str(session.get("id") or "")
+        items = self._require_stripe(f"Checkout Session {session_id}'s line items").checkout_line_items(
+            session_id
+        )
+        currency = str(session.get("currency") or "sek")
+        invoice = self._invoices.checkout_paid(
+            event,
+            session,
+            items,
+            customer.fortnox_number,
+            settlement_sek_minor=self._intent_settlement(currency, _id(session.get("payment_intent"))),
+        )
+        return _combined(customer, invoice)
+
+    def _checkout_customer(self, event: StripeEvent, session: Mapping[str, Any]) -> SyncResult:
         snapshot = _checkout_snapshot(session)
         customer_id = _customer_id(session)
         tax_ids = (session.get("customer_details") or {}).get("tax_ids") or []
@@ -240,7 +294,7 @@ class EventProcessor:
 
     def _invoice_paid(self, event: StripeEvent, invoice: Mapping[str, Any]) -> SyncResult:
         if self._invoices is None:
-            return SyncResult(event.id, event.type, "", Outcome.IGNORED, detail="invoice sync is not enabled")
+            return _not_enabled(event)
         customer_id = _customer_id(invoice) or ""
         customer = self._sync_customer(
             event,
@@ -250,16 +304,171 @@ class EventProcessor:
         )
         if not customer.fortnox_number:
             raise PermanentEventError("no_customer", f"invoice {invoice.get('id')}: {customer.detail}")
+        invoice_id = str(invoice.get("id") or "")
         lines = None
         if (invoice.get("lines") or {}).get("has_more"):
-            if self._stripe is None:
+            lines = self._require_stripe(
+                f"invoice {invoice_id}'s lines beyond the event's first page"
+            ).invoice_lines(invoice_id)
+        currency = str(invoice.get("currency") or "sek")
+        settlement = None
+        if currency.lower() != "sek" and self._stripe is not None:
+            intent = _id(invoice.get("payment_intent")) or self._stripe.payment_intent_of_invoice(invoice_id)
+            settlement = self._intent_settlement(currency, intent)
+        return self._invoices.paid(
+            event, invoice, customer.fortnox_number, lines=lines, settlement_sek_minor=settlement
+        )
+
+    def _payment_intent(self, event: StripeEvent, intent: Mapping[str, Any]) -> SyncResult:
+        if self._invoices is None:
+            return _not_enabled(event)
+        intent_id = str(intent.get("id") or "")
+        stripe = self._require_stripe(
+            f"PaymentIntent {intent_id} (to tell whether an invoice or a session took it)"
+        )
+        current = stripe.payment_intent(intent_id)
+        if current is None or current.get("status") != "succeeded":
+            return SyncResult(
+                event.id, event.type, intent_id, Outcome.IGNORED, detail="not a succeeded payment"
+            )
+        invoice = _id(current.get("invoice")) or stripe.invoice_of(intent_id)
+        if invoice:
+            return SyncResult(
+                event.id,
+                event.type,
+                intent_id,
+                Outcome.IGNORED,
+                detail=f"paid {invoice}: booked from invoice.paid",
+            )
+        session = stripe.checkout_session_of(intent_id)
+        if session:
+            return SyncResult(
+                event.id,
+                event.type,
+                intent_id,
+                Outcome.IGNORED,
+                detail=f"taken by {session}: booked from checkout.session.completed",
+            )
+        charge = _mapping(current.get("latest_charge"))
+        billing = _mapping(charge.get("billing_details"))
+        customer_id = _customer_id(current)
+        buyer: Mapping[str, Any] = {}
+        if customer_id:
+            customer = self._sync_customer(event, customer_id)
+            buyer = stripe.fetch_customer(customer_id) or {}
+        else:
+            email = billing.get("email") or current.get("receipt_email")
+            if not isinstance(email, str) or "@" not in email:
                 raise PermanentEventError(
-                    "needs_stripe_key",
-                    f"invoice {invoice.get('id')} has more lines than the event carries; a Stripe API key "
-                    "with Invoices: Read lets the sync fetch them",
+                    "no_customer",
+                    f"PaymentIntent {intent_id} has neither a customer nor an e-mail to invoice",
                 )
-            lines = self._stripe.invoice_lines(str(invoice.get("id")))
-        return self._invoices.paid(event, invoice, customer.fortnox_number, lines=lines)
+            guest = {k: billing.get(k) for k in ("name", "phone", "address") if billing.get(k)}
+            guest |= {"id": intent_id, "email": email}
+            customer = self._customers.upsert(event, guest, link_key=guest_key(email), partial=True)
+        if not customer.fortnox_number:
+            raise PermanentEventError("no_customer", f"PaymentIntent {intent_id}: {customer.detail}")
+        tax_ids = _mapping(buyer.get("tax_ids")).get("data")
+        vat_type = buyer_vat_type(
+            buyer.get("address") or billing.get("address"),
+            buyer.get("shipping"),
+            buyer.get("tax_exempt"),
+            tax_ids,
+            self._settings.seller_country,
+        )
+        currency = str(current.get("currency") or "sek")
+        invoice_result = self._invoices.payment_intent_paid(
+            event,
+            current,
+            customer.fortnox_number,
+            vat_rate=self._settings.payment_intent_vat_rate if vat_type in _VAT_CHARGED else 0,
+            vat_type=vat_type,
+            settlement_sek_minor=_sek_settlement(currency, charge.get("balance_transaction")),
+        )
+        return _combined(customer, invoice_result)
+
+    def _refund(self, event: StripeEvent, refund: Mapping[str, Any]) -> SyncResult:
+        if self._invoices is None:
+            return _not_enabled(event)
+        refund_id = str(refund.get("id") or "")
+        # The refund as it is now: its status moves on (pending -> succeeded), and the API gives
+        # its balance transaction (the SEK it cost).
+        current = self._stripe.refund(refund_id) if self._stripe is not None else refund
+        if current is None:
+            return SyncResult(event.id, event.type, refund_id, Outcome.IGNORED, detail="not found in Stripe")
+        return self._credit(event, current)
+
+    def _credit(self, event: StripeEvent, refund: Mapping[str, Any]) -> SyncResult:
+        assert self._invoices is not None
+        status = refund.get("status")
+        if status != "succeeded":
+            return SyncResult(
+                event.id,
+                event.type,
+                str(refund.get("id") or ""),
+                Outcome.IGNORED,
+                detail=f"refund {status}: credited once Stripe reports it succeeded (refund.updated)",
+            )
+        currency = str(refund.get("currency") or "sek")
+        return self._invoices.refund(
+            event, refund, settlement_sek_minor=_sek_settlement(currency, refund.get("balance_transaction"))
+        )
+
+    def _charge_refunded(self, event: StripeEvent, charge: Mapping[str, Any]) -> SyncResult:
+        if self._invoices is None:
+            return _not_enabled(event)
+        charge_id = str(charge.get("id") or "")
+        listing = _mapping(charge.get("refunds"))
+        if self._stripe is not None:
+            refunds = self._stripe.charge_refunds(charge_id)
+        elif isinstance(listing.get("data"), list) and not listing.get("has_more"):
+            refunds = [dict(r) for r in listing["data"] if isinstance(r, Mapping)]
+        else:
+            self._skipped(event, "the charge's refunds (the event does not list them; no Stripe API key)")
+            return SyncResult(
+                event.id,
+                event.type,
+                charge_id,
+                Outcome.IGNORED,
+                detail="refunds not listed in the event: enable refund.created or give a Stripe API key",
+            )
+        results = [
+            self._credit(
+                event, {**r, "payment_intent": r.get("payment_intent") or charge.get("payment_intent")}
+            )
+            for r in refunds
+        ]
+        done = [r for r in results if r.outcome is not Outcome.IGNORED]
+        if not done:
+            return SyncResult(event.id, event.type, charge_id, Outcome.IGNORED, detail="no succeeded refund")
+        outcome = next(
+            (o for o in (Outcome.CREATED, Outcome.UPDATED) if any(r.outcome is o for r in done)),
+            Outcome.UNCHANGED,
+        )
+        return SyncResult(
+            event.id,
+            event.type,
+            charge_id,
+            outcome,
+            done[-1].fortnox_number,
+            "; ".join(r.detail for r in done),
+            tuple(w for r in done for w in r.warnings),
+        )
+
+    def _require_stripe(self, what: str) -> StripeReader:
+        if self._stripe is None:
+            raise PermanentEventError(
+                "needs_stripe_key",
+                f"{what} need the Stripe API: store a restricted key in the StripeApiKey secret; redrive",
+            )
+        return self._stripe
+
+    def _intent_settlement(self, currency: str, intent_id: str | None) -> int | None:
+        """The SEK Stripe settled a non-SEK payment for, from its charge's balance transaction."""
+        if currency.lower() == "sek" or self._stripe is None or not intent_id:
+            return None
+        intent = self._stripe.payment_intent(intent_id) or {}
+        return _sek_settlement(currency, _mapping(intent.get("latest_charge")).get("balance_transaction"))
 
     # Payment failures -------------------------------------------------------------------------
 
@@ -316,6 +525,40 @@ class EventProcessor:
     def _record(self, customer_id: str, event: StripeEvent, details: Mapping[str, Any]) -> None:
         if self._activity is not None and customer_id:
             self._activity.record(customer_id, event, details)
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _id(value: object) -> str | None:
+    """An expandable Stripe field: the id, whether it came as a string or as the object."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def _sek_settlement(currency: str, balance_transaction: object) -> int | None:
+    """What Stripe booked in SEK (the balance transaction, expanded) for a payment in another currency."""
+    bt = _mapping(balance_transaction)
+    amount = bt.get("amount")
+    if currency.lower() == "sek" or bt.get("currency") != "sek" or not isinstance(amount, int):
+        return None
+    return abs(amount)
+
+
+def _not_enabled(event: StripeEvent) -> SyncResult:
+    return SyncResult(event.id, event.type, "", Outcome.IGNORED, detail="invoice sync is not enabled")
+
+
+def _combined(customer: SyncResult, invoice: SyncResult) -> SyncResult:
+    """One result for an event that synced a customer and then booked a sale."""
+    return replace(
+        invoice,
+        stripe_id=customer.stripe_id or invoice.stripe_id,
+        detail=f"customer {customer.outcome.value}; {invoice.detail}",
+        warnings=customer.warnings + invoice.warnings,
+    )
 
 
 def _has_details(snapshot: Mapping[str, Any]) -> bool:

@@ -228,9 +228,10 @@ def vat_type_for(
     return "EXPORT"
 
 
-def _buyer_vat_type(
+def buyer_vat_type(
     address: object, shipping: object, tax_exempt: object, tax_ids: object, seller_country: str
 ) -> VatType | None:
+    """The buyer's VATType from Stripe's address (or shipping address), tax exemption and tax ids."""
     country = _mapping(address).get("country") or _mapping(_mapping(shipping).get("address")).get("country")
     ids = tax_ids if isinstance(tax_ids, list) else []
     has_vat = any(isinstance(t, Mapping) and t.get("type") == "eu_vat" and t.get("value") for t in ids)
@@ -798,7 +799,7 @@ def map_stripe_invoice(
     if _int(invoice.get("amount_shipping") or 0, "amount_shipping") and shipping:
         parsed.append(_shipping_line(shipping))
     if vat_type is None:
-        vat_type = _buyer_vat_type(
+        vat_type = buyer_vat_type(
             invoice.get("customer_address"),
             invoice.get("customer_shipping"),
             invoice.get("customer_tax_exempt"),
@@ -871,7 +872,7 @@ def map_checkout_session(
         parsed.append(_shipping_line(shipping))
     details = _mapping(session.get("customer_details"))
     if vat_type is None:
-        vat_type = _buyer_vat_type(
+        vat_type = buyer_vat_type(
             details.get("address"),
             _mapping(session.get("collected_information")).get("shipping_details"),
             details.get("tax_exempt"),

@@ -1,16 +1,23 @@
-"""A paid Stripe invoice becomes a booked, paid Fortnox invoice, exactly once.
+"""Stripe sales become booked, paid Fortnox invoices and refunds become paid-out credits, exactly once.
 
-Every step is resumable, and Fortnox itself records how far we got: the invoice is found by its
-`ExternalInvoiceReference1` (the Stripe invoice id) before anything is created, `Booked` says
-whether it was booked, `Balance` whether it was paid. A redelivery, a crash between two steps, or
-a retry after a Fortnox error picks up where the last attempt stopped and never books twice.
+Every step is resumable, and Fortnox itself records how far we got: a document is found by its
+`ExternalInvoiceReference1` (the Stripe invoice, PaymentIntent or refund id) before anything is
+created, `Booked` says whether it was booked, `Balance` whether it was paid. A redelivery, a crash
+between two steps, or a retry after a Fortnox error picks up where the last attempt stopped and never
+books twice. Every document of one payment also carries its PaymentIntent id in
+`ExternalInvoiceReference2`, so a refund finds the sale it takes back and the credits made before it.
+
 Costs, in Fortnox requests: a new invoice 5 (search, create, bookkeep, pay, bookkeep payment; 3
-without automatic bookkeeping), a redelivery of a finished one 2 (search, read).
+without automatic bookkeeping), a redelivery of a finished one 2 (search, read); a partial refund
+8 + 1 per earlier credit (search the refund, search the payment, read the sale, create, bookkeep,
+pay, bookkeep payment), a full refund one more (credit, then tag the credit invoice).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -20,13 +27,66 @@ from .fortnox_invoices import FortnoxRequester
 from .invoice_mapping import (
     InvoiceAccounts,
     InvoiceMappingError,
+    MappedInvoice,
+    credit_payload,
+    decimal_to_minor,
+    map_checkout_session,
+    map_payment_intent,
     map_stripe_invoice,
     minor_to_decimal,
     payment_payload,
+    refund_is_full,
+    stripe_date,
     stripe_invoice_paid_on,
     total_difference,
 )
 from .models import FieldWarning, Outcome, StripeEvent, SyncResult
+
+
+class WaitingForInvoice(Exception):
+    """A refund arrived before the Fortnox invoice of its payment: SQS delivers it again later."""
+
+
+@dataclass(frozen=True)
+class Payment:
+    """What went through Stripe for one document: the amount (positive, minor units) and the day.
+
+    `settlement_sek_minor`: the SEK Stripe booked for a payment in another currency (its balance
+    transaction), when known; otherwise Fortnox's currency rate prices the payment.
+    """
+
+    amount_minor: int
+    currency: str
+    day: date
+    settlement_sek_minor: int | None = None
+
+
+@dataclass
+class _Progress:
+    steps: list[str] = field(default_factory=list)
+    warnings: list[FieldWarning] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> Outcome:
+        if any(s.startswith(("created", "credited")) for s in self.steps):
+            return Outcome.CREATED
+        return Outcome.UPDATED if self.steps else Outcome.UNCHANGED
+
+    def summary(self, done: str) -> str:
+        return ", ".join(self.steps) if self.steps else done
+
+
+def _amount(minor: int, currency: str) -> str:
+    return f"{minor_to_decimal(minor, currency)} {currency.upper()}"
+
+
+def _is_credit(item: Mapping[str, Any]) -> bool:
+    total = item.get("Total")
+    return isinstance(total, int | float) and total < 0
+
+
+def _unrounded_total(invoice: Mapping[str, Any]) -> Decimal:
+    return Decimal(str(invoice.get("Total") or 0)) - Decimal(str(invoice.get("RoundOff") or 0))
 
 
 class InvoiceSync:
@@ -37,6 +97,8 @@ class InvoiceSync:
         self._accounts = accounts
         self._seller_country = seller_country
 
+    # Sales ------------------------------------------------------------------------------------
+
     def paid(
         self,
         event: StripeEvent,
@@ -45,54 +107,238 @@ class InvoiceSync:
         *,
         vat_type: str | None = None,
         lines: Sequence[Mapping[str, Any]] | None = None,
+        settlement_sek_minor: int | None = None,
     ) -> SyncResult:
+        """A paid Stripe invoice (invoice.paid)."""
         stripe_id = str(invoice.get("id") or "")
         currency = str(invoice.get("currency") or "sek")
-        amount_paid = invoice.get("amount_paid") if isinstance(invoice.get("amount_paid"), int) else 0
-        warnings: list[FieldWarning] = []
-        steps: list[str] = []
-        try:
-            found = fortnox_invoices.find_invoice_by_external_reference(self._fortnox, stripe_id)
-            if found is not None:
-                fortnox_invoice = fortnox_invoices.get_invoice(self._fortnox, str(found["DocumentNumber"]))
-            else:
-                mapped = map_stripe_invoice(
-                    invoice,
-                    customer_number,
-                    self._accounts,
-                    lines=lines,
-                    vat_type=vat_type,
-                    seller_country=self._seller_country,
-                )
-                warnings.extend(mapped.warnings)
-                fortnox_invoice = fortnox_invoices.create_invoice(self._fortnox, mapped.payload)
-                steps.append("created")
-                gap = total_difference(mapped, fortnox_invoice)
-                if gap != 0:
-                    # Left unbooked, so a bookkeeper can correct or cancel it.
-                    raise PermanentEventError(
-                        "invoice_total",
-                        f"Fortnox invoice {fortnox_invoice.get('DocumentNumber')} totals {gap:+} "
-                        f"{currency.upper()} off Stripe's {stripe_id}; left unbooked for a bookkeeper",
-                    )
-            number = str(fortnox_invoice["DocumentNumber"])
-            if self._accounts.bookkeep and not fortnox_invoice.get("Booked"):
-                fortnox_invoice = fortnox_invoices.bookkeep_invoice(self._fortnox, number)
-                steps.append("booked")
-            if amount_paid and Decimal(str(fortnox_invoice.get("Balance", 1))) != 0:
-                payment = payment_payload(
-                    fortnox_invoice, amount_paid, currency, stripe_invoice_paid_on(invoice), self._accounts
-                )
-                warnings.extend(payment.warnings)
-                registered = fortnox_invoices.register_payment(self._fortnox, payment.payload)
-                steps.append("paid")
-                if self._accounts.bookkeep and registered.get("Number") is not None:
-                    fortnox_invoices.bookkeep_payment(self._fortnox, str(registered["Number"]))
-        except InvoiceMappingError as exc:
-            raise PermanentEventError("invoice_mapping", f"Stripe invoice {stripe_id}: {exc}") from None
-        amount = f"{minor_to_decimal(int(invoice.get('total') or 0), currency)} {currency.upper()}"
-        detail = f"invoice {number} ({amount}): {', '.join(steps) if steps else 'already booked and paid'}"
-        outcome = Outcome.CREATED if "created" in steps else Outcome.UPDATED if steps else Outcome.UNCHANGED
-        return SyncResult(
-            event.id, event.type, str(invoice.get("customer") or ""), outcome, number, detail, tuple(warnings)
+
+        def build() -> MappedInvoice:
+            return map_stripe_invoice(
+                invoice,
+                customer_number,
+                self._accounts,
+                lines=lines,
+                vat_type=vat_type,
+                seller_country=self._seller_country,
+            )
+
+        def paid_on() -> date:
+            return stripe_invoice_paid_on(invoice)
+
+        amount_paid = invoice.get("amount_paid")
+        return self._sale(
+            event,
+            stripe_id,
+            str(invoice.get("customer") or ""),
+            build,
+            lambda: Payment(
+                amount_paid if isinstance(amount_paid, int) else 0, currency, paid_on(), settlement_sek_minor
+            ),
+            _amount(int(invoice.get("total") or 0), currency),
+            f"Stripe invoice {stripe_id}",
         )
+
+    def checkout_paid(
+        self,
+        event: StripeEvent,
+        session: Mapping[str, Any],
+        line_items: Sequence[Mapping[str, Any]],
+        customer_number: str,
+        *,
+        settlement_sek_minor: int | None = None,
+    ) -> SyncResult:
+        """A Checkout Session paid in payment mode, with its line items from the Stripe API."""
+        currency = str(session.get("currency") or "sek")
+        total = int(session.get("amount_total") or 0)
+        intent = session.get("payment_intent")
+        reference = str(
+            (intent.get("id") if isinstance(intent, Mapping) else intent) or session.get("id") or ""
+        )
+        return self._sale(
+            event,
+            reference,
+            str(session.get("customer") or session.get("id") or ""),
+            lambda: map_checkout_session(
+                session, line_items, customer_number, self._accounts, seller_country=self._seller_country
+            ),
+            lambda: Payment(total, currency, stripe_date(event.created), settlement_sek_minor),
+            _amount(total, currency),
+            f"Checkout Session {session.get('id')}",
+        )
+
+    def payment_intent_paid(
+        self,
+        event: StripeEvent,
+        intent: Mapping[str, Any],
+        customer_number: str,
+        *,
+        vat_rate: int,
+        vat_type: str | None = None,
+        settlement_sek_minor: int | None = None,
+    ) -> SyncResult:
+        """A succeeded PaymentIntent that neither a Stripe invoice nor a Checkout Session took."""
+        currency = str(intent.get("currency") or "sek")
+        received = intent.get("amount_received") or intent.get("amount")
+        amount = received if isinstance(received, int) else 0
+        return self._sale(
+            event,
+            str(intent.get("id") or ""),
+            str(intent.get("customer") or ""),
+            lambda: map_payment_intent(
+                intent, customer_number, self._accounts, vat_rate=vat_rate, vat_type=vat_type
+            ),
+            lambda: Payment(amount, currency, stripe_date(event.created), settlement_sek_minor),
+            _amount(amount, currency),
+            f"PaymentIntent {intent.get('id')}",
+        )
+
+    def _sale(
+        self,
+        event: StripeEvent,
+        reference: str,
+        stripe_id: str,
+        build: Callable[[], MappedInvoice],
+        payment: Callable[[], Payment],
+        amount: str,
+        what: str,
+    ) -> SyncResult:
+        progress = _Progress()
+        try:
+            found = fortnox_invoices.find_invoice_by_external_reference(self._fortnox, reference)
+            if found is not None:
+                document = fortnox_invoices.get_invoice(self._fortnox, str(found["DocumentNumber"]))
+            else:
+                document = self._create(build(), what, progress, "created")
+            number = self._finish(document, payment(), progress)
+        except InvoiceMappingError as exc:
+            raise PermanentEventError("invoice_mapping", f"{what}: {exc}") from None
+        detail = f"invoice {number} ({amount}): {progress.summary('already booked and paid')}"
+        return SyncResult(
+            event.id, event.type, stripe_id, progress.outcome, number, detail, tuple(progress.warnings)
+        )
+
+    def _create(self, mapped: MappedInvoice, what: str, progress: _Progress, step: str) -> dict[str, Any]:
+        progress.warnings.extend(mapped.warnings)
+        document = fortnox_invoices.create_invoice(self._fortnox, mapped.payload)
+        progress.steps.append(step)
+        gap = total_difference(mapped, document)
+        if gap != 0:
+            # Left unbooked, so a bookkeeper can correct or cancel it.
+            raise PermanentEventError(
+                "invoice_total",
+                f"Fortnox invoice {document.get('DocumentNumber')} totals {gap:+} {mapped.currency} off "
+                f"{what}; left unbooked for a bookkeeper",
+            )
+        return document
+
+    def _finish(self, document: Mapping[str, Any], payment: Payment, progress: _Progress) -> str:
+        """Book the document and register what Stripe moved, unless Fortnox shows it done."""
+        number = str(document["DocumentNumber"])
+        if self._accounts.bookkeep and not document.get("Booked"):
+            document = fortnox_invoices.bookkeep_invoice(self._fortnox, number)
+            progress.steps.append("booked")
+        if payment.amount_minor and Decimal(str(document.get("Balance", 1))) != 0:
+            mapped = payment_payload(
+                document,
+                payment.amount_minor,
+                payment.currency,
+                payment.day,
+                self._accounts,
+                settlement_sek_minor=payment.settlement_sek_minor,
+            )
+            progress.warnings.extend(mapped.warnings)
+            registered = fortnox_invoices.register_payment(self._fortnox, mapped.payload)
+            progress.steps.append("paid" if _unrounded_total(document) >= 0 else "paid back")
+            if self._accounts.bookkeep and registered.get("Number") is not None:
+                fortnox_invoices.bookkeep_payment(self._fortnox, str(registered["Number"]))
+        return number
+
+    # Refunds ----------------------------------------------------------------------------------
+
+    def refund(
+        self, event: StripeEvent, refund: Mapping[str, Any], *, settlement_sek_minor: int | None = None
+    ) -> SyncResult:
+        """A succeeded Stripe refund: a credit of the payment's Fortnox invoice, paid back.
+
+        The whole invoice refunded at once: Fortnox's own credit action (every row). Otherwise a
+        credit invoice for the refunded amount referencing the invoice, one per Stripe refund.
+        """
+        refund_id = str(refund.get("id") or "")
+        currency = str(refund.get("currency") or "sek")
+        amount = refund.get("amount")
+        if not refund_id or not isinstance(amount, int) or amount <= 0:
+            raise PermanentEventError("bad_payload", f"event {event.id}: a refund needs an id and an amount")
+        intent = refund.get("payment_intent")
+        payment_id = str(
+            (intent.get("id") if isinstance(intent, Mapping) else intent) or refund.get("charge") or ""
+        )
+        if not payment_id:
+            raise PermanentEventError("bad_payload", f"refund {refund_id} names no payment")
+        created = refund.get("created")
+        day = stripe_date(created if isinstance(created, int) else event.created)
+        progress = _Progress()
+        what = f"Stripe refund {refund_id}"
+        try:
+            found = fortnox_invoices.find_invoice_by_external_reference(self._fortnox, refund_id)
+            if found is not None:
+                credit = fortnox_invoices.get_invoice(self._fortnox, str(found["DocumentNumber"]))
+            else:
+                credit = self._credit(refund_id, payment_id, amount, currency, day, progress)
+            number = self._finish(credit, Payment(amount, currency, day, settlement_sek_minor), progress)
+        except InvoiceMappingError as exc:
+            raise PermanentEventError("invoice_mapping", f"{what}: {exc}") from None
+        detail = (
+            f"credit invoice {number} of invoice {credit.get('CreditInvoiceReference')} "
+            f"(-{_amount(amount, currency)}): {progress.summary('already credited and paid back')}"
+        )
+        return SyncResult(
+            event.id, event.type, refund_id, progress.outcome, number, detail, tuple(progress.warnings)
+        )
+
+    def _credit(
+        self, refund_id: str, payment_id: str, amount: int, currency: str, day: date, progress: _Progress
+    ) -> dict[str, Any]:
+        documents = [
+            d
+            for d in fortnox_invoices.find_invoices_by_external_reference(self._fortnox, payment_id, field=2)
+            if not d.get("Cancelled")
+        ]
+        sales = [d for d in documents if not _is_credit(d)]
+        if not sales:
+            raise WaitingForInvoice(f"refund {refund_id}: payment {payment_id} has no Fortnox invoice yet")
+        sale = fortnox_invoices.get_invoice(self._fortnox, str(sales[0]["DocumentNumber"]))
+        tags = {
+            "ExternalInvoiceReference1": refund_id,
+            "ExternalInvoiceReference2": payment_id,
+            "Remarks": f"Återbetalning {refund_id} i Stripe av faktura {sale['DocumentNumber']}",
+        }
+        numbers = [str(d["DocumentNumber"]) for d in documents if _is_credit(d)]
+        first_credit = str(sale.get("CreditInvoiceReference") or "0")
+        if first_credit != "0" and first_credit not in numbers:
+            numbers.append(first_credit)  # in case Fortnox's credit action did not copy the references
+        credited = Decimal(0)
+        for credit_number in numbers:
+            credit = fortnox_invoices.get_invoice(self._fortnox, credit_number)
+            untagged = credit.get("ExternalInvoiceReference1") in (
+                None,
+                "",
+                sale.get("ExternalInvoiceReference1"),
+            )
+            if untagged and -_unrounded_total(credit) == minor_to_decimal(amount, currency):
+                # A full credit whose tagging a crash interrupted (Fortnox's credit action copies
+                # the sale's references), or the same credit made by hand: it is this refund's.
+                progress.steps.append("credit adopted")
+                return fortnox_invoices.update_invoice(self._fortnox, credit_number, tags)
+            credited -= _unrounded_total(credit)
+        credited_minor = decimal_to_minor(credited, currency)
+        if refund_is_full(sale, amount, currency, credited_minor):
+            credited_sale = fortnox_invoices.credit_invoice(self._fortnox, str(sale["DocumentNumber"]))
+            progress.steps.append("credited")
+            number = str(credited_sale["CreditInvoiceReference"])
+            return fortnox_invoices.update_invoice(self._fortnox, number, tags)
+        mapped = credit_payload(
+            sale, amount, currency, refund_id, day, self._accounts, already_credited_minor=credited_minor
+        )
+        mapped = replace(mapped, payload={**mapped.payload, "ExternalInvoiceReference2": payment_id})
+        return self._create(mapped, f"Stripe refund {refund_id}", progress, "created credit")

@@ -25,10 +25,27 @@ SUPPORTED_EVENT_TYPES: tuple[str, ...] = (
     "customer.subscription.deleted",
     "invoice.payment_failed",
     "invoice.paid",
+    "checkout.session.async_payment_succeeded",
+    "payment_intent.succeeded",
+    "charge.refunded",
+    "refund.created",
+    "refund.updated",
 )
-# Enabled unless ENABLED_EVENT_TYPES says otherwise. Invoices are opt-in: they need the Fortnox
-# invoice and payment scopes, and the bookkeeper's say on the accounts (INVOICE_ACCOUNTS).
-DEFAULT_EVENT_TYPES: tuple[str, ...] = tuple(t for t in SUPPORTED_EVENT_TYPES if t != "invoice.paid")
+# The types that book sales and refunds. Opt-in: they need the Fortnox invoice and payment scopes,
+# and the bookkeeper's say on the accounts (INVOICE_ACCOUNTS).
+INVOICE_EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        "invoice.paid",
+        "checkout.session.async_payment_succeeded",
+        "payment_intent.succeeded",
+        "charge.refunded",
+        "refund.created",
+        "refund.updated",
+    }
+)
+REFUND_EVENT_TYPES: frozenset[str] = frozenset({"charge.refunded", "refund.created", "refund.updated"})
+# Enabled unless ENABLED_EVENT_TYPES says otherwise.
+DEFAULT_EVENT_TYPES: tuple[str, ...] = tuple(t for t in SUPPORTED_EVENT_TYPES if t not in INVOICE_EVENT_TYPES)
 CHECKOUT_MODES: tuple[str, ...] = ("payment", "subscription", "setup")
 
 
@@ -66,6 +83,13 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _vat_rate(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value not in (0, 6, 12, 25):
+        raise ConfigError(f"{name} must be a Swedish VAT rate (0, 6, 12 or 25), got {value}")
     return value
 
 
@@ -121,6 +145,15 @@ class Settings:
     activity_table: str = ""
     # Overrides of invoice_mapping.InvoiceAccounts (BAS defaults), as JSON: {"stripe_clearing": 1580}
     invoice_accounts: tuple[tuple[str, Any], ...] = ()
+    # A completed Checkout Session in payment mode also becomes a paid Fortnox invoice.
+    invoice_checkout_payments: bool = False
+    # The VAT rate a bare PaymentIntent's amount includes for a Swedish (SEVAT) buyer; it carries
+    # no tax breakdown. Buyers abroad (reverse charge, export) get 0.
+    payment_intent_vat_rate: int = 25
+
+    @property
+    def invoices_enabled(self) -> bool:
+        return self.invoice_checkout_payments or bool(INVOICE_EVENT_TYPES & set(self.event_types))
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -171,4 +204,6 @@ class Settings:
             payment_failure_topic_arn=os.environ.get("PAYMENT_FAILURE_TOPIC_ARN", ""),
             activity_table=os.environ.get("ACTIVITY_TABLE", ""),
             invoice_accounts=_json_object("INVOICE_ACCOUNTS"),
+            invoice_checkout_payments=_bool("INVOICE_CHECKOUT_PAYMENTS", False),
+            payment_intent_vat_rate=_vat_rate("PAYMENT_INTENT_VAT_RATE", 25),
         )

@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from .customer_sync import PermanentEventError
 from .event_processor import EventProcessor
 from .fortnox_client import FortnoxError
+from .invoice_sync import WaitingForInvoice
 from .models import FieldWarning, Outcome, StripeEvent, SyncResult
 from .observability import MetricUnit, logger, metrics
 from .settings import ConfigError, Settings
@@ -141,6 +142,11 @@ class SyncService:
             except ConfigError as exc:
                 self._rebuild()
                 return self._park(body, raw, "config", str(exc))
+            except WaitingForInvoice as exc:
+                # The sale's own event is still on its way (or parked): SQS delivers this one again.
+                metrics.add_metric(name="RefundWaiting", unit=MetricUnit.Count, value=1)
+                logger.warning("refund waits for its invoice, will retry", extra={"error": str(exc)})
+                raise
             except StripeUnavailable as exc:
                 metrics.add_metric(name="StripeApiFailure", unit=MetricUnit.Count, value=1)
                 logger.warning("Stripe API failed, will retry", extra={"error": str(exc)})

@@ -59,12 +59,30 @@ def stripe_customer_id(event: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _payment_of(obj: dict[str, Any]) -> str | None:
+    """The payment a refund or charge belongs to: its PaymentIntent, else the charge."""
+    intent = obj.get("payment_intent")
+    if isinstance(intent, dict):
+        intent = intent.get("id")
+    charge = obj.get("charge") if obj.get("object") == "refund" else obj.get("id")
+    if isinstance(charge, dict):
+        charge = charge.get("id")
+    value = intent or charge
+    return str(value)[:128] if isinstance(value, str) and value else None
+
+
 def message_group_id(event: dict[str, Any]) -> str:
     # FIFO order matters per customer only; events without one are independent of each other.
+    obj = event.get("data", {}).get("object", {})
+    if isinstance(obj, dict) and obj.get("object") in ("refund", "charge"):
+        # charge.refunded and refund.* name the same refund (a refund names no customer): one
+        # group, so they never race to credit it twice.
+        payment = _payment_of(obj)
+        if payment:
+            return payment
     customer = stripe_customer_id(event)
     if customer:
         return customer
-    obj = event.get("data", {}).get("object", {})
     if isinstance(obj, dict) and obj.get("object") == "checkout.session":
         email = checkout_email(obj)
         if email:
