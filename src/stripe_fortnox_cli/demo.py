@@ -22,6 +22,7 @@ INVOICE_COLUMNS = (
     "Booked",
     "Balance",
     "ExternalInvoiceReference1",
+    "CreditInvoiceReference",
 )
 TABLE_COLUMNS = (
     "CustomerNumber",
