@@ -175,6 +175,47 @@ def test_crash_between_create_and_mapping_write_is_recovered_without_a_duplicate
     assert w.links.links["cus_A"].status is LinkStatus.ACTIVE
 
 
+def _recent_customers(w: World, count: int) -> None:
+    for i in range(count):
+        w.apply(ev("customer.created", customer(f"cus_N{i}", name=f"Other {i}", email=f"o{i}@example.se"), 1))
+
+
+def test_recovery_reads_only_customers_that_look_like_the_interrupted_create() -> None:
+    w = World(MatchRule.NONE)
+    _recent_customers(w, 30)
+    event = ev("customer.created", customer(), 100)
+    real_save = w.links.save
+    saves = {"n": 0}
+
+    def crash_on_second_save(link: Any) -> Any:
+        saves["n"] += 1
+        if saves["n"] == 2:
+            raise RuntimeError("killed after the Fortnox write")
+        return real_save(link)
+
+    w.links.save = crash_on_second_save  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        w.sync.apply(event)
+    w.links.save = real_save  # type: ignore[method-assign]
+    before = dict(w.fortnox.calls)
+    assert w.sync.apply(event).outcome is Outcome.UPDATED and len(w.fortnox.customers) == 31
+    # One listing, then only the customer whose name and e-mail hashes match is read.
+    assert w.fortnox.calls["list"] - before.get("list", 0) == 1
+    assert w.fortnox.calls["get"] - before.get("get", 0) == 1
+
+
+def test_recovery_after_a_create_that_never_happened_reads_no_customer() -> None:
+    w = World(MatchRule.NONE)
+    _recent_customers(w, 30)
+    w.fortnox.fail_with = FortnoxError("timed out", status=None, ambiguous=True)
+    with pytest.raises(FortnoxError):
+        w.sync.apply(ev("customer.created", customer(), 100, "evt_y"))
+    w.fortnox.fail_with = None
+    before = dict(w.fortnox.calls)
+    assert w.sync.apply(ev("customer.created", customer(), 100, "evt_y")).outcome is Outcome.CREATED
+    assert w.fortnox.calls["get"] - before.get("get", 0) == 0 and len(w.fortnox.customers) == 31
+
+
 def test_failed_create_leaves_pending_and_the_retry_creates_once() -> None:
     w = World(MatchRule.NONE)
     w.fortnox.fail_with = FortnoxError("down", status=503)

@@ -13,10 +13,11 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from .customer_mapping import map_customer
+from .fortnox_calendar import FORTNOX_ZONE
 from .fortnox_client import FortnoxError
 from .identity import guest_key
 from .models import CustomerLink, FortnoxFields, LinkStatus, MappedCustomer, Outcome, StripeEvent, SyncResult
@@ -44,10 +45,12 @@ CLEARABLE_FIELDS = frozenset(
 
 CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated"})
 
-# How far back a crash-recovery search looks before the create was attempted. Fortnox's
-# lastmodified filter is in Swedish local time (UTC+1/+2), at minute resolution: starting from
-# UTC minus a margin always covers the create.
-RECOVERY_LOOKBACK = timedelta(minutes=5)
+# How far back a crash-recovery search looks before the create was attempted: Fortnox's
+# lastmodified filter has minute resolution, and its clock and ours may differ a little.
+RECOVERY_LOOKBACK = timedelta(minutes=2)
+# What a Fortnox customer list item shows of the fields we sent: enough to pick the customer an
+# interrupted create made (by the stored hashes) without reading every recent customer.
+RECOVERY_FIELDS = ("Name", "Email")
 
 
 class FortnoxCustomers(Protocol):
@@ -251,7 +254,7 @@ class CustomerSync:
         detail = ""
         reference = str(mapped.fields.get("ExternalReference") or stripe_id)
         if link and link.status is LinkStatus.PENDING and link.intent_started_at is not None:
-            number = self._recover(reference, mapped.fields, link.intent_started_at)
+            number = self._recover(reference, link)
             detail = "recovered an interrupted create" if number else ""
         hint = event.hint
         if number is None and not stripe_id.startswith("guest#") and mapped.fields.get("Email"):
@@ -274,6 +277,7 @@ class CustomerSync:
             # Fortnox cannot be searched by ExternalReference.
             link = link or CustomerLink(stripe_id=stripe_id, status=LinkStatus.PENDING)
             link.status, link.intent_started_at = LinkStatus.PENDING, self._clock()
+            link.field_hashes = hashes  # the recovery recognises the created customer by these
             link = self._links.save(link)
             try:
                 created = self._fortnox.create_customer(mapped.fields)
@@ -320,14 +324,23 @@ class CustomerSync:
         # invoices most likely point at.
         return str(min(exact, key=_number_key)["CustomerNumber"])
 
-    def _recover(self, reference: str, fields: FortnoxFields, started_at: float) -> str | None:
-        """Find the customer an interrupted attempt created, by its ExternalReference."""
-        since = datetime.fromtimestamp(started_at, UTC) - RECOVERY_LOOKBACK
+    def _recover(self, reference: str, link: CustomerLink) -> str | None:
+        """Find the customer an interrupted attempt created, by its ExternalReference.
+
+        Only customers modified since the attempt whose name or e-mail hash matches what the
+        attempt sent are read; all of them only for an intent stored without hashes.
+        """
+        assert link.intent_started_at is not None
+        since = datetime.fromtimestamp(link.intent_started_at, FORTNOX_ZONE) - RECOVERY_LOOKBACK
         candidates = self._fortnox.list_customers({"lastmodified": since.strftime("%Y-%m-%d %H:%M")})
-        # Same name first: almost always the one; the rest only if the name changed meanwhile.
-        name = fields.get("Name")
-        candidates.sort(key=lambda c: (c.get("Name") != name, _number_key(c)))
-        for candidate in candidates:
+        sent = {k: v for k, v in link.field_hashes.items() if k in RECOVERY_FIELDS}
+        if sent:
+            candidates = [
+                c
+                for c in candidates
+                if any(field_hashes({k: c.get(k)}).get(k) == v for k, v in sent.items() if c.get(k))
+            ]
+        for candidate in sorted(candidates, key=_number_key):
             number = str(candidate.get("CustomerNumber") or "")
             if number and self._fortnox.get_customer(number).get("ExternalReference") == reference:
                 return number
@@ -351,7 +364,7 @@ class CustomerSync:
             return self._result(event, stripe_id, Outcome.UNCHANGED, link.fortnox_number, "already inactive")
         number = link.fortnox_number
         if link.status is LinkStatus.PENDING and link.intent_started_at is not None:
-            number = self._recover(stripe_id, {}, link.intent_started_at)
+            number = self._recover(stripe_id, link)
         if number:
             try:
                 # Bookkeeping keeps the customer: it only becomes inactive.

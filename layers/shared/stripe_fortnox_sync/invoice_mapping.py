@@ -32,11 +32,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from stripe_fortnox_sync.customer_mapping import clean_text
+from stripe_fortnox_sync.fortnox_calendar import FORTNOX_ZONE
 from stripe_fortnox_sync.iso_codes import CURRENCY_CODES, EU_COUNTRY_CODES
 from stripe_fortnox_sync.models import FieldWarning
 
@@ -75,18 +76,6 @@ _TIMES = " \u00d7 "  # " x " with a multiplication sign, as in Stripe's own line
 VatType = Literal["SEVAT", "SEREVERSEDVAT", "EUREVERSEDVAT", "EUVAT", "EXPORT"]
 
 
-def _stockholm() -> tzinfo:
-    # Fortnox dates are Swedish dates: a payment at 00:30 in Stockholm belongs to that day, not to
-    # the previous UTC day. Without a tz database (slim images), standard time is off by 1 h in summer.
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("Europe/Stockholm")
-    except Exception:
-        return timezone(timedelta(hours=1), "CET")
-
-
-FORTNOX_ZONE: tzinfo = _stockholm()
 
 
 class InvoiceMappingError(ValueError):
