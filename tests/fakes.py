@@ -168,3 +168,74 @@ def scripted_session(script: list[tuple[int, Any] | Exception]) -> tuple[request
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session, adapter
+
+
+class FakeStripe:
+    """The event processor's `StripeReader` port in memory: what the Stripe API would answer now.
+
+    Store objects as the API returns them (expanded where `StripeApi` expands: a customer's
+    `tax_ids`, a PaymentIntent's `latest_charge.balance_transaction`, a refund's
+    `balance_transaction`). Every read is recorded in `calls`; customer reads also in `fetches`.
+    """
+
+    def __init__(self, *customers: dict[str, Any]) -> None:
+        self.customers: dict[str, dict[str, Any]] = {c["id"]: c for c in customers}
+        self.invoice_line_items: dict[str, list[dict[str, Any]]] = {}
+        self.session_line_items: dict[str, list[dict[str, Any]]] = {}
+        self.payment_intents: dict[str, dict[str, Any]] = {}
+        self.sessions_by_intent: dict[str, str] = {}
+        self.invoices_by_intent: dict[str, str] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}
+        self.fetches: list[str] = []
+        self.calls: list[tuple[str, str]] = []
+
+    def add_intent(self, intent: dict[str, Any]) -> FakeStripe:
+        self.payment_intents[intent["id"]] = intent
+        return self
+
+    def add_refund(self, refund: dict[str, Any]) -> FakeStripe:
+        self.refunds[refund["id"]] = refund
+        return self
+
+    def _read(self, name: str, key: str) -> None:
+        self.calls.append((name, key))
+
+    def fetch_customer(self, customer_id: str) -> dict[str, Any] | None:
+        self._read("fetch_customer", customer_id)
+        self.fetches.append(customer_id)
+        found = self.customers.get(customer_id)
+        return copy.deepcopy(found) if found else None
+
+    def invoice_lines(self, invoice_id: str) -> list[dict[str, Any]]:
+        self._read("invoice_lines", invoice_id)
+        return copy.deepcopy(self.invoice_line_items.get(invoice_id, []))
+
+    def checkout_line_items(self, session_id: str) -> list[dict[str, Any]]:
+        self._read("checkout_line_items", session_id)
+        return copy.deepcopy(self.session_line_items.get(session_id, []))
+
+    def payment_intent(self, payment_intent_id: str) -> dict[str, Any] | None:
+        self._read("payment_intent", payment_intent_id)
+        found = self.payment_intents.get(payment_intent_id)
+        return copy.deepcopy(found) if found else None
+
+    def checkout_session_of(self, payment_intent_id: str) -> str | None:
+        self._read("checkout_session_of", payment_intent_id)
+        return self.sessions_by_intent.get(payment_intent_id)
+
+    def invoice_of(self, payment_intent_id: str) -> str | None:
+        self._read("invoice_of", payment_intent_id)
+        return self.invoices_by_intent.get(payment_intent_id)
+
+    def payment_intent_of_invoice(self, invoice_id: str) -> str | None:
+        self._read("payment_intent_of_invoice", invoice_id)
+        return next((pi for pi, inv in self.invoices_by_intent.items() if inv == invoice_id), None)
+
+    def charge_refunds(self, charge_id: str) -> list[dict[str, Any]]:
+        self._read("charge_refunds", charge_id)
+        return [copy.deepcopy(r) for r in self.refunds.values() if r.get("charge") == charge_id]
+
+    def refund(self, refund_id: str) -> dict[str, Any] | None:
+        self._read("refund", refund_id)
+        found = self.refunds.get(refund_id)
+        return copy.deepcopy(found) if found else None

@@ -60,6 +60,8 @@ FUNCTION_ENV = {
         "CHECKOUT_MODES",
         "PAYMENT_FAILURE_COMMENTS",
         "INVOICE_ACCOUNTS",
+        "INVOICE_CHECKOUT_PAYMENTS",
+        "PAYMENT_INTENT_VAT_RATE",
         "STRIPE_API_KEY_SECRET_NAME",
         "PAYMENT_FAILURE_TOPIC_ARN",
         "ACTIVITY_TABLE",
@@ -484,6 +486,144 @@ def test_activity_table(stack: _Stack) -> None:
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
+# --------------------------------------------------------------------------- issue 7: invoices
+
+
+def _env_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> Any:
+    from stripe_fortnox_sync.settings import Settings
+
+    for name in ("ENABLED_EVENT_TYPES", "INVOICE_CHECKOUT_PAYMENTS", "PAYMENT_INTENT_VAT_RATE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return Settings.from_env()
+
+
+def test_enabled_event_types_default_leaves_the_invoice_events_opt_in(stack: _Stack) -> None:
+    from stripe_fortnox_sync.settings import DEFAULT_EVENT_TYPES, INVOICE_EVENT_TYPES
+
+    parameter = stack.parameters["EnabledEventTypes"]
+    assert parameter["Default"] == ",".join(DEFAULT_EVENT_TYPES)
+    assert not INVOICE_EVENT_TYPES & set(parameter["Default"].split(","))
+    description = " ".join(parameter["Description"].split())
+    assert "opt-in" in description
+    for event_type in INVOICE_EVENT_TYPES:  # the operator learns which ones to add
+        assert event_type in description, event_type
+
+
+def test_enabled_event_types_pattern_accepts_exactly_what_the_code_accepts(
+    stack: _Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stripe_fortnox_sync.settings import SUPPORTED_EVENT_TYPES, ConfigError
+
+    pattern = re.compile(stack.parameters["EnabledEventTypes"]["AllowedPattern"])
+    accepted = [
+        *SUPPORTED_EVENT_TYPES,
+        ",".join(SUPPORTED_EVENT_TYPES),
+        ", ".join(reversed(SUPPORTED_EVENT_TYPES)),
+        "invoice.paid,refund.created,refund.updated",
+    ]
+    for value in accepted:
+        assert pattern.fullmatch(value), value
+        assert _env_settings(monkeypatch, ENABLED_EVENT_TYPES=value).event_types  # the code agrees
+    refused = [
+        "",
+        "invoice.created",
+        "refund.failed",
+        "charge.succeeded",
+        "payment_intent.payment_failed",
+        "customer.createdcustomer.updated",
+        "customer.created;invoice.paid",
+        "customer.created,invoice.paid,bogus",
+        "Customer.created",
+    ]
+    for value in refused:
+        assert not pattern.fullmatch(value), value
+        if value:  # empty means the default to the code; CloudFormation refuses it outright
+            with pytest.raises(ConfigError):
+                _env_settings(monkeypatch, ENABLED_EVENT_TYPES=value)
+
+
+def test_invoice_parameters_match_the_settings(stack: _Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stripe_fortnox_sync.settings import ConfigError, Settings
+
+    params = stack.parameters
+    checkout = params["InvoiceCheckoutPayments"]
+    assert checkout["AllowedValues"] == ["true", "false"]
+    assert checkout["Default"] == ("true" if Settings().invoice_checkout_payments else "false")
+    for value in checkout["AllowedValues"]:
+        settings = _env_settings(monkeypatch, INVOICE_CHECKOUT_PAYMENTS=value)
+        assert settings.invoice_checkout_payments is (value == "true")
+
+    rate = params["PaymentIntentVatRate"]
+    assert rate["Type"] == "String"
+    assert rate["Default"] == str(Settings().payment_intent_vat_rate) == "25"
+    accepted = []
+    for value in range(0, 101):
+        try:
+            _env_settings(monkeypatch, PAYMENT_INTENT_VAT_RATE=str(value))
+        except ConfigError:
+            continue
+        accepted.append(str(value))
+    assert rate["AllowedValues"] == accepted == ["0", "6", "12", "25"]
+
+    env = stack.props("SyncFunction")["Environment"]["Variables"]
+    assert _ref(env["INVOICE_CHECKOUT_PAYMENTS"]) == "InvoiceCheckoutPayments"
+    assert _ref(env["PAYMENT_INTENT_VAT_RATE"]) == "PaymentIntentVatRate"
+    webhook_env = stack.props("WebhookFunction")["Environment"]["Variables"]
+    assert "INVOICE_CHECKOUT_PAYMENTS" not in webhook_env  # the webhook only routes by type
+    assert _ref(webhook_env["ENABLED_EVENT_TYPES"]) == _ref(env["ENABLED_EVENT_TYPES"]) == "EnabledEventTypes"
+
+
+def test_stripe_key_secret_names_the_invoice_permissions(stack: _Stack) -> None:
+    description = " ".join(stack.props("StripeApiKeySecret")["Description"].split())
+    for permission in ("Invoices", "Checkout Sessions", "PaymentIntents", "Charges", "Refunds", "Balance"):
+        assert permission in description, permission
+
+
+# Reasons an invoice or refund event is parked for (besides Fortnox's own, `validation`).
+INVOICE_PARK_REASONS = ("invoice_total", "invoice_mapping", "needs_stripe_key", "no_customer")
+
+
+def test_dashboard_charts_invoice_problems_the_code_reports(stack: _Stack) -> None:
+    body, _ = _dashboard(stack)
+    (widget,) = [
+        w for w in body["widgets"] if w["properties"].get("title", "").startswith("Invoices and refunds")
+    ]
+    charted = {line[1] for line in widget["properties"]["metrics"]}
+    expected = {"RefundWaiting", "StripeApiFailure", "EventsParked_validation"} | {
+        f"EventsParked_{reason}" for reason in INVOICE_PARK_REASONS
+    }
+    assert charted == expected
+    package = REPO / "layers/shared/stripe_fortnox_sync"
+    code = "\n".join(path.read_text(encoding="utf-8") for path in package.rglob("*.py"))
+    # A renamed metric or reason would leave its line silently empty.
+    for name in ("RefundWaiting", "StripeApiFailure"):
+        assert f'name="{name}"' in code, name
+    for reason in INVOICE_PARK_REASONS:
+        assert re.search(rf'PermanentEventError\(\s*"{reason}"', code), reason
+    assert 'return "validation"' in code
+
+
+def test_dashboard_lists_recent_invoices_from_the_sync_log(stack: _Stack) -> None:
+    body, _ = _dashboard(stack)
+    (widget,) = [w for w in body["widgets"] if w["properties"].get("title") == "Recent invoices and refunds"]
+    assert widget["type"] == "log"
+    query = widget["properties"]["query"]
+    assert query.startswith("SOURCE '<SyncFunctionLogGroup>'")
+    assert "filter message = 'event processed'" in query
+    (regex,) = re.findall(r"detail like /(.*?)/", query)
+    # The details invoice_sync writes for sales and credits; a customer update never matches.
+    details = ("invoice 12 (100.00 SEK): created, booked, paid", "credit invoice 13 of invoice 12 (-5 SEK)")
+    for detail in details:
+        assert re.search(regex, detail), detail
+    assert not re.search(regex, "created; updated Name, Email")
+    from stripe_fortnox_sync import invoice_sync, sync_service
+
+    assert 'f"invoice {number} (' in Path(invoice_sync.__file__).read_text(encoding="utf-8")
+    assert '"event processed"' in Path(sync_service.__file__).read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(
     ("topic", "subscription", "parameter", "condition"),
     [
@@ -762,6 +902,36 @@ def test_readme_draws_the_dashboard_layout(stack: _Stack) -> None:
     positions = [layout.find(f"┌─ {title} ") for title in titles]
     assert all(p >= 0 for p in positions), [t for t, p in zip(titles, positions, strict=True) if p < 0]
     assert positions == sorted(positions), "README shows the widgets in another order"
+
+
+def _readme_event_rows() -> dict[str, str]:
+    """Event type -> its row in README's "What it does" table (`.updated` after a full name
+    stands for the same prefix)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## What it does", 1)[1].split("\n### ", 1)[0]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        if not line.startswith("| `"):
+            continue
+        first_cell = line.split(" | ", 1)[0]
+        parent = ""
+        for name in re.findall(r"`([a-z_.]+)`", first_cell):
+            if name.startswith("."):
+                name = parent + name
+            else:
+                parent = name.rsplit(".", 1)[0]
+            rows[name] = line
+    return rows
+
+
+def test_readme_lists_every_supported_event_and_which_are_opt_in() -> None:
+    from stripe_fortnox_sync.settings import INVOICE_EVENT_TYPES, SUPPORTED_EVENT_TYPES
+
+    rows = _readme_event_rows()
+    assert set(rows) == set(SUPPORTED_EVENT_TYPES)
+    for event_type, row in rows.items():
+        first_cell = row.split(" | ", 1)[0]
+        assert ("opt-in" in first_cell) == (event_type in INVOICE_EVENT_TYPES), event_type
 
 
 def test_dashboard_url_output(stack: _Stack) -> None:

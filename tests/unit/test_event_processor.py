@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stripe_fortnox_sync.customer_sync import CustomerSync
+from stripe_fortnox_sync.customer_sync import CustomerSync, PermanentEventError
 from stripe_fortnox_sync.event_processor import EventProcessor, append_comment, format_amount
 from stripe_fortnox_sync.identity import guest_key
-from stripe_fortnox_sync.models import LinkStatus, Outcome, StripeEvent
+from stripe_fortnox_sync.models import LinkStatus, Outcome, StripeEvent, SyncResult
 from stripe_fortnox_sync.settings import MatchRule, Settings
-from tests.fakes import FakeFortnox, InMemoryMappingStore
+from tests.fakes import FakeFortnox, FakeStripe, InMemoryMappingStore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -23,17 +22,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 def fixture(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
     return data
-
-
-class FakeStripe:
-    def __init__(self, *customers: dict[str, Any]) -> None:
-        self.customers = {c["id"]: c for c in customers}
-        self.fetches: list[str] = []
-
-    def fetch_customer(self, customer_id: str) -> dict[str, Any] | None:
-        self.fetches.append(customer_id)
-        found = self.customers.get(customer_id)
-        return copy.deepcopy(found) if found else None
 
 
 class Recorder:
@@ -77,13 +65,99 @@ def customer(cid: str = "cus_P1", **over: Any) -> dict[str, Any]:
     return base
 
 
+class FakeInvoices:
+    """Stands in for InvoiceSync: records what the processor asks it to book, answers CREATED."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def _booked(self, event: StripeEvent, call: str, stripe_id: str, **details: Any) -> SyncResult:
+        self.calls.append((call, {"id": stripe_id, **details}))
+        return SyncResult(
+            event.id, event.type, stripe_id, Outcome.CREATED, "900", f"{call} {stripe_id} booked"
+        )
+
+    def paid(
+        self,
+        event: StripeEvent,
+        invoice: Mapping[str, Any],
+        customer_number: str,
+        *,
+        vat_type: str | None = None,
+        lines: Sequence[Mapping[str, Any]] | None = None,
+        settlement_sek_minor: int | None = None,
+    ) -> SyncResult:
+        return self._booked(
+            event,
+            "paid",
+            invoice["id"],
+            customer=customer_number,
+            lines=None if lines is None else [line["id"] for line in lines],
+            settlement=settlement_sek_minor,
+        )
+
+    def checkout_paid(
+        self,
+        event: StripeEvent,
+        session: Mapping[str, Any],
+        line_items: Sequence[Mapping[str, Any]],
+        customer_number: str,
+        *,
+        settlement_sek_minor: int | None = None,
+    ) -> SyncResult:
+        return self._booked(
+            event,
+            "checkout_paid",
+            session["id"],
+            customer=customer_number,
+            items=[item["id"] for item in line_items],
+            settlement=settlement_sek_minor,
+        )
+
+    def payment_intent_paid(
+        self,
+        event: StripeEvent,
+        intent: Mapping[str, Any],
+        customer_number: str,
+        *,
+        vat_rate: int,
+        vat_type: str | None = None,
+        settlement_sek_minor: int | None = None,
+    ) -> SyncResult:
+        return self._booked(
+            event,
+            "payment_intent_paid",
+            intent["id"],
+            customer=customer_number,
+            vat_rate=vat_rate,
+            vat_type=vat_type,
+            settlement=settlement_sek_minor,
+        )
+
+    def refund(
+        self, event: StripeEvent, refund: Mapping[str, Any], *, settlement_sek_minor: int | None = None
+    ) -> SyncResult:
+        return self._booked(
+            event,
+            "refund",
+            refund["id"],
+            amount=refund["amount"],
+            payment=refund.get("payment_intent"),
+            settlement=settlement_sek_minor,
+        )
+
+
 class World:
-    def __init__(self, stripe: FakeStripe | None = None, **settings: Any) -> None:
+    def __init__(
+        self, stripe: FakeStripe | None = None, *, invoices: FakeInvoices | None = None, **settings: Any
+    ) -> None:
         self.settings = Settings(**settings)
         self.fortnox = FakeFortnox()
         self.links = InMemoryMappingStore()
         self.rec = Recorder()
         self.stripe = stripe
+        self.invoices = invoices
+        booker: Any = invoices
         self.processor = EventProcessor(
             self.settings,
             CustomerSync(self.settings, self.fortnox, self.links),
@@ -92,6 +166,7 @@ class World:
             activity=self.rec,
             notifier=self.rec,
             observer=self.rec,
+            invoices=booker,
         )
         self._n = 0
 
@@ -346,3 +421,471 @@ def test_an_invoice_snapshot_without_tax_ids_never_downgrades_a_company() -> Non
     assert w.only_customer()["Type"] == "COMPANY"
     w.send("invoice.payment_failed", invoice(customer_tax_ids=[]), 200)
     assert w.only_customer()["Type"] == "COMPANY"
+
+
+# Invoices: sales and refunds ---------------------------------------------------------------------
+
+INVOICE_TYPES = [
+    "invoice.paid",
+    "payment_intent.succeeded",
+    "charge.refunded",
+    "refund.created",
+    "refund.updated",
+]
+
+
+def balance(amount: int, currency: str = "sek") -> dict[str, Any]:
+    """An expanded balance transaction: what Stripe booked, in the account's currency."""
+    return {"id": "txn_1", "object": "balance_transaction", "amount": amount, "currency": currency}
+
+
+def charge(**over: Any) -> dict[str, Any]:
+    base = fixture("stripe_charge.json")
+    base.update(
+        id="ch_1",
+        payment_intent="pi_1",
+        currency="sek",
+        amount=12500,
+        amount_refunded=0,
+        refunds=None,
+        billing_details={
+            "email": "Bo@Example.se",
+            "name": "Bo Buyer",
+            "phone": None,
+            "tax_id": None,
+            "address": {
+                "line1": "Bovägen 2",
+                "line2": None,
+                "postal_code": "411 01",
+                "city": "Göteborg",
+                "country": "SE",
+                "state": None,
+            },
+        },
+    )
+    base.update(over)
+    return base
+
+
+def intent(**over: Any) -> dict[str, Any]:
+    base = fixture("stripe_payment_intent.json")
+    base.update(
+        id="pi_1",
+        status="succeeded",
+        amount=12500,
+        amount_received=12500,
+        currency="sek",
+        customer=None,
+        invoice=None,
+        latest_charge=charge(),
+    )
+    base.update(over)
+    return base
+
+
+def refund(**over: Any) -> dict[str, Any]:
+    base = fixture("stripe_refund.json")
+    base.update(
+        id="re_1", amount=5000, currency="sek", charge="ch_1", payment_intent="pi_1", status="succeeded"
+    )
+    base.update(over)
+    return base
+
+
+def line_item(item_id: str = "li_1") -> dict[str, Any]:
+    return {**fixture("stripe_checkout_line_item.json"), "id": item_id}
+
+
+def paid_session(**over: Any) -> dict[str, Any]:
+    return session(
+        **{
+            "id": "cs_paid",
+            "payment_status": "paid",
+            "status": "complete",
+            "currency": "sek",
+            "amount_total": 1000,
+            "payment_intent": "pi_1",
+            "invoice": None,
+            **over,
+        }
+    )
+
+
+def booking_world(stripe: FakeStripe | None = None, **settings: Any) -> World:
+    return World(stripe, invoices=FakeInvoices(), **settings)
+
+
+def calls(w: World) -> list[tuple[str, dict[str, Any]]]:
+    assert w.invoices is not None
+    return w.invoices.calls
+
+
+@pytest.mark.parametrize("kind", INVOICE_TYPES)
+def test_invoice_events_without_invoice_sync_are_ignored(kind: str) -> None:
+    w = World(FakeStripe(customer()).add_intent(intent()).add_refund(refund()))
+    obj = {"invoice.paid": invoice(), "payment_intent.succeeded": intent(), "charge.refunded": charge()}.get(
+        kind, refund()
+    )
+    result = w.send(kind, obj)
+    assert (result.outcome, result.detail) == (Outcome.IGNORED, "invoice sync is not enabled")
+    assert w.fortnox.total_calls == 0 and w.stripe is not None and w.stripe.calls == []
+
+
+# Checkout Sessions in payment mode
+
+
+def test_a_paid_checkout_is_only_a_customer_unless_checkout_payments_are_invoiced() -> None:
+    w = booking_world(FakeStripe())
+    result = w.send("checkout.session.completed", paid_session())
+    assert result.outcome is Outcome.CREATED and calls(w) == []
+    assert w.stripe is not None and w.stripe.calls == []
+
+
+def test_a_paid_checkout_is_invoiced_with_its_line_items() -> None:
+    stripe = FakeStripe()
+    stripe.session_line_items["cs_paid"] = [line_item("li_1"), line_item("li_2")]
+    w = booking_world(stripe, invoice_checkout_payments=True)
+    result = w.send("checkout.session.completed", paid_session())
+    number = w.only_customer()["CustomerNumber"]
+    assert calls(w) == [
+        (
+            "checkout_paid",
+            {"id": "cs_paid", "customer": number, "items": ["li_1", "li_2"], "settlement": None},
+        )
+    ]
+    assert result.outcome is Outcome.CREATED and result.fortnox_number == "900"
+    assert result.detail == "customer created; checkout_paid cs_paid booked"
+    assert ("payment_intent", "pi_1") not in stripe.calls  # SEK: no settlement to look up
+
+
+def test_a_foreign_currency_checkout_passes_the_sek_stripe_settled() -> None:
+    stripe = FakeStripe().add_intent(
+        intent(currency="eur", latest_charge=charge(balance_transaction=balance(11_600)))
+    )
+    w = booking_world(stripe, invoice_checkout_payments=True)
+    w.send("checkout.session.completed", paid_session(currency="eur"))
+    assert calls(w)[0][1]["settlement"] == 11_600
+
+
+def test_checkout_invoicing_without_a_stripe_key_parks_for_the_key() -> None:
+    w = booking_world(invoice_checkout_payments=True)
+    with pytest.raises(PermanentEventError) as parked:
+        w.send("checkout.session.completed", paid_session())
+    assert parked.value.reason == "needs_stripe_key" and "StripeApiKey" in str(parked.value)
+    assert calls(w) == []
+
+
+def test_an_unpaid_checkout_is_a_customer_now_and_invoiced_when_paid() -> None:
+    w = booking_world(FakeStripe(), invoice_checkout_payments=True)
+    result = w.send("checkout.session.completed", paid_session(payment_status="unpaid"))
+    assert result.outcome is Outcome.CREATED and "not paid yet" in result.detail
+    assert calls(w) == [] and w.stripe is not None and w.stripe.calls == []
+    # The delayed payment succeeds (checkout.session.async_payment_succeeded): now it is invoiced.
+    w.send("checkout.session.async_payment_succeeded", paid_session(), 200)
+    assert [c for c, _ in calls(w)] == ["checkout_paid"]
+
+
+def test_a_paid_guest_checkout_without_an_email_has_nobody_to_invoice() -> None:
+    details = session()["customer_details"] | {"email": None}
+    w = booking_world(FakeStripe(), invoice_checkout_payments=True)
+    with pytest.raises(PermanentEventError) as parked:
+        w.send("checkout.session.completed", paid_session(customer_details=details, customer_email=None))
+    assert parked.value.reason == "no_customer"
+
+
+def test_a_subscription_checkout_is_left_to_invoice_paid() -> None:
+    w = booking_world(FakeStripe(), invoice_checkout_payments=True)
+    w.send("checkout.session.completed", paid_session(mode="subscription"))
+    assert calls(w) == []
+
+
+def test_a_checkout_that_stripe_invoiced_itself_is_booked_once_from_invoice_paid() -> None:
+    """invoice_creation: Stripe makes a paid invoice for the session and sends invoice.paid for it."""
+    stripe = FakeStripe()
+    stripe.session_line_items["cs_paid"] = [line_item()]
+    w = booking_world(
+        stripe, invoice_checkout_payments=True, event_types=("checkout.session.completed", "invoice.paid")
+    )
+    result = w.send("checkout.session.completed", paid_session(invoice="in_from_checkout"))
+    assert calls(w) == [] and "in_from_checkout" in result.detail
+    # Without invoice.paid enabled, the session is what books the sale.
+    w = booking_world(stripe, invoice_checkout_payments=True)
+    w.send("checkout.session.completed", paid_session(invoice="in_from_checkout"))
+    assert [c for c, _ in calls(w)] == ["checkout_paid"]
+
+
+# invoice.paid
+
+
+def test_invoice_paid_books_the_invoice_for_the_synced_customer() -> None:
+    w = booking_world(FakeStripe(customer()))
+    result = w.send("invoice.paid", invoice())
+    assert result.outcome is Outcome.CREATED
+    assert calls(w) == [
+        (
+            "paid",
+            {
+                "id": invoice()["id"],
+                "customer": w.only_customer()["CustomerNumber"],
+                "lines": None,
+                "settlement": None,
+            },
+        )
+    ]
+
+
+def test_invoice_paid_with_more_lines_than_the_event_needs_the_key_for_them() -> None:
+    long = invoice(lines={**invoice()["lines"], "has_more": True})
+    with pytest.raises(PermanentEventError) as parked:
+        booking_world().send("invoice.paid", long)
+    assert parked.value.reason == "needs_stripe_key"
+    stripe = FakeStripe(customer())
+    stripe.invoice_line_items[long["id"]] = [{"id": "il_1"}, {"id": "il_2"}]
+    w = booking_world(stripe)
+    w.send("invoice.paid", long)
+    assert calls(w)[0][1]["lines"] == ["il_1", "il_2"]
+
+
+def test_a_foreign_currency_invoice_finds_its_payment_for_the_sek_settled() -> None:
+    stripe = FakeStripe(customer()).add_intent(
+        intent(id="pi_inv", currency="eur", latest_charge=charge(balance_transaction=balance(23_300)))
+    )
+    stripe.invoices_by_intent["pi_inv"] = invoice()["id"]  # API versions from 2025: no payment_intent field
+    w = booking_world(stripe)
+    w.send("invoice.paid", invoice(currency="eur"))
+    assert calls(w)[0][1]["settlement"] == 23_300
+
+
+# payment_intent.succeeded
+
+
+def test_a_payment_intent_needs_the_stripe_key_to_know_whether_something_else_booked_it() -> None:
+    with pytest.raises(PermanentEventError) as parked:
+        booking_world().send("payment_intent.succeeded", intent())
+    assert parked.value.reason == "needs_stripe_key"
+
+
+@pytest.mark.parametrize(
+    ("setup", "detail"),
+    [
+        (lambda s: s.add_intent(intent(invoice="in_1")), "paid in_1: booked from invoice.paid"),
+        (lambda s: s.add_intent(intent()).invoices_by_intent.update(pi_1="in_2"), "paid in_2"),
+        (lambda s: s.add_intent(intent()).sessions_by_intent.update(pi_1="cs_1"), "taken by cs_1"),
+        (lambda s: s.add_intent(intent(status="processing")), "not a succeeded payment"),
+        (lambda s: None, "not a succeeded payment"),
+    ],
+    ids=["invoice field", "invoice payment", "checkout session", "not succeeded now", "unknown"],
+)
+def test_a_payment_intent_that_something_else_books_is_skipped(setup: Any, detail: str) -> None:
+    stripe = FakeStripe()
+    setup(stripe)
+    w = booking_world(stripe, invoice_checkout_payments=True)
+    result = w.send("payment_intent.succeeded", intent())
+    assert result.outcome is Outcome.IGNORED and detail in result.detail
+    assert calls(w) == [] and w.fortnox.total_calls == 0
+
+
+def test_a_checkout_payment_is_booked_from_its_payment_intent_when_sessions_are_not_invoiced() -> None:
+    stripe = FakeStripe().add_intent(intent())
+    stripe.sessions_by_intent.update(pi_1="cs_1")
+    w = booking_world(stripe)
+    w.send("payment_intent.succeeded", intent())
+    assert [name for name, _ in calls(w)] == ["payment_intent_paid"]
+
+
+def test_a_guest_payment_intent_invoices_the_billing_email() -> None:
+    w = booking_world(FakeStripe().add_intent(intent()))
+    result = w.send("payment_intent.succeeded", intent())
+    stored = w.only_customer()
+    assert (stored["Email"], stored["Name"], stored["City"]) == ("Bo@Example.se", "Bo Buyer", "Göteborg")
+    assert w.links.get(guest_key("bo@example.se")) is not None
+    (call,) = calls(w)
+    assert call == (
+        "payment_intent_paid",
+        {
+            "id": "pi_1",
+            "customer": stored["CustomerNumber"],
+            "vat_rate": 25,
+            "vat_type": "SEVAT",
+            "settlement": None,
+        },
+    )
+    assert result.detail.startswith("customer created; ")
+
+
+def test_a_guest_payment_intent_falls_back_to_the_receipt_email() -> None:
+    bare = intent(receipt_email="kvitto@example.se", latest_charge=charge(billing_details={"email": None}))
+    w = booking_world(FakeStripe().add_intent(bare))
+    w.send("payment_intent.succeeded", bare)
+    assert w.only_customer()["Email"] == "kvitto@example.se"
+    assert calls(w)[0][1]["vat_type"] is None and calls(w)[0][1]["vat_rate"] == 25
+
+
+def test_a_payment_intent_without_a_customer_or_an_email_has_nobody_to_invoice() -> None:
+    bare = intent(receipt_email=None, latest_charge=charge(billing_details={"email": None}))
+    w = booking_world(FakeStripe().add_intent(bare))
+    with pytest.raises(PermanentEventError) as parked:
+        w.send("payment_intent.succeeded", bare)
+    assert parked.value.reason == "no_customer" and w.fortnox.total_calls == 0
+
+
+EU_ADDRESS = {
+    "line1": "Str 1",
+    "line2": None,
+    "postal_code": "10117",
+    "city": "Berlin",
+    "country": "DE",
+    "state": None,
+}
+US_ADDRESS = {
+    "line1": "1 Main St",
+    "line2": None,
+    "postal_code": "10001",
+    "city": "New York",
+    "country": "US",
+    "state": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("buyer", "rate", "vat_type"),
+    [
+        (customer("cus_B"), 25, "SEVAT"),
+        (
+            customer("cus_B", address=EU_ADDRESS, tax_ids={"data": [tax_id("DE123456789", "DE", "cus_B")]}),
+            0,
+            "EUREVERSEDVAT",
+        ),
+        (customer("cus_B", address=EU_ADDRESS), 25, "EUVAT"),
+        (customer("cus_B", address=US_ADDRESS), 0, "EXPORT"),
+        (customer("cus_B", tax_exempt="reverse"), 0, "SEREVERSEDVAT"),
+    ],
+    ids=["Swedish buyer", "EU business with a VAT id", "EU consumer", "export", "Swedish reverse charge"],
+)
+def test_a_payment_intent_of_a_customer_charges_vat_by_the_buyer(
+    buyer: dict[str, Any], rate: int, vat_type: str
+) -> None:
+    paid = intent(customer="cus_B")
+    w = booking_world(FakeStripe(buyer).add_intent(paid))
+    result = w.send("payment_intent.succeeded", paid)
+    assert result.outcome is Outcome.CREATED
+    (call,) = calls(w)
+    assert (call[1]["vat_rate"], call[1]["vat_type"]) == (rate, vat_type)
+    assert call[1]["customer"] == w.only_customer()["CustomerNumber"]
+
+
+def test_the_payment_intent_vat_rate_setting_applies_to_swedish_buyers() -> None:
+    w = booking_world(FakeStripe().add_intent(intent()), payment_intent_vat_rate=12)
+    w.send("payment_intent.succeeded", intent())
+    assert calls(w)[0][1]["vat_rate"] == 12
+
+
+@pytest.mark.parametrize(
+    ("currency", "settled", "expected"),
+    [
+        ("eur", balance(57_000), 57_000),
+        ("eur", balance(5_000, "eur"), None),  # an EUR balance: Fortnox's rate prices it
+        ("eur", "txn_not_expanded", None),
+        ("sek", balance(12_500), None),
+    ],
+)
+def test_a_payment_intent_passes_the_sek_settled_only_from_a_sek_balance(
+    currency: str, settled: Any, expected: int | None
+) -> None:
+    paid = intent(currency=currency, latest_charge=charge(balance_transaction=settled))
+    w = booking_world(FakeStripe().add_intent(paid))
+    w.send("payment_intent.succeeded", paid)
+    assert calls(w)[0][1]["settlement"] == expected
+
+
+# refund.created / refund.updated
+
+
+def test_a_pending_refund_waits_for_its_update() -> None:
+    w = booking_world()
+    result = w.send("refund.created", refund(status="pending"))
+    assert result.outcome is Outcome.IGNORED and "refund pending" in result.detail and calls(w) == []
+
+
+def test_a_refund_without_a_key_is_credited_from_the_event() -> None:
+    w = booking_world()
+    result = w.send("refund.updated", refund())
+    assert result.outcome is Outcome.CREATED
+    assert calls(w) == [("refund", {"id": "re_1", "amount": 5000, "payment": "pi_1", "settlement": None})]
+
+
+def test_with_a_key_the_refund_as_stripe_has_it_now_decides() -> None:
+    now = refund(status="succeeded", currency="eur", balance_transaction=balance(-5_800))
+    w = booking_world(FakeStripe().add_refund(now))
+    result = w.send("refund.created", refund(status="pending", currency="eur"))
+    assert result.outcome is Outcome.CREATED and w.stripe is not None and ("refund", "re_1") in w.stripe.calls
+    assert calls(w)[0][1]["settlement"] == 5_800  # the SEK it cost, positive
+    # A refund that failed since the event was sent is not credited.
+    w = booking_world(FakeStripe().add_refund(refund(status="failed")))
+    assert w.send("refund.created", refund()).outcome is Outcome.IGNORED and calls(w) == []
+    # Nor one Stripe does not know.
+    result = booking_world(FakeStripe()).send("refund.created", refund())
+    assert (result.outcome, result.detail) == (Outcome.IGNORED, "not found in Stripe")
+
+
+# charge.refunded
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [None, {"object": "list", "data": [refund()], "has_more": True}],
+    ids=["not listed (API 2022-11-15 and later)", "listed in part"],
+)
+def test_a_refunded_charge_without_a_key_or_its_refunds_is_skipped_loudly(listing: Any) -> None:
+    w = booking_world()
+    result = w.send("charge.refunded", charge(refunds=listing))
+    assert result.outcome is Outcome.IGNORED and "refund.created" in result.detail
+    assert calls(w) == [] and w.rec.skipped and "refunds" in w.rec.skipped[0]
+
+
+def test_a_refunded_charge_credits_each_succeeded_refund_it_lists() -> None:
+    listed = [
+        refund(id="re_a", amount=1000, payment_intent=None),
+        refund(id="re_b", amount=2000, status="pending"),
+        refund(id="re_c", amount=3000),
+    ]
+    w = booking_world()
+    result = w.send("charge.refunded", charge(refunds={"object": "list", "data": listed, "has_more": False}))
+    assert [(c[1]["id"], c[1]["payment"]) for c in calls(w)] == [("re_a", "pi_1"), ("re_c", "pi_1")]
+    assert (result.outcome, result.stripe_id) == (Outcome.CREATED, "ch_1")
+    assert result.detail == "refund re_a booked; refund re_c booked"
+
+
+def test_with_a_key_a_refunded_charge_credits_stripe_s_list_of_its_refunds() -> None:
+    stripe = FakeStripe().add_refund(refund(id="re_api", balance_transaction=balance(-900)))
+    stripe.add_refund(refund(id="re_other_charge", charge="ch_2"))
+    w = booking_world(stripe)
+    w.send(
+        "charge.refunded",
+        charge(refunds={"object": "list", "data": [refund(id="re_stale")], "has_more": False}),
+    )
+    assert [c[1]["id"] for c in calls(w)] == ["re_api"]
+
+
+def test_a_refunded_charge_with_no_succeeded_refund_is_ignored() -> None:
+    w = booking_world()
+    listing = {"object": "list", "data": [refund(status="pending")], "has_more": False}
+    result = w.send("charge.refunded", charge(refunds=listing))
+    assert (result.outcome, result.detail) == (Outcome.IGNORED, "no succeeded refund")
+
+
+@pytest.mark.parametrize(
+    ("currency", "settled", "expected"),
+    [
+        ("eur", balance(-5_800), 5_800),
+        ("eur", balance(-500, "eur"), None),
+        ("eur", "txn_1", None),
+        ("sek", balance(-5_000), None),
+    ],
+)
+def test_a_refund_passes_the_sek_settled_only_from_a_sek_balance(
+    currency: str, settled: Any, expected: int | None
+) -> None:
+    w = booking_world()
+    w.send("refund.created", refund(currency=currency, balance_transaction=settled))
+    assert calls(w)[0][1]["settlement"] == expected

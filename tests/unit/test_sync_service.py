@@ -6,11 +6,20 @@ import json
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from stripe_fortnox_sync.customer_sync import CustomerSync, PermanentEventError
 from stripe_fortnox_sync.fortnox_client import FortnoxAuthError, FortnoxError
+from stripe_fortnox_sync.invoice_sync import WaitingForInvoice
 from stripe_fortnox_sync.models import Outcome, StripeEvent, SyncResult
+from stripe_fortnox_sync.observability import metrics
 from stripe_fortnox_sync.settings import ConfigError, Settings
+from stripe_fortnox_sync.stripe_api import StripeUnavailable
 from stripe_fortnox_sync.sync_service import SyncService
 
 
@@ -93,15 +102,59 @@ def test_transient_failures_raise_so_sqs_retries(error: FortnoxError) -> None:
 
 
 def test_after_an_outage_the_rest_of_the_batch_fails_fast_and_next_batch_tries_again() -> None:
-    sync = ScriptedSync(FortnoxError("down", status=503))
+    down = FortnoxError("down", status=503)
+    sync = ScriptedSync(down, down)
+    svc = service(sync)
+    for eid in ("evt_1", "evt_2", "evt_3"):
+        with pytest.raises(FortnoxError):
+            svc.handle(body(eid))
+    assert sync.calls == 2  # two failures in a row make an outage: the third is not tried
+    svc.start_batch()
+    assert svc.handle(body("evt_3")).outcome is Outcome.CREATED
+
+
+def test_one_transient_failure_alone_does_not_hold_the_batch() -> None:
+    sync = ScriptedSync(FortnoxError("blip", status=503), Outcome.CREATED, FortnoxError("blip", status=503))
     svc = service(sync)
     with pytest.raises(FortnoxError):
         svc.handle(body("evt_1"))
-    with pytest.raises(FortnoxError):
-        svc.handle(body("evt_2"))
-    assert sync.calls == 1
-    svc.start_batch()
     assert svc.handle(body("evt_2")).outcome is Outcome.CREATED
+    with pytest.raises(FortnoxError):
+        svc.handle(body("evt_3"))
+    assert svc.handle(body("evt_4")).outcome is Outcome.CREATED  # a success reset the count
+    assert sync.calls == 4
+
+
+def test_parked_messages_never_share_a_dedup_id_and_keep_attributes_small() -> None:
+    class Recording(Parker):
+        def publish(
+            self, body: str, group_id: str, dedup_id: str, attributes: dict[str, str] | None = None
+        ) -> None:
+            super().publish(body, group_id, dedup_id, attributes)
+            self.parked[-1]["dedup"] = dedup_id
+
+    parker = Recording()
+    svc = service(ScriptedSync(PermanentEventError("invoice_mapping", "x" * 5000)), parker)
+    svc.handle("not json")
+    svc.handle("also not json")
+    svc.handle(body("evt_big"))
+    first, second, third = parker.parked
+    assert first["dedup"] != second["dedup"] and all(len(p["dedup"]) <= 128 for p in parker.parked)
+    assert len(third["attributes"]["failure_message"]) <= 1000
+
+
+@pytest.mark.parametrize("reason", ["needs_stripe_key", "stripe_auth"])
+def test_a_missing_or_refused_stripe_key_is_read_again_after_the_fix(reason: str) -> None:
+    built: list[int] = []
+
+    def factory() -> Any:
+        built.append(1)
+        return ScriptedSync(PermanentEventError(reason, "store a key")) if len(built) == 1 else ScriptedSync()
+
+    svc = SyncService(Settings(), factory, Parker(), None, forget_secrets=lambda: None)
+    assert svc.handle(body("evt_1")).outcome is Outcome.FAILED
+    assert svc.handle(body("evt_1")).outcome is Outcome.CREATED  # the redrive, in the same container
+    assert built == [1, 1]
 
 
 def test_unparseable_message_is_parked() -> None:
@@ -154,3 +207,101 @@ def test_refused_credentials_rebuild_the_fortnox_side_and_forget_cached_secrets(
     assert forgotten == [1]
     assert svc.handle(body("evt_2")).outcome is Outcome.CREATED  # the operator's fix is read
     assert built == [1, 1]
+
+
+class LambdaContext:
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+class MemoryPersistence(BasePersistenceLayer):
+    """The idempotency table in memory, with DynamoDB's conditional put."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[str, DataRecord] = {}
+
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        try:
+            return self.records[idempotency_key]
+        except KeyError:
+            raise IdempotencyItemNotFoundError from None
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        stored = self.records.get(data_record.idempotency_key)
+        if stored is not None and not stored.is_expired:
+            raise IdempotencyItemAlreadyExistsError(old_data_record=stored)
+        self.records[data_record.idempotency_key] = data_record
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        self.records[data_record.idempotency_key] = data_record
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        self.records.pop(data_record.idempotency_key, None)
+
+
+def refund_body(eid: str = "evt_r1") -> str:
+    return json.dumps(
+        {
+            "id": eid,
+            "object": "event",
+            "type": "refund.created",
+            "created": 1,
+            "livemode": False,
+            "data": {"object": {"id": "re_1", "object": "refund", "payment_intent": "pi_1"}},
+        }
+    )
+
+
+def test_a_refund_waiting_for_its_invoice_is_retried_not_parked_nor_remembered() -> None:
+    parker = Parker()
+    sync = ScriptedSync(WaitingForInvoice("payment pi_1 has no Fortnox invoice yet"), Outcome.CREATED)
+    persistence = MemoryPersistence()
+    fake: Any = sync
+    svc = SyncService(Settings(event_types=("refund.created",)), lambda: fake, parker, persistence)
+    svc.idempotency_config.register_lambda_context(LambdaContext())
+    metrics.clear_metrics()
+    with pytest.raises(WaitingForInvoice):
+        svc.handle(refund_body())
+    assert parker.parked == [] and persistence.records == {}
+    assert "RefundWaiting" in metrics.metric_set
+    assert not any(name.startswith("EventsParked") for name in metrics.metric_set)
+    # SQS delivers it again once the sale is booked: it runs, and only then counts as done.
+    assert svc.handle(refund_body()).outcome is Outcome.CREATED
+    again = svc.handle(refund_body())
+    assert again.outcome is Outcome.IGNORED and "duplicate delivery" in again.detail
+    assert sync.calls == 2
+
+
+def test_a_refund_waiting_for_its_invoice_does_not_hold_the_rest_of_the_batch() -> None:
+    sync = ScriptedSync(WaitingForInvoice("not yet"), Outcome.UPDATED)
+    svc = service(sync)
+    with pytest.raises(WaitingForInvoice):
+        svc.handle(body("evt_1"))
+    # Fortnox answered fine: the next event in the batch goes to it at once.
+    assert svc.handle(body("evt_2")).outcome is Outcome.UPDATED
+    assert sync.calls == 2
+
+
+def test_a_stripe_outage_is_retried_not_parked() -> None:
+    parker = Parker()
+    with pytest.raises(StripeUnavailable):
+        service(ScriptedSync(StripeUnavailable("Stripe API unavailable: APIConnectionError")), parker).handle(
+            body()
+        )
+    assert parker.parked == []
+
+
+@pytest.mark.parametrize("reason", ["needs_stripe_key", "no_customer", "invoice_mapping", "stripe_auth"])
+def test_invoice_problems_a_human_must_fix_are_parked_with_their_reason(reason: str) -> None:
+    parker = Parker()
+    result = service(ScriptedSync(PermanentEventError(reason, "why")), parker).handle(body())
+    assert result.outcome is Outcome.FAILED
+    assert parker.parked[0]["attributes"]["failure_reason"] == reason
+
+
+def test_a_parked_refund_keeps_its_payment_group() -> None:
+    parker = Parker()
+    fake: Any = ScriptedSync(PermanentEventError("invoice_mapping", "exceeds"))
+    SyncService(Settings(event_types=("refund.created",)), lambda: fake, parker, None).handle(refund_body())
+    assert parker.parked[0]["group"] == "pi_1"

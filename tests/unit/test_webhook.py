@@ -193,3 +193,38 @@ def test_characters_sqs_refuses_are_escaped_not_a_500() -> None:
     assert response.status == 200
     queued = publisher.sent[0]["body"]
     assert "\uffff" not in queued and json.loads(queued)["data"]["object"]["name"] == "A\uffffB"
+
+
+@pytest.mark.parametrize(
+    ("obj", "group"),
+    [
+        ({"object": "refund", "id": "re_1", "payment_intent": "pi_1", "charge": "ch_1"}, "pi_1"),
+        ({"object": "refund", "id": "re_1", "payment_intent": {"id": "pi_2"}, "charge": "ch_1"}, "pi_2"),
+        ({"object": "refund", "id": "re_1", "payment_intent": None, "charge": "ch_3"}, "ch_3"),
+        ({"object": "refund", "id": "re_1", "payment_intent": None, "charge": {"id": "ch_4"}}, "ch_4"),
+        ({"object": "charge", "id": "ch_1", "payment_intent": "pi_5", "customer": "cus_1"}, "pi_5"),
+        ({"object": "charge", "id": "ch_6", "payment_intent": None, "customer": "cus_1"}, "ch_6"),
+        # A guest's PaymentIntent (no customer) is in the group of its refunds.
+        ({"object": "payment_intent", "id": "pi_8", "customer": None}, "pi_8"),
+        # A refund that names no payment at all falls back to its own id.
+        ({"object": "refund", "id": "re_7", "payment_intent": None, "charge": None}, "re_7"),
+    ],
+)
+def test_refunds_and_charges_are_grouped_by_their_payment(obj: dict[str, Any], group: str) -> None:
+    assert message_group_id(event(data={"object": obj})) == group
+
+
+@pytest.mark.parametrize("intent", ["pi_9", None])
+def test_a_refund_and_the_refunded_charge_of_one_payment_share_a_group(intent: str | None) -> None:
+    refund = {"object": "refund", "id": "re_1", "payment_intent": intent, "charge": "ch_9"}
+    charge = {"object": "charge", "id": "ch_9", "payment_intent": intent, "customer": "cus_1"}
+    created = message_group_id(event(type="refund.created", data={"object": refund}))
+    refunded = message_group_id(event(id="evt_2", type="charge.refunded", data={"object": charge}))
+    assert created == refunded == (intent or "ch_9")
+
+
+def test_a_refund_event_is_queued_in_its_payment_group() -> None:
+    obj = {"object": "refund", "id": "re_1", "payment_intent": "pi_1", "charge": "ch_1"}
+    body = json.dumps(event(type="refund.created", data={"object": obj}))
+    response, publisher = call(body, sign(body))
+    assert response.status == 200 and publisher.sent[0]["group"] == "pi_1"

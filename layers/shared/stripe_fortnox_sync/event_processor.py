@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from .customer_mapping import MAX_LENGTHS
 from .customer_sync import CustomerSync, FortnoxCustomers, PermanentEventError
 from .identity import checkout_email, guest_key
-from .invoice_mapping import buyer_vat_type
+from .invoice_mapping import buyer_vat_type, invoice_payment_intent
 from .invoice_sync import InvoiceSync
 from .models import Outcome, StripeEvent, SyncResult
 from .settings import Settings
@@ -242,6 +242,12 @@ class EventProcessor:
                 customer,
                 detail=f"{customer.detail} (not paid yet: invoiced when the payment succeeds)",
             )
+        stripe_invoice = _id(session.get("invoice"))
+        if stripe_invoice and "invoice.paid" in self._settings.event_types:
+            # invoice_creation: Stripe invoiced the session itself and sends invoice.paid for it.
+            return replace(
+                customer, detail=f"{customer.detail} (booked from invoice.paid of {stripe_invoice})"
+            )
         if not customer.fortnox_number:
             raise PermanentEventError(
                 "no_customer", f"Checkout Session {session.get('id')}: {customer.detail}"
@@ -311,10 +317,14 @@ class EventProcessor:
                 f"invoice {invoice_id}'s lines beyond the event's first page"
             ).invoice_lines(invoice_id)
         currency = str(invoice.get("currency") or "sek")
-        settlement = None
-        if currency.lower() != "sek" and self._stripe is not None:
-            intent = _id(invoice.get("payment_intent")) or self._stripe.payment_intent_of_invoice(invoice_id)
-            settlement = self._intent_settlement(currency, intent)
+        intent = _id(invoice.get("payment_intent")) or invoice_payment_intent(invoice)
+        if intent is None and self._stripe is not None:
+            # API versions from 2025-03-31 name no PaymentIntent on the invoice; refunds find the
+            # Fortnox invoice by it (ExternalInvoiceReference2).
+            intent = self._stripe.payment_intent_of_invoice(invoice_id)
+            if intent:
+                invoice = {**invoice, "payment_intent": intent}
+        settlement = self._intent_settlement(currency, intent)
         return self._invoices.paid(
             event, invoice, customer.fortnox_number, lines=lines, settlement_sek_minor=settlement
         )
@@ -340,7 +350,7 @@ class EventProcessor:
                 Outcome.IGNORED,
                 detail=f"paid {invoice}: booked from invoice.paid",
             )
-        session = stripe.checkout_session_of(intent_id)
+        session = stripe.checkout_session_of(intent_id) if self._settings.invoice_checkout_payments else None
         if session:
             return SyncResult(
                 event.id,

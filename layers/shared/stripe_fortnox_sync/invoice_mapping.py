@@ -76,8 +76,6 @@ _TIMES = " \u00d7 "  # " x " with a multiplication sign, as in Stripe's own line
 VatType = Literal["SEVAT", "SEREVERSEDVAT", "EUREVERSEDVAT", "EUVAT", "EXPORT"]
 
 
-
-
 class InvoiceMappingError(ValueError):
     """The Stripe object cannot become a correct Fortnox invoice: a permanent error, not retried."""
 
@@ -801,7 +799,7 @@ def map_stripe_invoice(
         raise InvoiceMappingError(f"invoice {stripe_id} has no date")
     due = _timestamp(invoice.get("due_date"))
     number = invoice.get("number")
-    payment_intent = _payment_intent_id(invoice.get("payment_intent")) or _invoice_payment_intent(invoice)
+    payment_intent = _payment_intent_id(invoice.get("payment_intent")) or invoice_payment_intent(invoice)
     source = _Source(
         lines=tuple(parsed),
         currency=currency,
@@ -819,8 +817,8 @@ def map_stripe_invoice(
     return _assemble(source, accounts, warnings)
 
 
-def _invoice_payment_intent(invoice: Mapping[str, Any]) -> str | None:
-    # API versions from 2025 list payments instead of naming one PaymentIntent.
+def invoice_payment_intent(invoice: Mapping[str, Any]) -> str | None:
+    """The PaymentIntent in an invoice's `payments` list (API versions from 2025, when expanded)."""
     payments = _mapping(invoice.get("payments")).get("data")
     for payment in payments if isinstance(payments, list) else []:
         found = _payment_intent_id(_mapping(_mapping(payment).get("payment")).get("payment_intent"))

@@ -8,7 +8,8 @@ books twice. Every document of one payment also carries its PaymentIntent id in
 `ExternalInvoiceReference2`, so a refund finds the sale it takes back and the credits made before it.
 
 Costs, in Fortnox requests: a new invoice 5 (search, create, bookkeep, pay, bookkeep payment; 3
-without automatic bookkeeping), a redelivery of a finished one 2 (search, read); a partial refund
+without automatic bookkeeping), a redelivery of a finished one 3 (search, read, and its payments,
+to book one whose booking failed; 2 without automatic bookkeeping); a partial refund
 8 + 1 per earlier credit (search the refund, search the payment, read the sale, create, bookkeep,
 pay, bookkeep payment), a full refund one more (credit, then tag the credit invoice).
 """
@@ -205,7 +206,7 @@ class InvoiceSync:
     ) -> SyncResult:
         progress = _Progress()
         try:
-            found = fortnox_invoices.find_invoice_by_external_reference(self._fortnox, reference)
+            found = self._find(reference)
             if found is not None:
                 document = fortnox_invoices.get_invoice(self._fortnox, str(found["DocumentNumber"]))
             else:
@@ -217,6 +218,11 @@ class InvoiceSync:
         return SyncResult(
             event.id, event.type, stripe_id, progress.outcome, number, detail, tuple(progress.warnings)
         )
+
+    def _find(self, reference: str) -> dict[str, Any] | None:
+        """The document made for this Stripe id, unless a bookkeeper cancelled it (then a new one)."""
+        found = fortnox_invoices.find_invoice_by_external_reference(self._fortnox, reference)
+        return None if found is None or found.get("Cancelled") else found
 
     def _create(self, mapped: MappedInvoice, what: str, progress: _Progress, step: str) -> dict[str, Any]:
         progress.warnings.extend(mapped.warnings)
@@ -238,7 +244,11 @@ class InvoiceSync:
         if self._accounts.bookkeep and not document.get("Booked"):
             document = fortnox_invoices.bookkeep_invoice(self._fortnox, number)
             progress.steps.append("booked")
-        if payment.amount_minor and Decimal(str(document.get("Balance", 1))) != 0:
+        if not document.get("Booked"):
+            # Fortnox takes payments on booked invoices only: the bookkeeper books it and
+            # registers the payment (automatic bookkeeping is off).
+            progress.steps.append("left unbooked and unpaid for the bookkeeper")
+        elif payment.amount_minor and Decimal(str(document.get("Balance", 1))) != 0:
             mapped = payment_payload(
                 document,
                 payment.amount_minor,
@@ -252,6 +262,18 @@ class InvoiceSync:
             progress.steps.append("paid" if _unrounded_total(document) >= 0 else "paid back")
             if self._accounts.bookkeep and registered.get("Number") is not None:
                 fortnox_invoices.bookkeep_payment(self._fortnox, str(registered["Number"]))
+        elif payment.amount_minor and self._accounts.bookkeep:
+            # Paid; but a failure between registering the payment and booking it leaves the
+            # payment unbooked, which only the invoice's payments show.
+            unbooked = [
+                p
+                for p in fortnox_invoices.list_payments(self._fortnox, number)
+                if not p.get("Booked") and p.get("Number") is not None
+            ]
+            for paid in unbooked:
+                fortnox_invoices.bookkeep_payment(self._fortnox, str(paid["Number"]))
+            if unbooked:
+                progress.steps.append("payment booked")
         return number
 
     # Refunds ----------------------------------------------------------------------------------
@@ -280,7 +302,7 @@ class InvoiceSync:
         progress = _Progress()
         what = f"Stripe refund {refund_id}"
         try:
-            found = fortnox_invoices.find_invoice_by_external_reference(self._fortnox, refund_id)
+            found = self._find(refund_id)
             if found is not None:
                 credit = fortnox_invoices.get_invoice(self._fortnox, str(found["DocumentNumber"]))
             else:

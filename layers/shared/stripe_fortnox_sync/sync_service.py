@@ -8,6 +8,7 @@ dead-letter queue at once with their reason, to be redriven once the cause is fi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -30,9 +31,18 @@ from .webhook import EventPublisher, message_group_id
 
 # Stripe retries for up to three days; remember event ids a little longer than that.
 DEDUPE_SECONDS = 4 * 24 * 3600
-# After Fortnox fails transiently (its own retries spent), the rest of the batch fails at once
-# instead of each record waiting out the same outage into the function's timeout.
+# After Fortnox fails transiently for OUTAGE_AFTER records in a row (each with its own retries
+# spent), the rest of the batch fails at once instead of each record waiting out the same outage
+# into the function's timeout. One failure alone is more often a blip than an outage.
 OUTAGE_HOLD_SECONDS = 30.0
+OUTAGE_AFTER = 2
+# SQS message attributes count toward the 256 KiB message limit, and the webhook leaves 2 KiB.
+MAX_FAILURE_MESSAGE = 1000
+# Parking for these reasons means a secret is wrong or missing: the operator's fix (a new secret
+# value) must reach this warm container, not only the next cold one.
+REBUILD_REASONS = frozenset(
+    {"auth", "forbidden", "unauthorized", "config", "stripe_auth", "needs_stripe_key"}
+)
 
 
 def _result_from_dict(data: dict[str, Any], duplicate: bool = False) -> SyncResult:
@@ -78,6 +88,7 @@ class SyncService:
         self._sync: EventProcessor | None = None
         self._parker = parker
         self._outage_until = 0.0
+        self._transient_in_a_row = 0
         self.idempotency_config = IdempotencyConfig(
             event_key_jmespath="id",
             expires_after_seconds=DEDUPE_SECONDS,
@@ -97,6 +108,7 @@ class SyncService:
     def start_batch(self) -> None:
         """A new invocation: Fortnox gets a fresh chance."""
         self._outage_until = 0.0
+        self._transient_in_a_row = 0
 
     def _rebuild(self) -> None:
         """Credentials were refused or missing: the operator's fix (a new secret value) must
@@ -137,10 +149,10 @@ class SyncService:
                     )
                 data = self._apply_once(event=raw)
                 result = _result_from_dict(data, duplicate=bool(data.get("_duplicate")))
+                self._transient_in_a_row = 0
             except PermanentEventError as exc:
                 return self._park(body, raw, exc.reason, str(exc))
             except ConfigError as exc:
-                self._rebuild()
                 return self._park(body, raw, "config", str(exc))
             except WaitingForInvoice as exc:
                 # The sale's own event is still on its way (or parked): SQS delivers this one again.
@@ -154,13 +166,13 @@ class SyncService:
             except FortnoxError as exc:
                 metrics.add_metric(name=f"FortnoxFailure_{exc.reason}", unit=MetricUnit.Count, value=1)
                 if exc.transient:
-                    self._outage_until = time.monotonic() + OUTAGE_HOLD_SECONDS
+                    self._transient_in_a_row += 1
+                    if self._transient_in_a_row >= OUTAGE_AFTER:
+                        self._outage_until = time.monotonic() + OUTAGE_HOLD_SECONDS
                     logger.warning(
                         "Fortnox failed, will retry", extra={"error": str(exc), "reason": exc.reason}
                     )
                     raise
-                if exc.reason in ("auth", "forbidden", "unauthorized"):
-                    self._rebuild()
                 return self._park(body, raw, exc.reason, str(exc))
         self._record(result, time.perf_counter() - started)
         return result
@@ -188,6 +200,8 @@ class SyncService:
     def _park(self, body: str, raw: dict[str, Any] | None, reason: str, message: str) -> SyncResult:
         event_id = str(raw.get("id")) if isinstance(raw, dict) else "unknown"
         event_type = str(raw.get("type")) if isinstance(raw, dict) else "unknown"
+        if reason in REBUILD_REASONS:
+            self._rebuild()
         metrics.add_metric(name=f"EventsParked_{reason}", unit=MetricUnit.Count, value=1)
         logger.error("event parked in the dead-letter queue", extra={"reason": reason, "error": message})
         if self._parker is None:
@@ -196,8 +210,14 @@ class SyncService:
         self._parker.publish(
             body,
             group_id=group,
-            dedup_id=f"{event_id}-{int(time.time())}"[:128],
-            attributes={"failure_reason": reason, "failure_message": message, "event_type": event_type},
+            # Unique per body and second: two unparseable messages must not collapse into one, and
+            # an event parked again after a redrive must not be dropped as a duplicate.
+            dedup_id=f"{event_id[:60]}-{hashlib.sha256(body.encode()).hexdigest()[:32]}-{int(time.time())}",
+            attributes={
+                "failure_reason": reason,
+                "failure_message": message[:MAX_FAILURE_MESSAGE],
+                "event_type": event_type[:100],
+            },
         )
         result = SyncResult(event_id, event_type, "", Outcome.FAILED, detail=f"{reason}: {message}")
         self._record(result, 0.0)

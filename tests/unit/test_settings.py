@@ -1,0 +1,79 @@
+"""Settings from the environment: the invoice switches are opt-in and validated at cold start."""
+
+from __future__ import annotations
+
+import pytest
+
+from stripe_fortnox_sync.settings import (
+    DEFAULT_EVENT_TYPES,
+    INVOICE_EVENT_TYPES,
+    REFUND_EVENT_TYPES,
+    SUPPORTED_EVENT_TYPES,
+    ConfigError,
+    Settings,
+)
+
+VARIABLES = (
+    "ENABLED_EVENT_TYPES",
+    "INVOICE_CHECKOUT_PAYMENTS",
+    "PAYMENT_INTENT_VAT_RATE",
+    "CUSTOMER_MATCH_RULE",
+    "CHECKOUT_MODES",
+    "INVOICE_ACCOUNTS",
+    "STRIPE_LIVEMODE",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_the_invoice_types_are_supported_and_off_by_default() -> None:
+    assert set(SUPPORTED_EVENT_TYPES) >= INVOICE_EVENT_TYPES
+    assert REFUND_EVENT_TYPES <= INVOICE_EVENT_TYPES
+    assert not INVOICE_EVENT_TYPES & set(DEFAULT_EVENT_TYPES)
+    settings = Settings.from_env()
+    assert settings.event_types == DEFAULT_EVENT_TYPES
+    assert (settings.invoice_checkout_payments, settings.payment_intent_vat_rate) == (False, 25)
+    assert settings.invoices_enabled is False and Settings().invoices_enabled is False
+
+
+@pytest.mark.parametrize("kind", sorted(INVOICE_EVENT_TYPES))
+def test_any_invoice_type_enables_invoices(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    monkeypatch.setenv("ENABLED_EVENT_TYPES", f"customer.created, {kind}")
+    settings = Settings.from_env()
+    assert settings.event_types == ("customer.created", kind) and settings.invoices_enabled
+
+
+def test_checkout_payments_alone_enable_invoices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INVOICE_CHECKOUT_PAYMENTS", "true")
+    settings = Settings.from_env()
+    assert settings.invoice_checkout_payments and settings.invoices_enabled
+    assert not INVOICE_EVENT_TYPES & set(settings.event_types)
+
+
+def test_checkout_payments_must_be_a_boolean(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INVOICE_CHECKOUT_PAYMENTS", "sometimes")
+    with pytest.raises(ConfigError, match="INVOICE_CHECKOUT_PAYMENTS"):
+        Settings.from_env()
+
+
+@pytest.mark.parametrize("rate", [0, 6, 12, 25])
+def test_payment_intent_vat_rate_takes_a_swedish_rate(monkeypatch: pytest.MonkeyPatch, rate: int) -> None:
+    monkeypatch.setenv("PAYMENT_INTENT_VAT_RATE", str(rate))
+    assert Settings.from_env().payment_intent_vat_rate == rate
+
+
+@pytest.mark.parametrize("raw", ["7", "-1", "25.0", "moms"])
+def test_payment_intent_vat_rate_refuses_anything_else(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("PAYMENT_INTENT_VAT_RATE", raw)
+    with pytest.raises(ConfigError, match="PAYMENT_INTENT_VAT_RATE"):
+        Settings.from_env()
+
+
+def test_an_unknown_event_type_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENABLED_EVENT_TYPES", "refund.created,refund.failed")
+    with pytest.raises(ConfigError, match=r"refund\.failed"):
+        Settings.from_env()
