@@ -364,8 +364,53 @@ def bench_fortnox_calls() -> Result:
             result.row("deleted customer (PUT Active: false)", str(deleted), "<= 1", deleted <= 1)
         else:
             result.row("new customer (match rule none: create only)", str(new), "<= 2", new <= 2)
+    _invoice_calls(result)
     result.notes.append("Each event alone through the local stack (real handlers, moto, the simulator).")
+    result.notes.append(
+        "Invoices: the demo's samples (events/stripe/01, 14, 16, 17) with every invoice event enabled and "
+        "automatic bookkeeping; the redelivery is the same invoice.paid under a new event id (Stripe's "
+        "id dedup would answer it with 0)."
+    )
     return result
+
+
+def _invoice_calls(result: Result) -> None:
+    from stripe_fortnox_sync.settings import SUPPORTED_EVENT_TYPES
+
+    def sample(name: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((ROOT / "events" / "stripe" / name).read_text(encoding="utf-8"))
+        return data
+
+    with local_stack(ENABLED_EVENT_TYPES=",".join(SUPPORTED_EVENT_TYPES)) as stack:
+        sim = stack.fortnox.simulator
+
+        def calls_for(evt: dict[str, Any]) -> int:
+            before, done = sim.stats()["api_requests"], len(stack.processed)
+            _send(stack, evt)
+            _wait_processed(stack, done + 1, 30)
+            return int(sim.stats()["api_requests"] - before)
+
+        calls_for(sample("01-customer.created.json"))
+        paid = sample("14-invoice.paid.json")
+        new = calls_for(paid)
+        again = calls_for({**paid, "id": "evt_BenchInvPaidAgain"})
+        partial = calls_for(sample("16-refund.created-partial.json"))
+        rest = calls_for(sample("17-refund.created-rest.json"))
+    result.row(
+        "invoice.paid, new invoice (the invoice's newer customer details: 1 PUT; then search, create, "
+        "book, pay, book payment)",
+        str(new),
+        "<= 6",
+        new <= 6,
+    )
+    result.row("invoice.paid again (search, read, list payments)", str(again), "<= 3", again <= 3)
+    result.row(
+        "first partial refund (search refund and payment, read sale, create credit, book, pay back, book)",
+        str(partial),
+        "<= 7",
+        partial <= 7,
+    )
+    result.row("second refund (+1: reads the first credit)", str(rest), "<= 8", rest <= 8)
 
 
 def bench_throughput(customers: int) -> Result:

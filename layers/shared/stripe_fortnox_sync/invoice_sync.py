@@ -7,11 +7,11 @@ between two steps, or a retry after a Fortnox error picks up where the last atte
 books twice. Every document of one payment also carries its PaymentIntent id in
 `ExternalInvoiceReference2`, so a refund finds the sale it takes back and the credits made before it.
 
-Costs, in Fortnox requests: a new invoice 5 (search, create, bookkeep, pay, bookkeep payment; 3
-without automatic bookkeeping), a redelivery of a finished one 3 (search, read, and its payments,
-to book one whose booking failed; 2 without automatic bookkeeping); a partial refund
-8 + 1 per earlier credit (search the refund, search the payment, read the sale, create, bookkeep,
-pay, bookkeep payment), a full refund one more (credit, then tag the credit invoice).
+Costs, in Fortnox requests (bench/RESULTS.md counts them): a new invoice 5 (search, create, bookkeep,
+pay, bookkeep payment; 2 without automatic bookkeeping: search, create), a redelivery of a finished one
+3 (search, read, and its payments, to book one whose booking failed; 2 without automatic bookkeeping);
+a partial refund 7 + 1 per earlier credit (search the refund, search the payment, read the sale,
+create, bookkeep, pay back, bookkeep payment), a full refund one more (credit, then tag the credit).
 """
 
 from __future__ import annotations
