@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
+    from stripe_fortnox_sync.fortnox_client import FortnoxClient
 
 CLI = [sys.executable, "-m", "stripe_fortnox_cli.cli"]
 
@@ -57,3 +63,52 @@ def start_localstripe(port: int) -> subprocess.Popen[str]:
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+
+SIM_CLIENT_ID = "invoice-tests"
+SIM_CLIENT_SECRET = "invoice-tests-secret"
+SIM_TENANT = "invoice-tests-tenant"
+
+
+class SimulatorTokens:
+    """Service-account tokens from the simulator, for a FortnoxClient used without the stack."""
+
+    def __init__(self, auth_url: str) -> None:
+        self._auth_url = auth_url
+        self._token: str | None = None
+
+    def access_token(self) -> str:
+        import requests
+
+        if self._token is None:
+            response = requests.post(
+                self._auth_url + "/token",
+                data={"grant_type": "client_credentials"},
+                auth=(SIM_CLIENT_ID, SIM_CLIENT_SECRET),
+                headers={"TenantId": SIM_TENANT},
+                timeout=5,
+            )
+            self._token = str(response.json()["access_token"])
+        return self._token
+
+    def invalidate(self, token: str) -> None:
+        self._token = None
+
+
+class NoLimit:
+    def acquire(self) -> float:
+        return 0.0
+
+
+@contextlib.contextmanager
+def invoicing_simulator() -> Iterator[tuple[FortnoxSimulator, FortnoxClient, str]]:
+    """A simulator with SEK, EUR, USD and JPY at fixed rates, the real client, and one customer."""
+    from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
+    from stripe_fortnox_sync.fortnox_client import FortnoxClient
+
+    with FortnoxSimulator(max_requests=1_000_000, currencies=("SEK", "EUR", "USD", "JPY")) as sim:
+        sim.configure(currency_rates={"EUR": 11.5, "USD": 10.5, "JPY": 0.07})
+        sim.register_client(SIM_CLIENT_ID, SIM_CLIENT_SECRET)
+        client = FortnoxClient(sim.api_url, SimulatorTokens(sim.auth_url), NoLimit(), sleep=lambda _: None)
+        customer = str(client.create_customer({"Name": "Stripe Kund AB"})["CustomerNumber"])
+        yield sim, client, customer

@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import requests
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
@@ -35,37 +34,10 @@ from stripe_fortnox_sync.invoice_mapping import (
     total_difference,
 )
 from tests.invoice_factory import LineSpec, fixture, stripe_invoice, stripe_invoices
+from tests.support import SIM_TENANT, invoicing_simulator
 
-CLIENT_ID = "roundtrip"
-CLIENT_SECRET = "roundtrip-secret"
-TENANT = "roundtrip-tenant"
+TENANT = SIM_TENANT
 ACCOUNTS = InvoiceAccounts()
-
-
-class Tokens:
-    def __init__(self, sim: FortnoxSimulator) -> None:
-        self._sim = sim
-        self._token: str | None = None
-
-    def access_token(self) -> str:
-        if self._token is None:
-            response = requests.post(
-                self._sim.auth_url + "/token",
-                data={"grant_type": "client_credentials"},
-                auth=(CLIENT_ID, CLIENT_SECRET),
-                headers={"TenantId": TENANT},
-                timeout=5,
-            )
-            self._token = str(response.json()["access_token"])
-        return self._token
-
-    def invalidate(self, token: str) -> None:
-        self._token = None
-
-
-class NoLimit:
-    def acquire(self) -> float:
-        return 0.0
 
 
 @dataclass
@@ -77,11 +49,7 @@ class Fortnox:
 
 @pytest.fixture(scope="module")
 def fortnox() -> Iterator[Fortnox]:
-    with FortnoxSimulator(max_requests=1_000_000, currencies=("SEK", "EUR", "USD", "JPY")) as sim:
-        sim.configure(currency_rates={"EUR": 11.5, "USD": 10.5, "JPY": 0.07})
-        sim.register_client(CLIENT_ID, CLIENT_SECRET)
-        client = FortnoxClient(sim.api_url, Tokens(sim), NoLimit(), sleep=lambda _: None)
-        customer = client.create_customer({"Name": "Stripe Kund AB"})["CustomerNumber"]
+    with invoicing_simulator() as (sim, client, customer):
         yield Fortnox(sim, client, customer)
 
 

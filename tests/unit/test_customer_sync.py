@@ -153,10 +153,8 @@ def test_delete_of_a_never_synced_customer_is_ignored() -> None:
     assert w.apply(ev("customer.deleted", {"id": "cus_Z", "deleted": True}, 1)) == (Outcome.IGNORED, 0)
 
 
-@pytest.mark.parametrize("rule", [MatchRule.EMAIL, MatchRule.NONE])
-def test_crash_between_create_and_mapping_write_is_recovered_without_a_duplicate(rule: MatchRule) -> None:
-    w = World(rule)
-    event = ev("customer.created", customer(email=None), 100)
+def crash_after_the_fortnox_write(w: World, event: StripeEvent) -> None:
+    """Apply `event`, killed between the Fortnox create and the mapping write (the second save)."""
     real_save = w.links.save
     saves = {"n": 0}
 
@@ -167,8 +165,18 @@ def test_crash_between_create_and_mapping_write_is_recovered_without_a_duplicate
         return real_save(link)
 
     w.links.save = crash_on_second_save  # type: ignore[method-assign]
-    with pytest.raises(RuntimeError):
-        w.sync.apply(event)
+    try:
+        with pytest.raises(RuntimeError):
+            w.sync.apply(event)
+    finally:
+        w.links.save = real_save  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("rule", [MatchRule.EMAIL, MatchRule.NONE])
+def test_crash_between_create_and_mapping_write_is_recovered_without_a_duplicate(rule: MatchRule) -> None:
+    w = World(rule)
+    event = ev("customer.created", customer(email=None), 100)
+    crash_after_the_fortnox_write(w, event)
     assert w.links.links["cus_A"].status is LinkStatus.PENDING and len(w.fortnox.customers) == 1
     outcome, _ = w.apply(event)
     assert outcome is Outcome.UPDATED and len(w.fortnox.customers) == 1
@@ -184,19 +192,7 @@ def test_recovery_reads_only_customers_that_look_like_the_interrupted_create() -
     w = World(MatchRule.NONE)
     _recent_customers(w, 30)
     event = ev("customer.created", customer(), 100)
-    real_save = w.links.save
-    saves = {"n": 0}
-
-    def crash_on_second_save(link: Any) -> Any:
-        saves["n"] += 1
-        if saves["n"] == 2:
-            raise RuntimeError("killed after the Fortnox write")
-        return real_save(link)
-
-    w.links.save = crash_on_second_save  # type: ignore[method-assign]
-    with pytest.raises(RuntimeError):
-        w.sync.apply(event)
-    w.links.save = real_save  # type: ignore[method-assign]
+    crash_after_the_fortnox_write(w, event)
     before = dict(w.fortnox.calls)
     assert w.sync.apply(event).outcome is Outcome.UPDATED and len(w.fortnox.customers) == 31
     # One listing, then only the customer whose name and e-mail hashes match is read.

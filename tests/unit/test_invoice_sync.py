@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import requests
 
 from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
 from stripe_fortnox_sync import fortnox_invoices as fx
@@ -26,38 +25,11 @@ from stripe_fortnox_sync.invoice_mapping import InvoiceAccounts, minor_to_decima
 from stripe_fortnox_sync.invoice_sync import InvoiceSync, WaitingForInvoice
 from stripe_fortnox_sync.models import Outcome, StripeEvent, SyncResult
 from tests.invoice_factory import PERIOD_START, LineSpec, fixture, stripe_invoice
+from tests.support import SIM_TENANT, invoicing_simulator
 
-CLIENT_ID = "invoice-sync"
-CLIENT_SECRET = "invoice-sync-secret"
-TENANT = "invoice-sync-tenant"
+TENANT = SIM_TENANT
 ACCOUNTS = InvoiceAccounts()
 DAY = 86_400
-
-
-class Tokens:
-    def __init__(self, sim: FortnoxSimulator) -> None:
-        self._sim = sim
-        self._token: str | None = None
-
-    def access_token(self) -> str:
-        if self._token is None:
-            response = requests.post(
-                self._sim.auth_url + "/token",
-                data={"grant_type": "client_credentials"},
-                auth=(CLIENT_ID, CLIENT_SECRET),
-                headers={"TenantId": TENANT},
-                timeout=5,
-            )
-            self._token = str(response.json()["access_token"])
-        return self._token
-
-    def invalidate(self, token: str) -> None:
-        self._token = None
-
-
-class NoLimit:
-    def acquire(self) -> float:
-        return 0.0
 
 
 class Recording:
@@ -106,11 +78,7 @@ class Fortnox:
 
 @pytest.fixture(scope="module")
 def fortnox() -> Iterator[Fortnox]:
-    with FortnoxSimulator(max_requests=1_000_000, currencies=("SEK", "EUR", "USD", "JPY")) as sim:
-        sim.configure(currency_rates={"EUR": 11.5, "USD": 10.5, "JPY": 0.07})
-        sim.register_client(CLIENT_ID, CLIENT_SECRET)
-        client = FortnoxClient(sim.api_url, Tokens(sim), NoLimit(), sleep=lambda _: None)
-        customer = client.create_customer({"Name": "Stripe Kund AB"})["CustomerNumber"]
+    with invoicing_simulator() as (sim, client, customer):
         yield Fortnox(sim, client, customer)
 
 

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-# The Stripe event types the stack handles. The webhook answers 200 "ignored" for every other
-# type, and README's list of events to select on the Stripe endpoint is this list.
-SUPPORTED_EVENT_TYPES: tuple[str, ...] = (
+# Enabled unless ENABLED_EVENT_TYPES says otherwise: customers and payment failures.
+DEFAULT_EVENT_TYPES: tuple[str, ...] = (
     "customer.created",
     "customer.updated",
     "customer.deleted",
@@ -24,6 +23,10 @@ SUPPORTED_EVENT_TYPES: tuple[str, ...] = (
     "customer.subscription.created",
     "customer.subscription.deleted",
     "invoice.payment_failed",
+)
+# The types that book sales and refunds. Opt-in: they need the Fortnox invoice and payment scopes,
+# and the bookkeeper's say on the accounts (INVOICE_ACCOUNTS).
+INVOICE_EVENT_TYPES: tuple[str, ...] = (
     "invoice.paid",
     "checkout.session.async_payment_succeeded",
     "payment_intent.succeeded",
@@ -31,21 +34,9 @@ SUPPORTED_EVENT_TYPES: tuple[str, ...] = (
     "refund.created",
     "refund.updated",
 )
-# The types that book sales and refunds. Opt-in: they need the Fortnox invoice and payment scopes,
-# and the bookkeeper's say on the accounts (INVOICE_ACCOUNTS).
-INVOICE_EVENT_TYPES: frozenset[str] = frozenset(
-    {
-        "invoice.paid",
-        "checkout.session.async_payment_succeeded",
-        "payment_intent.succeeded",
-        "charge.refunded",
-        "refund.created",
-        "refund.updated",
-    }
-)
-REFUND_EVENT_TYPES: frozenset[str] = frozenset({"charge.refunded", "refund.created", "refund.updated"})
-# Enabled unless ENABLED_EVENT_TYPES says otherwise.
-DEFAULT_EVENT_TYPES: tuple[str, ...] = tuple(t for t in SUPPORTED_EVENT_TYPES if t not in INVOICE_EVENT_TYPES)
+# The Stripe event types the stack handles. The webhook answers 200 "ignored" for every other
+# type, and README's list of events to select on the Stripe endpoint is this list.
+SUPPORTED_EVENT_TYPES: tuple[str, ...] = DEFAULT_EVENT_TYPES + INVOICE_EVENT_TYPES
 CHECKOUT_MODES: tuple[str, ...] = ("payment", "subscription", "setup")
 
 
@@ -153,7 +144,7 @@ class Settings:
 
     @property
     def invoices_enabled(self) -> bool:
-        return self.invoice_checkout_payments or bool(INVOICE_EVENT_TYPES & set(self.event_types))
+        return self.invoice_checkout_payments or bool(set(INVOICE_EVENT_TYPES) & set(self.event_types))
 
     @classmethod
     def from_env(cls) -> Settings:
