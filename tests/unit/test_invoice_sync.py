@@ -21,7 +21,7 @@ from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
 from stripe_fortnox_sync import fortnox_invoices as fx
 from stripe_fortnox_sync.customer_sync import PermanentEventError
 from stripe_fortnox_sync.fortnox_client import FortnoxClient, FortnoxError
-from stripe_fortnox_sync.invoice_mapping import InvoiceAccounts, minor_to_decimal
+from stripe_fortnox_sync.invoice_mapping import InvoiceAccounts, minor_to_decimal, stripe_date
 from stripe_fortnox_sync.invoice_sync import InvoiceSync, WaitingForInvoice
 from stripe_fortnox_sync.models import Outcome, StripeEvent, SyncResult
 from tests.invoice_factory import PERIOD_START, LineSpec, fixture, stripe_invoice
@@ -304,6 +304,10 @@ def test_a_full_refund_is_the_credit_action_tagged_booked_and_paid_back(fortnox:
     (paid_back,) = fortnox.payments(credit_number)
     assert Decimal(str(paid_back["Amount"])) == Decimal("-123.75")
     assert paid_back["ModeOfPaymentAccount"] == ACCOUNTS.stripe_clearing
+    # Dated the day the money went back, not the day Fortnox's credit action ran.
+    refund_day = stripe_date(PERIOD_START + 19 * DAY).isoformat()
+    assert credit["InvoiceDate"] == refund_day and paid_back["PaymentDate"] == refund_day
+    assert result.warnings == ()
 
     recording.calls.clear()
     again = send_refund(sync, refund("full", "re_full", invoice["total"]))

@@ -330,7 +330,11 @@ class InvoiceSync:
         if not sales:
             raise WaitingForInvoice(f"refund {refund_id}: payment {payment_id} has no Fortnox invoice yet")
         sale = fortnox_invoices.get_invoice(self._fortnox, str(sales[0]["DocumentNumber"]))
+        # Fortnox's credit action dates the credit today; the refund's day is when the money left.
+        credit_day = max(day, date.fromisoformat(str(sale.get("InvoiceDate") or day.isoformat()))).isoformat()
         tags = {
+            "InvoiceDate": credit_day,
+            "DueDate": credit_day,
             "ExternalInvoiceReference1": refund_id,
             "ExternalInvoiceReference2": payment_id,
             "Remarks": f"Återbetalning {refund_id} i Stripe av faktura {sale['DocumentNumber']}",
