@@ -205,3 +205,38 @@ def stripe_invoices(draw: st.DrawFn) -> dict[str, Any]:
         inclusive = specs[0].inclusive
         specs = [LineSpec(**{**vars(s), "inclusive": inclusive}) for s in specs]
     return stripe_invoice(specs, currency)
+
+
+def checkout_tshirts(
+    session_id: str, payment_intent: str, **session_over: Any
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A completed payment-mode Checkout Session for 3 T-shirts at 100 SEK + 25 % VAT (375.00 SEK),
+    and its one line item as GET /v1/checkout/sessions/{id}/line_items lists it."""
+    item = fixture("stripe_checkout_line_item.json")
+    item.update(
+        currency="sek",
+        description="T-shirt",
+        quantity=3,
+        amount_subtotal=30000,
+        amount_discount=0,
+        amount_tax=7500,
+        amount_total=37500,
+        taxes=[
+            {
+                "amount": 7500,
+                "rate": {"id": "txr_25", "percentage": 25.0, "inclusive": False},
+                "taxable_amount": 30000,
+            }
+        ],
+    )
+    session = fixture("stripe_checkout_session.json")
+    session.update(
+        id=session_id,
+        currency="sek",
+        amount_total=37500,
+        payment_intent=payment_intent,
+        payment_status="paid",
+        status="complete",
+        **session_over,
+    )
+    return session, [item]

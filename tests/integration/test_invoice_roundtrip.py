@@ -33,7 +33,7 @@ from stripe_fortnox_sync.invoice_mapping import (
     stripe_invoice_paid_on,
     total_difference,
 )
-from tests.invoice_factory import LineSpec, fixture, stripe_invoice, stripe_invoices
+from tests.invoice_factory import LineSpec, checkout_tshirts, stripe_invoice, stripe_invoices
 from tests.support import SIM_TENANT, invoicing_simulator
 
 TENANT = SIM_TENANT
@@ -193,27 +193,7 @@ def test_full_refund_credits_the_invoice(fortnox: Fortnox) -> None:
 
 
 def test_checkout_session_roundtrip(fortnox: Fortnox) -> None:
-    item = fixture("stripe_checkout_line_item.json")
-    item.update(
-        currency="sek",
-        description="T-shirt",
-        quantity=3,
-        amount_subtotal=30000,
-        amount_discount=0,
-        amount_tax=7500,
-        amount_total=37500,
-        taxes=[
-            {
-                "amount": 7500,
-                "rate": {"id": "txr_25", "percentage": 25.0, "inclusive": False},
-                "taxable_amount": 30000,
-            }
-        ],
-    )
-    session = fixture("stripe_checkout_session.json")
-    session.update(
-        currency="sek", amount_total=37500, payment_intent="pi_roundtrip_checkout", status="complete"
-    )
+    session, (item,) = checkout_tshirts("cs_roundtrip", "pi_roundtrip_checkout")
     mapped = map_checkout_session(session, [item], fortnox.customer, ACCOUNTS)
     created = fx.create_invoice(fortnox.client, mapped.payload)
     assert created["InvoiceRows"][0]["DeliveredQuantity"] == "3.00"

@@ -24,7 +24,7 @@ from stripe_fortnox_sync.fortnox_client import FortnoxClient, FortnoxError
 from stripe_fortnox_sync.invoice_mapping import InvoiceAccounts, minor_to_decimal, stripe_date
 from stripe_fortnox_sync.invoice_sync import InvoiceSync, WaitingForInvoice
 from stripe_fortnox_sync.models import Outcome, StripeEvent, SyncResult
-from tests.invoice_factory import PERIOD_START, LineSpec, fixture, stripe_invoice
+from tests.invoice_factory import PERIOD_START, LineSpec, checkout_tshirts, fixture, stripe_invoice
 from tests.support import SIM_TENANT, invoicing_simulator
 
 TENANT = SIM_TENANT
@@ -145,34 +145,8 @@ def assert_settled(document: Mapping[str, Any], stripe_minor: int, currency: str
 
 
 def checkout_sale(name: str) -> tuple[str, dict[str, Any], list[dict[str, Any]], int]:
-    item = fixture("stripe_checkout_line_item.json")
-    item.update(
-        currency="sek",
-        description="T-shirt",
-        quantity=3,
-        amount_subtotal=30000,
-        amount_discount=0,
-        amount_tax=7500,
-        amount_total=37500,
-        taxes=[
-            {
-                "amount": 7500,
-                "rate": {"id": "txr_25", "percentage": 25.0, "inclusive": False},
-                "taxable_amount": 30000,
-            }
-        ],
-    )
-    session = fixture("stripe_checkout_session.json")
-    session.update(
-        id=f"cs_{name}",
-        currency="sek",
-        amount_total=37500,
-        payment_intent=f"pi_{name}",
-        payment_status="paid",
-        status="complete",
-        created=PERIOD_START,
-    )
-    return f"pi_{name}", session, [item], 37500
+    session, items = checkout_tshirts(f"cs_{name}", f"pi_{name}", created=PERIOD_START)
+    return f"pi_{name}", session, items, 37500
 
 
 def intent(name: str, amount: int = 12500, currency: str = "sek", **over: Any) -> dict[str, Any]:
