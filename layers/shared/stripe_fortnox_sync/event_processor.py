@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from .customer_mapping import MAX_LENGTHS
 from .customer_sync import CustomerSync, FortnoxCustomers, PermanentEventError
-from .identity import checkout_email, guest_key
+from .identity import checkout_email, expandable_id, guest_key
 from .invoice_mapping import buyer_vat_type, invoice_payment_intent
 from .invoice_sync import InvoiceSync
 from .models import Outcome, StripeEvent, SyncResult
@@ -101,10 +101,8 @@ def _date(timestamp: Any) -> str | None:
 
 
 def _customer_id(obj: Mapping[str, Any]) -> str | None:
-    value = obj.get("customer")
-    if isinstance(value, Mapping):
-        value = value.get("id")
-    return str(value) if isinstance(value, str) and value.startswith("cus_") else None
+    value = expandable_id(obj.get("customer"))
+    return value if value and value.startswith("cus_") else None
 
 
 def append_comment(existing: str, line: str, limit: int = MAX_LENGTHS.get("Comments", 1024)) -> str:
@@ -242,7 +240,7 @@ class EventProcessor:
                 customer,
                 detail=f"{customer.detail} (not paid yet: invoiced when the payment succeeds)",
             )
-        stripe_invoice = _id(session.get("invoice"))
+        stripe_invoice = expandable_id(session.get("invoice"))
         if stripe_invoice and "invoice.paid" in self._settings.event_types:
             # invoice_creation: Stripe invoiced the session itself and sends invoice.paid for it.
             return replace(
@@ -262,7 +260,9 @@ class EventProcessor:
             session,
             items,
             customer.fortnox_number,
-            settlement_sek_minor=self._intent_settlement(currency, _id(session.get("payment_intent"))),
+            settlement_sek_minor=self._intent_settlement(
+                currency, expandable_id(session.get("payment_intent"))
+            ),
         )
         return _combined(customer, invoice)
 
@@ -317,7 +317,7 @@ class EventProcessor:
                 f"invoice {invoice_id}'s lines beyond the event's first page"
             ).invoice_lines(invoice_id)
         currency = str(invoice.get("currency") or "sek")
-        intent = _id(invoice.get("payment_intent")) or invoice_payment_intent(invoice)
+        intent = expandable_id(invoice.get("payment_intent")) or invoice_payment_intent(invoice)
         if intent is None and self._stripe is not None:
             # API versions from 2025-03-31 name no PaymentIntent on the invoice; refunds find the
             # Fortnox invoice by it (ExternalInvoiceReference2).
@@ -341,7 +341,7 @@ class EventProcessor:
             return SyncResult(
                 event.id, event.type, intent_id, Outcome.IGNORED, detail="not a succeeded payment"
             )
-        invoice = _id(current.get("invoice")) or stripe.invoice_of(intent_id)
+        invoice = expandable_id(current.get("invoice")) or stripe.invoice_of(intent_id)
         if invoice:
             return SyncResult(
                 event.id,
@@ -539,13 +539,6 @@ class EventProcessor:
 
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def _id(value: object) -> str | None:
-    """An expandable Stripe field: the id, whether it came as a string or as the object."""
-    if isinstance(value, Mapping):
-        value = value.get("id")
-    return value if isinstance(value, str) and value else None
 
 
 def _sek_settlement(currency: str, balance_transaction: object) -> int | None:

@@ -17,3 +17,10 @@ def checkout_email(session: Mapping[str, Any]) -> str | None:
     details = session.get("customer_details") or {}
     email = details.get("email") or session.get("customer_email")
     return str(email).strip() if isinstance(email, str) and email.strip() else None
+
+
+def expandable_id(value: object) -> str | None:
+    """The id in an expandable Stripe field, whether it came as the id or as the expanded object."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None

@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 from stripe_fortnox_sync.customer_mapping import clean_text
 from stripe_fortnox_sync.fortnox_calendar import FORTNOX_ZONE
+from stripe_fortnox_sync.identity import expandable_id
 from stripe_fortnox_sync.iso_codes import CURRENCY_CODES, EU_COUNTRY_CODES
 from stripe_fortnox_sync.models import FieldWarning
 
@@ -742,14 +743,6 @@ def _customer_number(value: object) -> str:
     return value
 
 
-def _payment_intent_id(value: object) -> str | None:
-    if isinstance(value, str) and value:
-        return value
-    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
-        return str(value["id"])
-    return None
-
-
 # ----------------------------------------------------------------------------- public: sales
 
 
@@ -799,7 +792,7 @@ def map_stripe_invoice(
         raise InvoiceMappingError(f"invoice {stripe_id} has no date")
     due = _timestamp(invoice.get("due_date"))
     number = invoice.get("number")
-    payment_intent = _payment_intent_id(invoice.get("payment_intent")) or invoice_payment_intent(invoice)
+    payment_intent = expandable_id(invoice.get("payment_intent")) or invoice_payment_intent(invoice)
     source = _Source(
         lines=tuple(parsed),
         currency=currency,
@@ -821,7 +814,7 @@ def invoice_payment_intent(invoice: Mapping[str, Any]) -> str | None:
     """The PaymentIntent in an invoice's `payments` list (API versions from 2025, when expanded)."""
     payments = _mapping(invoice.get("payments")).get("data")
     for payment in payments if isinstance(payments, list) else []:
-        found = _payment_intent_id(_mapping(_mapping(payment).get("payment")).get("payment_intent"))
+        found = expandable_id(_mapping(_mapping(payment).get("payment")).get("payment_intent"))
         if found and _mapping(payment).get("status") in (None, "paid"):
             return found
     return None
@@ -869,7 +862,7 @@ def map_checkout_session(
     created = _timestamp(session.get("created"))
     if created is None:
         raise InvoiceMappingError(f"session {session_id} has no date")
-    payment_intent = _payment_intent_id(session.get("payment_intent"))
+    payment_intent = expandable_id(session.get("payment_intent"))
     reference = payment_intent or session_id
     source = _Source(
         lines=tuple(parsed),

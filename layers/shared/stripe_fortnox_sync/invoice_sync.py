@@ -25,6 +25,7 @@ from typing import Any
 from . import fortnox_invoices
 from .customer_sync import PermanentEventError
 from .fortnox_invoices import FortnoxRequester
+from .identity import expandable_id
 from .invoice_mapping import (
     InvoiceAccounts,
     InvoiceMappingError,
@@ -152,10 +153,7 @@ class InvoiceSync:
         """A Checkout Session paid in payment mode, with its line items from the Stripe API."""
         currency = str(session.get("currency") or "sek")
         total = int(session.get("amount_total") or 0)
-        intent = session.get("payment_intent")
-        reference = str(
-            (intent.get("id") if isinstance(intent, Mapping) else intent) or session.get("id") or ""
-        )
+        reference = expandable_id(session.get("payment_intent")) or str(session.get("id") or "")
         return self._sale(
             event,
             reference,
@@ -291,10 +289,7 @@ class InvoiceSync:
         amount = refund.get("amount")
         if not refund_id or not isinstance(amount, int) or amount <= 0:
             raise PermanentEventError("bad_payload", f"event {event.id}: a refund needs an id and an amount")
-        intent = refund.get("payment_intent")
-        payment_id = str(
-            (intent.get("id") if isinstance(intent, Mapping) else intent) or refund.get("charge") or ""
-        )
+        payment_id = expandable_id(refund.get("payment_intent")) or expandable_id(refund.get("charge"))
         if not payment_id:
             raise PermanentEventError("bad_payload", f"refund {refund_id} names no payment")
         created = refund.get("created")

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from stripe import SignatureVerificationError, WebhookSignature
 
-from .identity import checkout_email, guest_key
+from .identity import checkout_email, expandable_id, guest_key
 
 # The queue's MaximumMessageSize; SQS counts message attributes too, so leave them room.
 QUEUE_MAX_MESSAGE_BYTES = 262_144
@@ -50,25 +50,14 @@ def stripe_customer_id(event: dict[str, Any]) -> str | None:
     obj = event.get("data", {}).get("object", {})
     if not isinstance(obj, dict):
         return None
-    if obj.get("object") == "customer":
-        value = obj.get("id")
-    else:
-        value = obj.get("customer")
-        if isinstance(value, dict):
-            value = value.get("id")
-    return value if isinstance(value, str) and value else None
+    return expandable_id(obj.get("id") if obj.get("object") == "customer" else obj.get("customer"))
 
 
 def _payment_of(obj: dict[str, Any]) -> str | None:
     """The payment a refund or charge belongs to: its PaymentIntent, else the charge."""
-    intent = obj.get("payment_intent")
-    if isinstance(intent, dict):
-        intent = intent.get("id")
     charge = obj.get("charge") if obj.get("object") == "refund" else obj.get("id")
-    if isinstance(charge, dict):
-        charge = charge.get("id")
-    value = intent or charge
-    return str(value)[:128] if isinstance(value, str) and value else None
+    value = expandable_id(obj.get("payment_intent")) or expandable_id(charge)
+    return value[:128] if value else None
 
 
 def message_group_id(event: dict[str, Any]) -> str:
