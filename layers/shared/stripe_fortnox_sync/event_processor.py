@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, Protocol
 
 from .customer_mapping import MAX_LENGTHS
 from .customer_sync import CustomerSync, FortnoxCustomers, PermanentEventError
 from .identity import checkout_email, expandable_id, guest_key
-from .invoice_mapping import buyer_vat_type, invoice_payment_intent
+from .invoice_mapping import buyer_vat_type, format_amount, invoice_payment_intent
 from .invoice_sync import InvoiceSync
 from .models import Outcome, StripeEvent, SyncResult
 from .settings import Settings
@@ -28,28 +27,6 @@ CHECKOUT_EVENTS = frozenset({"checkout.session.completed", "checkout.session.asy
 # Swedish VAT applies to a bare payment from these buyers; the others buy VAT-free (reverse
 # charge, export).
 _VAT_CHARGED = (None, "SEVAT", "EUVAT")
-
-# Stripe amounts are in the currency's smallest unit; these have none below the unit.
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    {
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    }
-)
 
 
 class StripeReader(Protocol):
@@ -86,12 +63,6 @@ class Observer(Protocol):
     def skipped_without_key(self, event: StripeEvent, what: str) -> None: ...
 
     def payment_failed(self, event: StripeEvent, details: Mapping[str, Any]) -> None: ...
-
-
-def format_amount(minor_units: int, currency: str) -> str:
-    divisor = 1 if currency.lower() in ZERO_DECIMAL_CURRENCIES else 100
-    amount = Decimal(minor_units) / divisor
-    return f"{amount:.{0 if divisor == 1 else 2}f} {currency.upper()}"
 
 
 def _date(timestamp: Any) -> str | None:

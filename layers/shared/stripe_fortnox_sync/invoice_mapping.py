@@ -101,6 +101,11 @@ def minor_to_decimal(amount: int, currency: str) -> Decimal:
     return Decimal(amount).scaleb(-currency_exponent(currency))
 
 
+def format_amount(minor_units: int, currency: str) -> str:
+    """Stripe's amount for people: "1299.00 EUR", "5000 JPY"."""
+    return f"{minor_to_decimal(minor_units, currency)} {currency.upper()}"
+
+
 def decimal_to_minor(amount: Decimal, currency: str) -> int:
     """The inverse of minor_to_decimal; refuses amounts finer than the currency's minor unit."""
     scaled = amount.scaleb(currency_exponent(currency))

@@ -32,6 +32,7 @@ from .invoice_mapping import (
     MappedInvoice,
     credit_payload,
     decimal_to_minor,
+    format_amount,
     map_checkout_session,
     map_payment_intent,
     map_stripe_invoice,
@@ -76,10 +77,6 @@ class _Progress:
 
     def summary(self, done: str) -> str:
         return ", ".join(self.steps) if self.steps else done
-
-
-def _amount(minor: int, currency: str) -> str:
-    return f"{minor_to_decimal(minor, currency)} {currency.upper()}"
 
 
 def _is_credit(item: Mapping[str, Any]) -> bool:
@@ -137,7 +134,7 @@ class InvoiceSync:
             lambda: Payment(
                 amount_paid if isinstance(amount_paid, int) else 0, currency, paid_on(), settlement_sek_minor
             ),
-            _amount(int(invoice.get("total") or 0), currency),
+            format_amount(int(invoice.get("total") or 0), currency),
             f"Stripe invoice {stripe_id}",
         )
 
@@ -162,7 +159,7 @@ class InvoiceSync:
                 session, line_items, customer_number, self._accounts, seller_country=self._seller_country
             ),
             lambda: Payment(total, currency, stripe_date(event.created), settlement_sek_minor),
-            _amount(total, currency),
+            format_amount(total, currency),
             f"Checkout Session {session.get('id')}",
         )
 
@@ -188,7 +185,7 @@ class InvoiceSync:
                 intent, customer_number, self._accounts, vat_rate=vat_rate, vat_type=vat_type
             ),
             lambda: Payment(amount, currency, stripe_date(event.created), settlement_sek_minor),
-            _amount(amount, currency),
+            format_amount(amount, currency),
             f"PaymentIntent {intent.get('id')}",
         )
 
@@ -307,7 +304,7 @@ class InvoiceSync:
             raise PermanentEventError("invoice_mapping", f"{what}: {exc}") from None
         detail = (
             f"credit invoice {number} of invoice {credit.get('CreditInvoiceReference')} "
-            f"(-{_amount(amount, currency)}): {progress.summary('already credited and paid back')}"
+            f"(-{format_amount(amount, currency)}): {progress.summary('already credited and paid back')}"
         )
         return SyncResult(
             event.id, event.type, refund_id, progress.outcome, number, detail, tuple(progress.warnings)
