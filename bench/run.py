@@ -188,8 +188,8 @@ def bench_webhook(n: int, repeats: int) -> tuple[Result, float]:
     sys.path[:0] = [str(ROOT / "functions/webhook")]
     from stripe import WebhookSignature
 
-    from stripe_fortnox_sync.settings import SUPPORTED_EVENT_TYPES
-    from stripe_fortnox_sync.webhook import handle_webhook
+    from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
+    from stripe_fortnox_sync.webhook.accept import handle_webhook
 
     handler = importlib.import_module("webhook_handler")
     publisher = _StubPublisher()
@@ -213,7 +213,7 @@ def bench_webhook(n: int, repeats: int) -> tuple[Result, float]:
 
     def logic() -> None:
         handle_webhook(
-            raw, header, [SECRET], livemode=False, event_types=SUPPORTED_EVENT_TYPES, publisher=publisher
+            raw, header, [SECRET], livemode=False, event_types=SUPPORTED_TYPES, publisher=publisher
         )
 
     def full() -> None:
@@ -221,7 +221,7 @@ def bench_webhook(n: int, repeats: int) -> tuple[Result, float]:
 
     import logging
 
-    from stripe_fortnox_sync.observability import logger
+    from stripe_fortnox_sync.core.observability import logger
 
     sink = open(os.devnull, "w")  # noqa: SIM115 - lives for the run; CloudWatch would take these lines
     for h in logging.getLogger(logger.name).handlers:
@@ -375,13 +375,13 @@ def bench_fortnox_calls() -> Result:
 
 
 def _invoice_calls(result: Result) -> None:
-    from stripe_fortnox_sync.settings import SUPPORTED_EVENT_TYPES
+    from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 
     def sample(name: str) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((ROOT / "events" / "stripe" / name).read_text(encoding="utf-8"))
         return data
 
-    with local_stack(ENABLED_EVENT_TYPES=",".join(SUPPORTED_EVENT_TYPES)) as stack:
+    with local_stack(ENABLED_EVENT_TYPES=",".join(SUPPORTED_TYPES)) as stack:
         sim = stack.fortnox.simulator
 
         def calls_for(evt: dict[str, Any]) -> int:

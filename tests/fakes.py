@@ -12,10 +12,8 @@ from typing import Any
 import requests
 from requests.adapters import BaseAdapter
 
-from stripe_fortnox_sync.aws.dynamodb import ConflictError
-from stripe_fortnox_sync.fortnox_auth import TokenState
-from stripe_fortnox_sync.fortnox_client import FortnoxError
-from stripe_fortnox_sync.models import CustomerLink, FortnoxFields
+from stripe_fortnox_sync.core.errors import ConflictError, FortnoxError
+from stripe_fortnox_sync.core.models import CustomerLink, FortnoxFields, TokenState
 
 
 class InMemoryMappingStore:

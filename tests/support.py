@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
-    from stripe_fortnox_sync.fortnox_client import FortnoxClient
+    from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 
 CLI = [sys.executable, "-m", "stripe_fortnox_cli.cli"]
 
@@ -104,11 +104,14 @@ class NoLimit:
 def invoicing_simulator() -> Iterator[tuple[FortnoxSimulator, FortnoxClient, str]]:
     """A simulator with SEK, EUR, USD and JPY at fixed rates, the real client, and one customer."""
     from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
-    from stripe_fortnox_sync.fortnox_client import FortnoxClient
+    from stripe_fortnox_sync.adapters.fortnox.customers import FortnoxCustomerApi
+    from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 
     with FortnoxSimulator(max_requests=1_000_000, currencies=("SEK", "EUR", "USD", "JPY")) as sim:
         sim.configure(currency_rates={"EUR": 11.5, "USD": 10.5, "JPY": 0.07})
         sim.register_client(SIM_CLIENT_ID, SIM_CLIENT_SECRET)
         client = FortnoxClient(sim.api_url, SimulatorTokens(sim.auth_url), NoLimit(), sleep=lambda _: None)
-        customer = str(client.create_customer({"Name": "Stripe Kund AB"})["CustomerNumber"])
+        customer = str(
+            FortnoxCustomerApi(client).create_customer({"Name": "Stripe Kund AB"})["CustomerNumber"]
+        )
         yield sim, client, customer

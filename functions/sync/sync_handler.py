@@ -11,9 +11,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from stripe_fortnox_sync.bootstrap import build_sync_service
-from stripe_fortnox_sync.observability import logger, metrics
-from stripe_fortnox_sync.settings import Settings
-from stripe_fortnox_sync.sync_service import SyncService
+from stripe_fortnox_sync.core.observability import logger, metrics
+from stripe_fortnox_sync.core.settings import Settings
+from stripe_fortnox_sync.sync.service import SyncService
 
 # Only the failed customer's later messages wait; other customers' messages go on.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)

@@ -7,11 +7,13 @@ import json
 from functools import cache
 from typing import Any
 
-from stripe_fortnox_sync.aws.secrets import webhook_secrets
-from stripe_fortnox_sync.aws.sqs import SqsFifoPublisher
-from stripe_fortnox_sync.observability import MetricUnit, logger, metrics
-from stripe_fortnox_sync.settings import ConfigError, Settings
-from stripe_fortnox_sync.webhook import WebhookResponse, handle_webhook
+from stripe_fortnox_sync.adapters.aws.secrets import webhook_secrets
+from stripe_fortnox_sync.adapters.aws.sqs import SqsFifoPublisher
+from stripe_fortnox_sync.core.errors import ConfigError
+from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics
+from stripe_fortnox_sync.core.settings import Settings
+from stripe_fortnox_sync.sync.routes import enabled_types
+from stripe_fortnox_sync.webhook.accept import WebhookResponse, handle_webhook
 
 
 @cache
@@ -54,7 +56,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             headers.get("stripe-signature"),
             webhook_secrets(settings.stripe_webhook_secret_name, settings.secrets_max_age_seconds),
             livemode=settings.stripe_livemode,
-            event_types=settings.event_types,
+            event_types=enabled_types(settings),
             publisher=_publisher(),
         )
     except ConfigError as exc:

@@ -20,7 +20,8 @@ from typing import Any
 
 from stripe import WebhookSignature
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_PORT, EXIT_AUTH = 0, 1, 2, 3, 4
+from stripe_fortnox_cli.exits import EXIT_CONFIG, EXIT_OK, EXIT_PORT, fail
+
 DEV_SECRET = "whsec_local_development_only"
 
 
@@ -36,17 +37,12 @@ def _read_event_file(path: str) -> str:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise SystemExit(_fail(f"cannot read {path}: {exc.strerror}", EXIT_CONFIG)) from None
+        raise SystemExit(fail(f"cannot read {path}: {exc.strerror}", EXIT_CONFIG)) from None
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SystemExit(_fail(f"{path} is not JSON: {exc}", EXIT_CONFIG)) from None
+        raise SystemExit(fail(f"{path} is not JSON: {exc}", EXIT_CONFIG)) from None
     return text
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"stripe-fortnox: {message}", file=sys.stderr)
-    return code
 
 
 def _print_event_line(event: Any) -> None:
@@ -82,7 +78,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 
 def cmd_sqs_event(args: argparse.Namespace) -> int:
-    from stripe_fortnox_sync.webhook import message_group_id
+    from stripe_fortnox_sync.sync.routes import message_group_id
 
     from .local_stack import ACCOUNT, REGION, STACK
 
@@ -121,7 +117,7 @@ def cmd_fortnox_sim(args: argparse.Namespace) -> int:
     try:
         serve(args.host, args.port)
     except OSError as exc:
-        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", EXIT_PORT)
+        return fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", EXIT_PORT)
     return EXIT_OK
 
 
@@ -134,7 +130,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         stack = LocalStack(config, on_event=_print_event_line)
         stack.start()
     except LocalStackError as exc:
-        return _fail(str(exc), exc.exit_code)
+        return fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         return EXIT_OK
     stop = threading.Event()

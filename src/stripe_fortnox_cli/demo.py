@@ -125,10 +125,10 @@ def run_demo(events_dir: Path, port: int = 0, timeout: float = 90.0) -> int:
 
     expected = json.loads((events_dir.parent / "expected.json").read_text(encoding="utf-8"))
     files = sorted(events_dir.glob("*.json"))
-    from stripe_fortnox_sync.settings import SUPPORTED_EVENT_TYPES
+    from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 
     # Every supported event, invoices included (opt-in in a deployed stack).
-    config = LocalConfig(port=port, extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_EVENT_TYPES)})
+    config = LocalConfig(port=port, extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES)})
     print(
         f"Starting the local stack (webhook, SQS and DynamoDB in moto, Fortnox simulator), "
         f"{len(files)} events"

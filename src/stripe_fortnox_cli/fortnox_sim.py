@@ -56,7 +56,7 @@ from stripe_fortnox_cli.fortnox_sim_invoices import (
     render_invoices,
     render_payments,
 )
-from stripe_fortnox_sync.iso_codes import COUNTRY_CODES
+from stripe_fortnox_sync.mapping.iso_codes import COUNTRY_CODES
 
 __all__ = [
     "DEFAULT_CURRENCIES",

@@ -125,10 +125,11 @@ class LocalConfig:
     @classmethod
     def from_env(cls, host: str = "127.0.0.1", port: int = 3000) -> LocalConfig:
         env = os.environ
-        from stripe_fortnox_sync.settings import ConfigError, _bool
+        from stripe_fortnox_sync.core.errors import ConfigError
+        from stripe_fortnox_sync.core.settings import Settings
 
         try:
-            livemode = _bool("STRIPE_LIVEMODE", False)
+            livemode = Settings.from_env({"STRIPE_LIVEMODE": env.get("STRIPE_LIVEMODE", "")}).stripe_livemode
         except ConfigError as exc:
             raise LocalStackError(str(exc)) from None
         secrets_raw = env.get("STRIPE_WEBHOOK_SECRET", "")
@@ -483,7 +484,7 @@ class LocalStack:
         if not self.fortnox or self.fortnox.simulator or not self.outputs or self._moto is None:
             return
         with contextlib.suppress(Exception):
-            from stripe_fortnox_sync.fortnox_auth import FortnoxCredentials
+            from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials
 
             key = FortnoxCredentials.from_secret(self.fortnox.credentials).store_key
             item = (
@@ -497,9 +498,9 @@ class LocalStack:
                 self._token_file().chmod(0o600)
 
     def _check_fortnox_credentials(self) -> None:
-        from stripe_fortnox_sync.aws.dynamodb import DynamoStateStore
-        from stripe_fortnox_sync.fortnox_auth import FortnoxCredentials, OAuthTokenProvider
-        from stripe_fortnox_sync.fortnox_client import FortnoxError
+        from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoStateStore
+        from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials, OAuthTokenProvider
+        from stripe_fortnox_sync.core.errors import FortnoxError
 
         assert self.fortnox is not None
         self._restore_token_state()
@@ -528,7 +529,8 @@ class LocalStack:
             Name=f"{STACK}/fortnox-credentials", SecretString=json.dumps(self.fortnox.credentials)
         )["ARN"]
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
-        from stripe_fortnox_sync.settings import Settings
+        from stripe_fortnox_sync.core.settings import Settings
+        from stripe_fortnox_sync.sync.routes import DEFAULT_TYPES
 
         defaults = Settings()
         self._setenv(
@@ -554,7 +556,7 @@ class LocalStack:
                 "STRIPE_API_KEY_SECRET_NAME": stripe_key_arn,
                 "STRIPE_API_BASE": cfg.stripe_api_base or "",
                 # The stack parameters' defaults, as template.yaml passes them.
-                "ENABLED_EVENT_TYPES": ",".join(defaults.event_types),
+                "ENABLED_EVENT_TYPES": ",".join(DEFAULT_TYPES),
                 "CHECKOUT_MODES": ",".join(defaults.checkout_modes),
                 "PAYMENT_FAILURE_COMMENTS": "false",
                 "INVOICE_ACCOUNTS": "",
@@ -585,7 +587,7 @@ class LocalStack:
     def _route_function_logs(self) -> None:
         # The functions' JSON logs go to a file (as CloudWatch would keep them); the console
         # gets one short line per event from the collector.
-        from stripe_fortnox_sync.observability import logger
+        from stripe_fortnox_sync.core.observability import logger
 
         # The functions' logger, whatever service name it was created under in this process.
         service_logger = logging.getLogger(logger.name)

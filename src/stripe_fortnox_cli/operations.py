@@ -31,7 +31,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from stripe_fortnox_sync.aws.operations_store import (
+from stripe_fortnox_cli.exits import EXIT_AUTH, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, fail
+from stripe_fortnox_cli.ops.store import (
     FifoQueue,
     MappingRow,
     OutgoingMessage,
@@ -43,18 +44,18 @@ from stripe_fortnox_sync.aws.operations_store import (
     scan_mapping,
     token_records,
 )
-from stripe_fortnox_sync.customer_mapping import map_customer
-from stripe_fortnox_sync.customer_sync import CLEARABLE_FIELDS, field_hashes
-from stripe_fortnox_sync.models import HINT_KEY, FortnoxFields, LinkStatus
-from stripe_fortnox_sync.settings import ConfigError, MatchRule, Settings
-from stripe_fortnox_sync.webhook import message_group_id, stripe_customer_id
-
-from .cli import EXIT_AUTH, EXIT_CONFIG, EXIT_FAILED, EXIT_OK
+from stripe_fortnox_sync.core.errors import ConfigError
+from stripe_fortnox_sync.core.models import HINT_KEY, FortnoxFields, LinkStatus
+from stripe_fortnox_sync.core.settings import MatchRule, Settings
+from stripe_fortnox_sync.mapping.customer import map_customer
+from stripe_fortnox_sync.mapping.identity import customer_key
+from stripe_fortnox_sync.sync.customer_sync import CLEARABLE_FIELDS, field_hashes
+from stripe_fortnox_sync.sync.routes import enabled_types, message_group_id
 
 if TYPE_CHECKING:
     import stripe
 
-    from stripe_fortnox_sync.fortnox_client import FortnoxClient
+    from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 
 DEFAULT_STACK = "stripe-fortnox-sync"
 LOCAL_STATE_DIR = Path(".local-stack")
@@ -447,7 +448,7 @@ def _stripe_key(stack: Stack, given: str | None) -> str:
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from stripe_fortnox_sync.aws.secrets import secret_text
+        from stripe_fortnox_sync.adapters.aws.secrets import secret_text
 
         # The stack's own restricted key, when the operator may read it; else ask for one.
         with contextlib.suppress(ConfigError, GetParameterError, BotoCoreError, ClientError):
@@ -782,7 +783,7 @@ class BackfillOptions:
 
 
 def _check_event_types(stack: Stack, *types: str) -> None:
-    missing = [t for t in types if t not in stack.settings.event_types]
+    missing = [t for t in types if t not in enabled_types(stack.settings)]
     if missing:
         raise OperationError(
             f"the stack does not handle {', '.join(missing)} (EnabledEventTypes): "
@@ -975,7 +976,7 @@ def _event_summary(body: str) -> tuple[str, str, str]:
         return ("(not JSON)", "", "")
     if not isinstance(event, dict):
         return ("(not an event)", "", "")
-    return (str(event.get("id") or "-"), str(event.get("type") or "-"), stripe_customer_id(event) or "-")
+    return (str(event.get("id") or "-"), str(event.get("type") or "-"), customer_key(event) or "-")
 
 
 def redrive(stack: Stack, options: RedriveOptions, out: TextIO, err: TextIO) -> int:
@@ -1218,7 +1219,7 @@ def status(stack: Stack, options: StatusOptions, out: TextIO) -> int:
 
 
 def customer_status(stack: Stack, customer_id: str, as_json: bool, out: TextIO) -> int:
-    from stripe_fortnox_sync.aws.dynamodb import DynamoMappingStore
+    from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
 
     now = time.time()
     link = DynamoMappingStore(stack.settings.mapping_table).get(customer_id)
@@ -1557,10 +1558,8 @@ def run_command(args: argparse.Namespace) -> int:
     """The CLI's `backfill`, `redrive`, `status` and `reconcile`; errors become exit codes."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-    from stripe_fortnox_sync.fortnox_client import FortnoxAuthError, FortnoxError
-    from stripe_fortnox_sync.rate_limiter import RateLimitTimeout
+    from stripe_fortnox_sync.core.errors import FortnoxAuthError, FortnoxError, RateLimitTimeout
 
-    from .cli import _fail
 
     out, err = sys.stdout, sys.stderr
     try:
@@ -1608,24 +1607,24 @@ def run_command(args: argparse.Namespace) -> int:
             )
         raise OperationError(f"unknown command {args.command}")
     except OperationError as exc:
-        return _fail(str(exc), exc.exit_code)
+        return fail(str(exc), exc.exit_code)
     except FortnoxAuthError as exc:
-        return _fail(f"Fortnox refused the credentials: {exc}", EXIT_AUTH)
+        return fail(f"Fortnox refused the credentials: {exc}", EXIT_AUTH)
     except (FortnoxError, RateLimitTimeout) as exc:
-        return _fail(str(exc), EXIT_FAILED)
+        return fail(str(exc), EXIT_FAILED)
     except ConfigError as exc:
-        return _fail(str(exc), EXIT_CONFIG)
+        return fail(str(exc), EXIT_CONFIG)
     except QueueError as exc:
-        return _fail(str(exc), EXIT_FAILED)
+        return fail(str(exc), EXIT_FAILED)
     except NoCredentialsError:
-        return _fail("no AWS credentials found (profile, environment or SSO)", EXIT_CONFIG)
+        return fail("no AWS credentials found (profile, environment or SSO)", EXIT_CONFIG)
     except NoRegionError:
-        return _fail("no AWS region: pass --region or set AWS_REGION", EXIT_CONFIG)
+        return fail("no AWS region: pass --region or set AWS_REGION", EXIT_CONFIG)
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        return _fail(
+        return fail(
             f"AWS refused {exc.operation_name}: {error.get('Code')}: {error.get('Message')}", EXIT_FAILED
         )
     except BotoCoreError as exc:
         hint = " (is `stripe-fortnox dev` running?)" if os.environ.get("AWS_ENDPOINT_URL") else ""
-        return _fail(f"cannot reach AWS: {exc}{hint}", EXIT_FAILED)
+        return fail(f"cannot reach AWS: {exc}{hint}", EXIT_FAILED)

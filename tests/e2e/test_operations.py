@@ -27,10 +27,10 @@ import requests
 
 from stripe_fortnox_cli.cli import sign_payload
 from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
-from stripe_fortnox_sync.aws.dynamodb import DynamoMappingStore
-from stripe_fortnox_sync.aws.operations_store import MappingRow, TokenRecord, scan_mapping
-from stripe_fortnox_sync.models import LinkStatus
-from stripe_fortnox_sync.settings import MatchRule, Settings
+from stripe_fortnox_cli.ops.store import MappingRow, TokenRecord, scan_mapping
+from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
+from stripe_fortnox_sync.core.models import LinkStatus
+from stripe_fortnox_sync.core.settings import MatchRule, Settings
 from tests.support import CLI, clean_env, free_port, start_localstripe, wait_for
 
 pytestmark = pytest.mark.e2e

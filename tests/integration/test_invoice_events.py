@@ -23,7 +23,7 @@ import pytest
 
 from stripe_fortnox_cli.fortnox_sim_invoices import DEFAULT_ACCOUNTS, compute_row
 from stripe_fortnox_cli.local_stack import LocalConfig, LocalStack
-from stripe_fortnox_sync.settings import SUPPORTED_EVENT_TYPES
+from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 from tests.integration.test_pipeline import SECRET, customer, drain, event, outcomes, send
 from tests.invoice_factory import PERIOD_END, PERIOD_START, LineSpec, fixture, line_tax, stripe_invoice
 from tests.stripe_api_fake import FakeStripeApi
@@ -52,7 +52,7 @@ def invoice_stack(
         stripe_api_key=stripe.api_key if stripe else None,
         stripe_api_base=stripe.base_url if stripe else None,
         extra_env={
-            "ENABLED_EVENT_TYPES": ",".join(SUPPORTED_EVENT_TYPES),
+            "ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES),
             "FORTNOX_MAX_REQUESTS": "1000",
             "FORTNOX_WINDOW_SECONDS": "1",
             **(env or {}),

@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
 from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
-from stripe_fortnox_sync import fortnox_invoices as fx
-from stripe_fortnox_sync.fortnox_client import FortnoxClient, FortnoxError
-from stripe_fortnox_sync.invoice_mapping import (
+from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
+from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
+from stripe_fortnox_sync.core.errors import FortnoxError
+from stripe_fortnox_sync.mapping.invoice import (
     InvoiceAccounts,
     MappedInvoice,
     credit_payload,
@@ -56,20 +57,20 @@ def fortnox() -> Iterator[Fortnox]:
 def sync_paid_invoice(fortnox: Fortnox, invoice: dict[str, Any]) -> tuple[MappedInvoice, dict[str, Any]]:
     """invoice.paid, as the pipeline will do it; returns the mapping and the final Fortnox invoice."""
     client = fortnox.client
-    existing = fx.find_invoice_by_external_reference(client, invoice["id"])
+    existing = FortnoxInvoiceApi(client).find_invoice_by_external_reference(invoice["id"])
     assert existing is None
     mapped = map_stripe_invoice(invoice, fortnox.customer, ACCOUNTS)
-    created = fx.create_invoice(client, mapped.payload)
+    created = FortnoxInvoiceApi(client).create_invoice(mapped.payload)
     assert total_difference(mapped, created) == 0
-    booked = fx.bookkeep_invoice(client, created["DocumentNumber"])
+    booked = FortnoxInvoiceApi(client).bookkeep_invoice(created["DocumentNumber"])
     if invoice["amount_paid"]:
         # A free invoice (trial, 100 % coupon) has nothing to pay: Fortnox refuses a zero payment.
         payment = payment_payload(
             booked, invoice["amount_paid"], invoice["currency"], stripe_invoice_paid_on(invoice), ACCOUNTS
         )
-        registered = fx.register_payment(client, payment.payload)
-        fx.bookkeep_payment(client, registered["Number"])
-    return mapped, fx.get_invoice(client, created["DocumentNumber"])
+        registered = FortnoxInvoiceApi(client).register_payment(payment.payload)
+        FortnoxInvoiceApi(client).bookkeep_payment(registered["Number"])
+    return mapped, FortnoxInvoiceApi(client).get_invoice(created["DocumentNumber"])
 
 
 def assert_matches_stripe(final: dict[str, Any], stripe_total: int, currency: str) -> None:
@@ -115,7 +116,7 @@ def test_paid_invoice_lands_to_the_ore(fortnox: Fortnox, name: str) -> None:
     mapped, final = sync_paid_invoice(fortnox, invoice)
     assert_matches_stripe(final, invoice["total"], invoice["currency"])
     assert Decimal(str(final["TotalVAT"])) == mapped.fortnox_vat
-    payments = fx.list_payments(fortnox.client, final["DocumentNumber"])
+    payments = FortnoxInvoiceApi(fortnox.client).list_payments(final["DocumentNumber"])
     assert len(payments) == 1 and payments[0]["Booked"] is True
     # The Stripe clearing account got exactly what Stripe received.
     stored = [p for p in fortnox.sim.payments(TENANT) if p["InvoiceNumber"] == int(final["DocumentNumber"])]
@@ -130,12 +131,14 @@ def test_a_second_delivery_finds_the_invoice(fortnox: Fortnox) -> None:
     longer = {**stripe_invoice([LineSpec(7000)]), "id": "in_dup_12"}
     sync_paid_invoice(fortnox, longer)
     # Fortnox's filter is a substring match: in_dup_1 also finds in_dup_12, which must not count.
-    assert fx.find_invoice_by_external_reference(fortnox.client, "in_dup_1") is None
+    assert FortnoxInvoiceApi(fortnox.client).find_invoice_by_external_reference("in_dup_1") is None
     _, final = sync_paid_invoice(fortnox, first)
-    found = fx.find_invoice_by_external_reference(fortnox.client, "in_dup_1")
+    found = FortnoxInvoiceApi(fortnox.client).find_invoice_by_external_reference("in_dup_1")
     assert found is not None and found["DocumentNumber"] == final["DocumentNumber"]
     # The PaymentIntent (on refunds) finds the sale through ExternalInvoiceReference2.
-    by_intent = fx.find_invoices_by_external_reference(fortnox.client, "pi_test_renewal", field=2)
+    by_intent = FortnoxInvoiceApi(fortnox.client).find_invoices_by_external_reference(
+        "pi_test_renewal", field=2
+    )
     assert final["DocumentNumber"] in [i["DocumentNumber"] for i in by_intent]
 
 
@@ -146,17 +149,19 @@ def test_partial_refunds_each_get_a_credit(fortnox: Fortnox) -> None:
     credited = 0
     for refund_id, amount in (("re_a", 5001), ("re_b", 2499)):
         assert not refund_is_full(original, amount, "sek", credited)
-        assert fx.find_invoice_by_external_reference(client, refund_id) is None
+        assert FortnoxInvoiceApi(client).find_invoice_by_external_reference(refund_id) is None
         credit = credit_payload(
             original, amount, "sek", refund_id, date(2024, 5, 20), ACCOUNTS, already_credited_minor=credited
         )
-        created = fx.create_invoice(client, credit.payload)
+        created = FortnoxInvoiceApi(client).create_invoice(credit.payload)
         assert total_difference(credit, created) == 0
         assert created["CreditInvoiceReference"] == original["DocumentNumber"]
-        booked = fx.bookkeep_invoice(client, created["DocumentNumber"])
+        booked = FortnoxInvoiceApi(client).bookkeep_invoice(created["DocumentNumber"])
         paid_out = payment_payload(booked, amount, "sek", date(2024, 5, 20), ACCOUNTS)
-        fx.bookkeep_payment(client, fx.register_payment(client, paid_out.payload)["Number"])
-        final = fx.get_invoice(client, created["DocumentNumber"])
+        FortnoxInvoiceApi(client).bookkeep_payment(
+            FortnoxInvoiceApi(client).register_payment(paid_out.payload)["Number"]
+        )
+        final = FortnoxInvoiceApi(client).get_invoice(created["DocumentNumber"])
         assert Decimal(str(final["Total"])) - Decimal(str(final["RoundOff"])) == -minor_to_decimal(
             amount, "sek"
         )
@@ -179,30 +184,35 @@ def test_full_refund_credits_the_invoice(fortnox: Fortnox) -> None:
     _, original = sync_paid_invoice(fortnox, invoice)
     client = fortnox.client
     assert refund_is_full(original, invoice["total"], "sek")
-    credited = fx.credit_invoice(client, original["DocumentNumber"])
+    credited = FortnoxInvoiceApi(client).credit_invoice(original["DocumentNumber"])
     credit_number = credited["CreditInvoiceReference"]
-    credit = fx.bookkeep_invoice(client, credit_number)
+    credit = FortnoxInvoiceApi(client).bookkeep_invoice(credit_number)
     assert credit["Total"] == -original["Total"]
     paid_out = payment_payload(credit, invoice["total"], "sek", date(2024, 5, 20), ACCOUNTS)
-    fx.bookkeep_payment(client, fx.register_payment(client, paid_out.payload)["Number"])
-    assert fx.get_invoice(client, credit_number)["Balance"] == 0
+    FortnoxInvoiceApi(client).bookkeep_payment(
+        FortnoxInvoiceApi(client).register_payment(paid_out.payload)["Number"]
+    )
+    assert FortnoxInvoiceApi(client).get_invoice(credit_number)["Balance"] == 0
     # Reported Fortnox behaviour: one credit invoice per invoice.
     with pytest.raises(FortnoxError) as failure:
-        fx.credit_invoice(client, original["DocumentNumber"])
+        FortnoxInvoiceApi(client).credit_invoice(original["DocumentNumber"])
     assert failure.value.status == 400 and failure.value.reason == "validation"
 
 
 def test_checkout_session_roundtrip(fortnox: Fortnox) -> None:
     session, (item,) = checkout_tshirts("cs_roundtrip", "pi_roundtrip_checkout")
     mapped = map_checkout_session(session, [item], fortnox.customer, ACCOUNTS)
-    created = fx.create_invoice(fortnox.client, mapped.payload)
+    created = FortnoxInvoiceApi(fortnox.client).create_invoice(mapped.payload)
     assert created["InvoiceRows"][0]["DeliveredQuantity"] == "3.00"
-    booked = fx.bookkeep_invoice(fortnox.client, created["DocumentNumber"])
+    booked = FortnoxInvoiceApi(fortnox.client).bookkeep_invoice(created["DocumentNumber"])
     payment = payment_payload(booked, 37500, "sek", date(2009, 2, 14), ACCOUNTS)
-    fx.register_payment(fortnox.client, payment.payload)
-    final = fx.get_invoice(fortnox.client, created["DocumentNumber"])
+    FortnoxInvoiceApi(fortnox.client).register_payment(payment.payload)
+    final = FortnoxInvoiceApi(fortnox.client).get_invoice(created["DocumentNumber"])
     assert_matches_stripe({**final, "Booked": True}, 37500, "sek")
-    assert fx.find_invoice_by_external_reference(fortnox.client, "pi_roundtrip_checkout") is not None
+    assert (
+        FortnoxInvoiceApi(fortnox.client).find_invoice_by_external_reference("pi_roundtrip_checkout")
+        is not None
+    )
 
 
 _counter = iter(range(1_000_000))

@@ -16,7 +16,7 @@ import pytest
 
 from stripe_fortnox_cli.cli import sign_payload
 from stripe_fortnox_cli.local_stack import LocalConfig, LocalStack
-from stripe_fortnox_sync.aws.dynamodb import DynamoMappingStore
+from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
 
 SECRET = "whsec_integration"
 

@@ -119,14 +119,14 @@ def test_subscription_for_an_unknown_customer_is_fetched_from_stripe(
 
 
 def test_invoice_paid_three_times_is_one_booked_paid_invoice(tmp_path: Path) -> None:
-    from stripe_fortnox_sync.settings import SUPPORTED_EVENT_TYPES
+    from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 
     config = LocalConfig(
         port=0,
         webhook_secrets=[SECRET],
         state_dir=tmp_path,
         start_worker=False,
-        extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_EVENT_TYPES)},
+        extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES)},
     )
     with LocalStack(config) as stack:
         paid = sample("14-invoice.paid.json")

@@ -23,9 +23,9 @@ import boto3
 from stripe_fortnox_cli.cli import sign_payload
 from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
 from stripe_fortnox_cli.local_stack import LocalConfig, LocalStack
-from stripe_fortnox_sync.customer_mapping import map_customer
-from stripe_fortnox_sync.customer_sync import CLEARABLE_FIELDS
-from stripe_fortnox_sync.settings import Settings
+from stripe_fortnox_sync.core.settings import Settings
+from stripe_fortnox_sync.mapping.customer import map_customer
+from stripe_fortnox_sync.sync.customer_sync import CLEARABLE_FIELDS
 
 SECRET = "whsec_reliability"
 # Without limits on either side, a scenario is bounded by the pipeline, not by 5 requests/s.

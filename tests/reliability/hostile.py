@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from stripe_fortnox_cli.local_stack import api_gateway_event
-from stripe_fortnox_sync.settings import SUPPORTED_EVENT_TYPES
-from stripe_fortnox_sync.webhook import MAX_BODY_BYTES
+from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
+from stripe_fortnox_sync.webhook.envelope import MAX_BODY_BYTES
 
 from .harness import SECRET, Counts, Pipeline, pipeline
 from .stripe_data import customer, event
@@ -50,7 +50,7 @@ OTHER_TYPES = tuple(
         "setup_intent.succeeded",
         "radar.early_fraud_warning.created",
     )
-    if t not in SUPPORTED_EVENT_TYPES
+    if t not in SUPPORTED_TYPES
 )
 CONTENT_TYPES = (
     "application/json",
@@ -300,7 +300,7 @@ def unhandled_type(draw: st.DrawFn) -> Case:
     evt = draw(handled_events())
     evt["type"] = draw(
         st.one_of(st.sampled_from(OTHER_TYPES), st.text(min_size=1, max_size=40)).filter(
-            lambda t: t not in SUPPORTED_EVENT_TYPES
+            lambda t: t not in SUPPORTED_TYPES
         )
     )
     body = dumps(evt)

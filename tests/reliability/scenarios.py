@@ -24,11 +24,11 @@ import boto3
 import requests
 
 from stripe_fortnox_cli.fortnox_sim import DEFAULT_CURRENCIES, FortnoxSimulator
-from stripe_fortnox_sync.aws.dynamodb import DynamoMappingStore, DynamoStateStore
-from stripe_fortnox_sync.customer_mapping import map_customer
-from stripe_fortnox_sync.fortnox_auth import FortnoxCredentials
-from stripe_fortnox_sync.models import CustomerLink, LinkStatus
-from stripe_fortnox_sync.settings import MatchRule, Settings
+from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore, DynamoStateStore
+from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials
+from stripe_fortnox_sync.core.models import CustomerLink, LinkStatus
+from stripe_fortnox_sync.core.settings import MatchRule, Settings
+from stripe_fortnox_sync.mapping.customer import map_customer
 
 from .harness import Counts, ExternalFortnox, Pipeline, moto_fifo_probe, pipeline
 from .hostile import hostile_input, unqueueable_characters

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from stripe_fortnox_sync.settings import MatchRule
+from stripe_fortnox_sync.core.settings import MatchRule
 
 from .harness import Counts
 from .hostile import hostile_input, unqueueable_characters

@@ -455,9 +455,9 @@ def test_parameters_for_triggers_notifications_and_alarms(stack: _Stack) -> None
 
 
 def test_every_enabled_event_type_is_one_the_code_supports(stack: _Stack) -> None:
-    from stripe_fortnox_sync.settings import SUPPORTED_EVENT_TYPES
+    from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 
-    assert set(ISSUE_4_EVENT_TYPES.split(",")) <= set(SUPPORTED_EVENT_TYPES)
+    assert set(ISSUE_4_EVENT_TYPES.split(",")) <= set(SUPPORTED_TYPES)
 
 
 def test_sync_function_wiring_for_issue_4(stack: _Stack) -> None:
@@ -490,7 +490,7 @@ def test_activity_table(stack: _Stack) -> None:
 
 
 def _env_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> Any:
-    from stripe_fortnox_sync.settings import Settings
+    from stripe_fortnox_sync.core.settings import Settings
 
     for name in ("ENABLED_EVENT_TYPES", "INVOICE_CHECKOUT_PAYMENTS", "PAYMENT_INTENT_VAT_RATE"):
         monkeypatch.delenv(name, raising=False)
@@ -500,32 +500,33 @@ def _env_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> Any:
 
 
 def test_enabled_event_types_default_leaves_the_invoice_events_opt_in(stack: _Stack) -> None:
-    from stripe_fortnox_sync.settings import DEFAULT_EVENT_TYPES, INVOICE_EVENT_TYPES
+    from stripe_fortnox_sync.sync.routes import DEFAULT_TYPES, OPT_IN_TYPES
 
     parameter = stack.parameters["EnabledEventTypes"]
-    assert parameter["Default"] == ",".join(DEFAULT_EVENT_TYPES)
-    assert not set(INVOICE_EVENT_TYPES) & set(parameter["Default"].split(","))
+    assert parameter["Default"] == ",".join(DEFAULT_TYPES)
+    assert not set(OPT_IN_TYPES) & set(parameter["Default"].split(","))
     description = " ".join(parameter["Description"].split())
     assert "opt-in" in description
-    for event_type in INVOICE_EVENT_TYPES:  # the operator learns which ones to add
+    for event_type in OPT_IN_TYPES:  # the operator learns which ones to add
         assert event_type in description, event_type
 
 
 def test_enabled_event_types_pattern_accepts_exactly_what_the_code_accepts(
     stack: _Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from stripe_fortnox_sync.settings import SUPPORTED_EVENT_TYPES, ConfigError
+    from stripe_fortnox_sync.core.errors import ConfigError
+    from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES, enabled_types
 
     pattern = re.compile(stack.parameters["EnabledEventTypes"]["AllowedPattern"])
     accepted = [
-        *SUPPORTED_EVENT_TYPES,
-        ",".join(SUPPORTED_EVENT_TYPES),
-        ", ".join(reversed(SUPPORTED_EVENT_TYPES)),
+        *SUPPORTED_TYPES,
+        ",".join(SUPPORTED_TYPES),
+        ", ".join(reversed(SUPPORTED_TYPES)),
         "invoice.paid,refund.created,refund.updated",
     ]
     for value in accepted:
         assert pattern.fullmatch(value), value
-        assert _env_settings(monkeypatch, ENABLED_EVENT_TYPES=value).event_types  # the code agrees
+        assert enabled_types(_env_settings(monkeypatch, ENABLED_EVENT_TYPES=value))  # the code agrees
     refused = [
         "",
         "invoice.created",
@@ -541,11 +542,12 @@ def test_enabled_event_types_pattern_accepts_exactly_what_the_code_accepts(
         assert not pattern.fullmatch(value), value
         if value:  # empty means the default to the code; CloudFormation refuses it outright
             with pytest.raises(ConfigError):
-                _env_settings(monkeypatch, ENABLED_EVENT_TYPES=value)
+                enabled_types(_env_settings(monkeypatch, ENABLED_EVENT_TYPES=value))
 
 
 def test_invoice_parameters_match_the_settings(stack: _Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    from stripe_fortnox_sync.settings import ConfigError, Settings
+    from stripe_fortnox_sync.core.errors import ConfigError
+    from stripe_fortnox_sync.core.settings import Settings
 
     params = stack.parameters
     checkout = params["InvoiceCheckoutPayments"]
@@ -618,7 +620,8 @@ def test_dashboard_lists_recent_invoices_from_the_sync_log(stack: _Stack) -> Non
     for detail in details:
         assert re.search(regex, detail), detail
     assert not re.search(regex, "created; updated Name, Email")
-    from stripe_fortnox_sync import invoice_sync, sync_service
+    from stripe_fortnox_sync.sync import invoice_sync
+    from stripe_fortnox_sync.sync import service as sync_service
 
     assert 'f"invoice {number} (' in Path(invoice_sync.__file__).read_text(encoding="utf-8")
     assert '"event processed"' in Path(sync_service.__file__).read_text(encoding="utf-8")
@@ -925,13 +928,13 @@ def _readme_event_rows() -> dict[str, str]:
 
 
 def test_readme_lists_every_supported_event_and_which_are_opt_in() -> None:
-    from stripe_fortnox_sync.settings import INVOICE_EVENT_TYPES, SUPPORTED_EVENT_TYPES
+    from stripe_fortnox_sync.sync.routes import OPT_IN_TYPES, SUPPORTED_TYPES
 
     rows = _readme_event_rows()
-    assert set(rows) == set(SUPPORTED_EVENT_TYPES)
+    assert set(rows) == set(SUPPORTED_TYPES)
     for event_type, row in rows.items():
         first_cell = row.split(" | ", 1)[0]
-        assert ("opt-in" in first_cell) == (event_type in INVOICE_EVENT_TYPES), event_type
+        assert ("opt-in" in first_cell) == (event_type in OPT_IN_TYPES), event_type
 
 
 def test_dashboard_url_output(stack: _Stack) -> None:

@@ -18,16 +18,16 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from stripe_fortnox_sync.customer_mapping import (
+from stripe_fortnox_sync.core.models import FieldWarning
+from stripe_fortnox_sync.core.settings import Settings
+from stripe_fortnox_sync.mapping.customer import (
     MAX_LENGTHS,
     clean_text,
     is_valid_email,
     map_customer,
     swedish_org_number_from_vat,
 )
-from stripe_fortnox_sync.iso_codes import COUNTRY_CODES, CURRENCY_CODES, EU_COUNTRY_CODES
-from stripe_fortnox_sync.models import FieldWarning
-from stripe_fortnox_sync.settings import Settings
+from stripe_fortnox_sync.mapping.iso_codes import COUNTRY_CODES, CURRENCY_CODES, EU_COUNTRY_CODES
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 STRIPE_CUSTOMER: dict[str, Any] = json.loads((FIXTURES / "stripe_customer.json").read_text("utf-8"))

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from stripe_fortnox_sync.customer_sync import CustomerSync, PermanentEventError
-from stripe_fortnox_sync.fortnox_client import FortnoxError
-from stripe_fortnox_sync.models import LinkStatus, Outcome, StripeEvent
-from stripe_fortnox_sync.settings import MatchRule, Settings
+from stripe_fortnox_sync.core.errors import FortnoxError, PermanentEventError
+from stripe_fortnox_sync.core.models import LinkStatus, Outcome, StripeEvent
+from stripe_fortnox_sync.core.settings import MatchRule, Settings
+from stripe_fortnox_sync.sync.customer_sync import CustomerSync
 from tests.fakes import FakeFortnox, InMemoryMappingStore
 
 
@@ -243,7 +243,7 @@ def test_values_that_do_not_fit_are_reported_as_warnings() -> None:
 
 
 def test_backfill_hint_skips_the_search_for_one_call_per_customer() -> None:
-    from stripe_fortnox_sync.models import SyncHint
+    from stripe_fortnox_sync.core.models import SyncHint
 
     w = World()
     w.fortnox.customers["9"] = {"CustomerNumber": "9", "Name": "Anna", "Email": "anna@example.se"}
@@ -270,7 +270,7 @@ def test_backfill_hint_skips_the_search_for_one_call_per_customer() -> None:
 
 
 def test_force_hint_resends_every_field_after_a_hand_edit_in_fortnox() -> None:
-    from stripe_fortnox_sync.models import SyncHint
+    from stripe_fortnox_sync.core.models import SyncHint
 
     w = World()
     w.apply(ev("customer.created", customer(), 100))

@@ -9,11 +9,15 @@ from typing import Any
 
 import pytest
 
-from stripe_fortnox_sync.customer_sync import CustomerSync, PermanentEventError
-from stripe_fortnox_sync.event_processor import EventProcessor, append_comment, format_amount
-from stripe_fortnox_sync.identity import guest_key
-from stripe_fortnox_sync.models import LinkStatus, Outcome, StripeEvent, SyncResult
-from stripe_fortnox_sync.settings import MatchRule, Settings
+from stripe_fortnox_sync.core.errors import PermanentEventError
+from stripe_fortnox_sync.core.models import LinkStatus, Outcome, StripeEvent, SyncResult
+from stripe_fortnox_sync.core.settings import MatchRule, Settings
+from stripe_fortnox_sync.mapping.identity import guest_key
+from stripe_fortnox_sync.mapping.invoice import format_amount
+from stripe_fortnox_sync.sync import routes
+from stripe_fortnox_sync.sync.context import Context
+from stripe_fortnox_sync.sync.customer_sync import CustomerSync
+from stripe_fortnox_sync.sync.subscriptions import append_comment
 from tests.fakes import FakeFortnox, FakeStripe, InMemoryMappingStore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -158,8 +162,9 @@ class World:
         self.stripe = stripe
         self.invoices = invoices
         booker: Any = invoices
-        self.processor = EventProcessor(
+        self.context = Context(
             self.settings,
+            routes.enabled_types(self.settings),
             CustomerSync(self.settings, self.fortnox, self.links),
             self.fortnox,
             stripe=stripe,
@@ -172,7 +177,7 @@ class World:
 
     def send(self, kind: str, obj: dict[str, Any], created: int = 100) -> Any:
         self._n += 1
-        return self.processor.apply(StripeEvent(f"evt_{self._n}", kind, created, False, obj))
+        return routes.apply(self.context, StripeEvent(f"evt_{self._n}", kind, created, False, obj))
 
     def only_customer(self) -> dict[str, Any]:
         (found,) = self.fortnox.customers.values()
@@ -388,7 +393,7 @@ def test_payment_failure_is_recorded_notified_and_commented() -> None:
     comments = w.only_customer()["Comments"]
     assert comments.startswith("2025-11-21 Stripe payment failed: 199.00 SEK, invoice ABC-0001, attempt 2")
     # A redelivery after a crash does not add the line twice.
-    w.processor.apply(StripeEvent("evt_1", "invoice.payment_failed", 1_763_712_000, False, invoice()))
+    routes.apply(w.context, StripeEvent("evt_1", "invoice.payment_failed", 1_763_712_000, False, invoice()))
     assert w.only_customer()["Comments"].count("ABC-0001") == 1
 
 

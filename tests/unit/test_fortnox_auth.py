@@ -4,9 +4,9 @@ import threading
 
 import pytest
 
-from stripe_fortnox_sync.fortnox_auth import FortnoxCredentials, OAuthTokenProvider, TokenState
-from stripe_fortnox_sync.fortnox_client import FortnoxAuthError
-from stripe_fortnox_sync.settings import ConfigError
+from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials, OAuthTokenProvider
+from stripe_fortnox_sync.core.errors import ConfigError, FortnoxAuthError
+from stripe_fortnox_sync.core.models import TokenState
 from tests.fakes import InMemoryStateStore, scripted_session
 
 AUTH_URL = "https://auth.test/oauth-v1"

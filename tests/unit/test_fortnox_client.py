@@ -3,7 +3,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from stripe_fortnox_sync.fortnox_client import FortnoxClient, FortnoxError, error_from_response
+from stripe_fortnox_sync.adapters.fortnox.customers import FortnoxCustomerApi
+from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient, error_from_response
+from stripe_fortnox_sync.core.errors import FortnoxError
 from tests.fakes import scripted_session
 
 
@@ -43,7 +45,7 @@ CUSTOMER = {"Customer": {"CustomerNumber": "7", "Name": "Ada"}}
 
 def test_get_sends_bearer_and_unwraps_envelope() -> None:
     client, _, limiter, _, adapter = make([(200, CUSTOMER)])
-    assert client.get_customer("7") == {"CustomerNumber": "7", "Name": "Ada"}
+    assert FortnoxCustomerApi(client).get_customer("7") == {"CustomerNumber": "7", "Name": "Ada"}
     sent = adapter.requests[0]  # type: ignore[attr-defined]
     assert sent.headers["Authorization"] == "Bearer token-0"
     assert sent.url == "https://fortnox.test/3/customers/7"
@@ -52,7 +54,7 @@ def test_get_sends_bearer_and_unwraps_envelope() -> None:
 
 def test_401_refreshes_once_and_retries_with_the_new_token() -> None:
     client, tokens, _, _, adapter = make([(401, {"message": "expired"}), (200, CUSTOMER)])
-    client.get_customer("7")
+    FortnoxCustomerApi(client).get_customer("7")
     assert tokens.invalidated == ["token-0"]
     assert adapter.requests[1].headers["Authorization"] == "Bearer token-1"  # type: ignore[attr-defined]
 
@@ -60,14 +62,14 @@ def test_401_refreshes_once_and_retries_with_the_new_token() -> None:
 def test_401_twice_is_an_error_not_a_loop() -> None:
     client, _, _, _, _ = make([(401, {}), (401, {"ErrorInformation": {"message": "no", "code": 2000311}})])
     with pytest.raises(FortnoxError) as caught:
-        client.get_customer("7")
+        FortnoxCustomerApi(client).get_customer("7")
     assert caught.value.status == 401 and caught.value.code == 2000311
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_transient_statuses_are_retried_with_backoff(status: int) -> None:
     client, _, limiter, sleeps, _ = make([(status, {}), (status, {}), (200, CUSTOMER)])
-    assert client.get_customer("7")["Name"] == "Ada"
+    assert FortnoxCustomerApi(client).get_customer("7")["Name"] == "Ada"
     assert len(sleeps) == 2 and all(s > 0 for s in sleeps)
     assert limiter.acquired == 3  # every attempt waits for a rate-limit slot
 
@@ -75,7 +77,7 @@ def test_transient_statuses_are_retried_with_backoff(status: int) -> None:
 def test_retries_give_up_after_max_attempts() -> None:
     client, _, _, sleeps, _ = make([(500, {})] * 4)
     with pytest.raises(FortnoxError) as caught:
-        client.get_customer("7")
+        FortnoxCustomerApi(client).get_customer("7")
     assert caught.value.status == 500 and len(sleeps) == 3
 
 
@@ -83,7 +85,7 @@ def test_validation_error_is_permanent_and_not_retried() -> None:
     body = {"ErrorInformation": {"error": 1, "message": "Ogiltig e-post", "code": 2000359}}
     client, _, _, sleeps, _ = make([(400, body)])
     with pytest.raises(FortnoxError) as caught:
-        client.create_customer({"Name": "x"})
+        FortnoxCustomerApi(client).create_customer({"Name": "x"})
     err = caught.value
     assert (err.status, err.code, err.message, err.transient, err.reason) == (
         400,
@@ -99,26 +101,29 @@ def test_post_timeout_is_not_repeated_in_place() -> None:
     # The create may have happened: the sync's recovery must look before creating again.
     client, _, _, sleeps, _ = make([requests.ReadTimeout("slow"), (201, CUSTOMER)])
     with pytest.raises(FortnoxError) as caught:
-        client.create_customer({"Name": "x"})
+        FortnoxCustomerApi(client).create_customer({"Name": "x"})
     assert caught.value.ambiguous and caught.value.transient and sleeps == []
 
 
 def test_post_429_is_repeated_because_fortnox_refused_it_unprocessed() -> None:
     client, _, _, sleeps, _ = make([(429, {}), (201, CUSTOMER)])
-    assert client.create_customer({"Name": "x"})["CustomerNumber"] == "7"
+    assert FortnoxCustomerApi(client).create_customer({"Name": "x"})["CustomerNumber"] == "7"
     assert len(sleeps) == 1
 
 
 def test_get_timeout_is_retried() -> None:
     client, _, _, _, _ = make([requests.ReadTimeout("slow"), (200, CUSTOMER)])
-    assert client.get_customer("7")["Name"] == "Ada"
+    assert FortnoxCustomerApi(client).get_customer("7")["Name"] == "Ada"
 
 
 def test_list_customers_follows_pages() -> None:
     page1 = {"Customers": [{"CustomerNumber": "1"}], "MetaInformation": {"@TotalPages": 2, "@CurrentPage": 1}}
     page2 = {"Customers": [{"CustomerNumber": "2"}], "MetaInformation": {"@TotalPages": 2, "@CurrentPage": 2}}
     client, _, _, _, adapter = make([(200, page1), (200, page2)])
-    assert [c["CustomerNumber"] for c in client.list_customers({"email": "a@b.se"})] == ["1", "2"]
+    assert [c["CustomerNumber"] for c in FortnoxCustomerApi(client).list_customers({"email": "a@b.se"})] == [
+        "1",
+        "2",
+    ]
     assert "page=2" in adapter.requests[1].url  # type: ignore[attr-defined]
 
 
@@ -158,6 +163,6 @@ def test_non_json_error_body_still_gives_a_message() -> None:
     ],
 )
 def test_routes_in_metrics_carry_no_document_numbers(path: str, route: str) -> None:
-    from stripe_fortnox_sync.fortnox_client import _template
+    from stripe_fortnox_sync.adapters.fortnox.http import _template
 
     assert _template(path) == route

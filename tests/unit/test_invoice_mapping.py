@@ -19,9 +19,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from stripe_fortnox_cli.fortnox_sim_invoices import compute_totals
-from stripe_fortnox_sync.invoice_mapping import (
+from stripe_fortnox_sync.core.errors import InvoiceMappingError
+from stripe_fortnox_sync.mapping.invoice import (
     InvoiceAccounts,
-    InvoiceMappingError,
     MappedInvoice,
     credit_payload,
     decimal_to_minor,

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 
 from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
-from stripe_fortnox_sync import fortnox_invoices as fx
-from stripe_fortnox_sync.customer_sync import PermanentEventError
-from stripe_fortnox_sync.fortnox_client import FortnoxClient, FortnoxError
-from stripe_fortnox_sync.invoice_mapping import InvoiceAccounts, minor_to_decimal, stripe_date
-from stripe_fortnox_sync.invoice_sync import InvoiceSync, WaitingForInvoice
-from stripe_fortnox_sync.models import Outcome, StripeEvent, SyncResult
+from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
+from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
+from stripe_fortnox_sync.core.errors import FortnoxError, PermanentEventError, WaitingForInvoice
+from stripe_fortnox_sync.core.models import Outcome, StripeEvent, SyncResult
+from stripe_fortnox_sync.mapping.invoice import InvoiceAccounts, minor_to_decimal, stripe_date
+from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
 from tests.invoice_factory import PERIOD_START, LineSpec, checkout_tshirts, fixture, stripe_invoice
 from tests.support import SIM_TENANT, invoicing_simulator
 
@@ -62,18 +62,18 @@ class Fortnox:
 
     def sync(self, accounts: InvoiceAccounts = ACCOUNTS) -> tuple[InvoiceSync, Recording]:
         recording = Recording(self.client)
-        return InvoiceSync(recording, accounts), recording
+        return InvoiceSync(FortnoxInvoiceApi(recording), accounts), recording
 
     def invoice(self, number: str | None) -> dict[str, Any]:
         assert number
-        return fx.get_invoice(self.client, number)
+        return FortnoxInvoiceApi(self.client).get_invoice(number)
 
     def payments(self, number: str | None) -> list[dict[str, Any]]:
         assert number
         return [p for p in self.sim.payments(TENANT) if p["InvoiceNumber"] == int(number)]
 
     def documents_of(self, payment_id: str) -> list[dict[str, Any]]:
-        return fx.find_invoices_by_external_reference(self.client, payment_id, field=2)
+        return FortnoxInvoiceApi(self.client).find_invoices_by_external_reference(payment_id, field=2)
 
 
 @pytest.fixture(scope="module")
@@ -341,11 +341,11 @@ def test_a_crash_between_the_credit_action_and_its_tagging_adopts_that_credit(
     name = f"crash_{references_copied}"
     invoice, sold = sell(fortnox, name)
     # The first attempt credited the invoice, then died before tagging the credit invoice.
-    credited = fx.credit_invoice(fortnox.client, str(sold.fortnox_number))
+    credited = FortnoxInvoiceApi(fortnox.client).credit_invoice(str(sold.fortnox_number))
     orphan = str(credited["CreditInvoiceReference"])
     if not references_copied:
-        fx.update_invoice(
-            fortnox.client, orphan, {"ExternalInvoiceReference1": "", "ExternalInvoiceReference2": ""}
+        FortnoxInvoiceApi(fortnox.client).update_invoice(
+            orphan, {"ExternalInvoiceReference1": "", "ExternalInvoiceReference2": ""}
         )
     sync, recording = fortnox.sync()
     result = send_refund(sync, refund(name, f"re_{name}", invoice["total"]))
@@ -459,7 +459,7 @@ def test_a_sale_interrupted_by_fortnox_resumes_where_it_stopped(
     name = f"resume_{method}"
     invoice = stripe_invoice([LineSpec(9900)], invoice_id=f"in_{name}", payment_intent=f"pi_{name}")
     with pytest.raises(FortnoxError):
-        InvoiceSync(FailingOnce(fortnox.client, method, path), ACCOUNTS).paid(
+        InvoiceSync(FortnoxInvoiceApi(FailingOnce(fortnox.client, method, path)), ACCOUNTS).paid(
             event("invoice.paid", invoice), invoice, fortnox.customer
         )
     sync, recording = fortnox.sync()
@@ -481,7 +481,7 @@ def test_a_payment_whose_booking_failed_is_booked_on_the_next_delivery(fortnox: 
         sell(fortnox, name)
 
     def deliver(requester: Recording) -> SyncResult:
-        sync = InvoiceSync(requester, ACCOUNTS)
+        sync = InvoiceSync(FortnoxInvoiceApi(requester), ACCOUNTS)
         if kind == "sale":
             return sync.paid(event("invoice.paid", invoice), invoice, fortnox.customer)
         return send_refund(sync, data)

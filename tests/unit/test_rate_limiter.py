@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from stripe_fortnox_sync.rate_limiter import RateLimitTimeout, SlidingWindowLimiter
+from stripe_fortnox_sync.adapters.fortnox.limiter import SlidingWindowLimiter
+from stripe_fortnox_sync.core.errors import RateLimitTimeout
 from tests.fakes import InMemoryStateStore
 
 

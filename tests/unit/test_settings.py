@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from stripe_fortnox_sync.settings import (
-    DEFAULT_EVENT_TYPES,
-    INVOICE_EVENT_TYPES,
-    SUPPORTED_EVENT_TYPES,
-    ConfigError,
-    Settings,
+from stripe_fortnox_sync.core.errors import ConfigError
+from stripe_fortnox_sync.core.settings import Settings
+from stripe_fortnox_sync.sync.routes import (
+    DEFAULT_TYPES,
+    OPT_IN_TYPES,
+    SUPPORTED_TYPES,
+    books_sales,
+    enabled_types,
 )
 
 VARIABLES = (
@@ -30,26 +32,26 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_invoice_types_are_supported_and_off_by_default() -> None:
-    assert set(SUPPORTED_EVENT_TYPES) >= set(INVOICE_EVENT_TYPES)
-    assert not set(INVOICE_EVENT_TYPES) & set(DEFAULT_EVENT_TYPES)
+    assert set(SUPPORTED_TYPES) >= set(OPT_IN_TYPES)
+    assert not set(OPT_IN_TYPES) & set(DEFAULT_TYPES)
     settings = Settings.from_env()
-    assert settings.event_types == DEFAULT_EVENT_TYPES
+    assert enabled_types(settings) == frozenset(DEFAULT_TYPES)
     assert (settings.invoice_checkout_payments, settings.payment_intent_vat_rate) == (False, 25)
-    assert settings.invoices_enabled is False and Settings().invoices_enabled is False
+    assert books_sales(settings) is False and books_sales(Settings()) is False
 
 
-@pytest.mark.parametrize("kind", sorted(INVOICE_EVENT_TYPES))
+@pytest.mark.parametrize("kind", sorted(OPT_IN_TYPES))
 def test_any_invoice_type_enables_invoices(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     monkeypatch.setenv("ENABLED_EVENT_TYPES", f"customer.created, {kind}")
     settings = Settings.from_env()
-    assert settings.event_types == ("customer.created", kind) and settings.invoices_enabled
+    assert settings.event_types == ("customer.created", kind) and books_sales(settings)
 
 
 def test_checkout_payments_alone_enable_invoices(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INVOICE_CHECKOUT_PAYMENTS", "true")
     settings = Settings.from_env()
-    assert settings.invoice_checkout_payments and settings.invoices_enabled
-    assert not set(INVOICE_EVENT_TYPES) & set(settings.event_types)
+    assert settings.invoice_checkout_payments and books_sales(settings)
+    assert not set(OPT_IN_TYPES) & enabled_types(settings)
 
 
 def test_checkout_payments_must_be_a_boolean(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,4 +76,4 @@ def test_payment_intent_vat_rate_refuses_anything_else(monkeypatch: pytest.Monke
 def test_an_unknown_event_type_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENABLED_EVENT_TYPES", "refund.created,refund.failed")
     with pytest.raises(ConfigError, match=r"refund\.failed"):
-        Settings.from_env()
+        enabled_types(Settings.from_env())

@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import stripe
 
-from stripe_fortnox_sync.customer_sync import PermanentEventError
-from stripe_fortnox_sync.stripe_api import StripeApi, StripeUnavailable
+from stripe_fortnox_sync.adapters.stripe_api import StripeApi
+from stripe_fortnox_sync.core.errors import PermanentEventError, StripeUnavailable
 from tests.support import free_port
 
 

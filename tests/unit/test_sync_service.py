@@ -13,14 +13,18 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from stripe_fortnox_sync.customer_sync import CustomerSync, PermanentEventError
-from stripe_fortnox_sync.fortnox_client import FortnoxAuthError, FortnoxError
-from stripe_fortnox_sync.invoice_sync import WaitingForInvoice
-from stripe_fortnox_sync.models import Outcome, StripeEvent, SyncResult
-from stripe_fortnox_sync.observability import metrics
-from stripe_fortnox_sync.settings import ConfigError, Settings
-from stripe_fortnox_sync.stripe_api import StripeUnavailable
-from stripe_fortnox_sync.sync_service import SyncService
+from stripe_fortnox_sync.core.errors import (
+    ConfigError,
+    FortnoxAuthError,
+    FortnoxError,
+    PermanentEventError,
+    StripeUnavailable,
+    WaitingForInvoice,
+)
+from stripe_fortnox_sync.core.models import Outcome, StripeEvent, SyncResult
+from stripe_fortnox_sync.core.observability import metrics
+from stripe_fortnox_sync.core.settings import Settings
+from stripe_fortnox_sync.sync.service import SyncService
 
 
 class Parker:
@@ -34,13 +38,13 @@ class Parker:
 
 
 class ScriptedSync:
-    """Stands in for CustomerSync: raises or answers as told, counting calls."""
+    """Stands in for the route dispatcher: raises or answers as told, counting calls."""
 
     def __init__(self, *steps: Exception | Outcome) -> None:
         self.steps = list(steps)
         self.calls = 0
 
-    def apply(self, event: StripeEvent) -> SyncResult:
+    def __call__(self, event: StripeEvent) -> SyncResult:
         self.calls += 1
         step = self.steps.pop(0) if self.steps else Outcome.CREATED
         if isinstance(step, Exception):
@@ -174,7 +178,7 @@ def test_disabled_type_or_other_mode_is_ignored_without_calling_fortnox() -> Non
 def test_customer_sync_is_built_once_and_lazily() -> None:
     built: list[int] = []
 
-    def factory() -> CustomerSync:
+    def factory() -> Any:
         built.append(1)
         fake: Any = ScriptedSync()
         return fake  # type: ignore[no-any-return]
@@ -188,7 +192,7 @@ def test_customer_sync_is_built_once_and_lazily() -> None:
 
 def test_metrics_have_a_namespace_even_without_the_variable() -> None:
     # Without one, Powertools fails the flush and with it every batch.
-    from stripe_fortnox_sync.observability import metrics
+    from stripe_fortnox_sync.core.observability import metrics
 
     assert metrics.namespace
 

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-from .aws.dynamodb import DynamoActivityLog, DynamoMappingStore, DynamoStateStore
-from .aws.secrets import forget_secrets, secret_json, secret_text
-from .aws.sns import SnsNotifier
-from .aws.sqs import SqsFifoPublisher
-from .customer_sync import CustomerSync
-from .event_processor import EventProcessor
-from .fortnox_auth import FortnoxCredentials, OAuthTokenProvider
-from .fortnox_client import FortnoxClient
-from .invoice_mapping import InvoiceAccounts
-from .invoice_sync import InvoiceSync
-from .models import StripeEvent
-from .observability import MetricUnit, logger, metrics
-from .rate_limiter import SlidingWindowLimiter
-from .settings import ConfigError, Settings
-from .sync_service import SyncService
+from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoActivityLog, DynamoMappingStore, DynamoStateStore
+from stripe_fortnox_sync.adapters.aws.secrets import forget_secrets, secret_json, secret_text
+from stripe_fortnox_sync.adapters.aws.sns import SnsNotifier
+from stripe_fortnox_sync.adapters.aws.sqs import SqsFifoPublisher
+from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials, OAuthTokenProvider
+from stripe_fortnox_sync.adapters.fortnox.customers import FortnoxCustomerApi
+from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
+from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
+from stripe_fortnox_sync.adapters.fortnox.limiter import SlidingWindowLimiter
+from stripe_fortnox_sync.core.errors import ConfigError
+from stripe_fortnox_sync.core.models import StripeEvent
+from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics
+from stripe_fortnox_sync.core.settings import Settings
+from stripe_fortnox_sync.mapping.invoice import InvoiceAccounts
+from stripe_fortnox_sync.sync import routes
+from stripe_fortnox_sync.sync.context import Context
+from stripe_fortnox_sync.sync.customer_sync import CustomerSync
+from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
+from stripe_fortnox_sync.sync.service import SyncService
 
 
 def _observe_call(method: str, path: str, status: int, seconds: float) -> None:
@@ -57,21 +62,24 @@ def stripe_api_key(settings: Settings) -> str | None:
     return key if key.startswith(("rk_", "sk_")) else None
 
 
-def build_processor(settings: Settings) -> EventProcessor:
-    from .stripe_api import StripeApi
+def build_context(settings: Settings) -> Context:
+    """Every port the handlers use, wired to Fortnox, Stripe and AWS."""
+    from stripe_fortnox_sync.adapters.stripe_api import StripeApi
 
     key = stripe_api_key(settings)
-    customers, fortnox = build_customer_sync(settings)
+    client = build_fortnox_client(settings)
+    fortnox = FortnoxCustomerApi(client)
     invoices = None
-    if settings.invoices_enabled:
+    if routes.books_sales(settings):
         try:
             accounts = InvoiceAccounts(**dict(settings.invoice_accounts))
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"INVOICE_ACCOUNTS: {exc}") from None
-        invoices = InvoiceSync(fortnox, accounts, settings.seller_country)
-    return EventProcessor(
+        invoices = InvoiceSync(FortnoxInvoiceApi(client), accounts, settings.seller_country)
+    return Context(
         settings,
-        customers,
+        routes.enabled_types(settings),
+        CustomerSync(settings, fortnox, DynamoMappingStore(settings.mapping_table)),
         fortnox,
         stripe=StripeApi(key, settings.stripe_api_base) if key else None,
         activity=DynamoActivityLog(settings.activity_table) if settings.activity_table else None,
@@ -125,15 +133,10 @@ def build_fortnox_client(
     )
 
 
-def build_customer_sync(settings: Settings) -> tuple[CustomerSync, FortnoxClient]:
-    client = build_fortnox_client(settings)
-    return CustomerSync(settings, client, DynamoMappingStore(settings.mapping_table)), client
-
-
 def build_sync_service(settings: Settings) -> SyncService:
     return SyncService(
         settings,
-        lambda: build_processor(settings),
+        lambda: partial(routes.apply, build_context(settings)),
         SqsFifoPublisher(settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None,
         DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
         forget_secrets=forget_secrets,

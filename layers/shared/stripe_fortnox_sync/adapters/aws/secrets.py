@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 
-from ..settings import ConfigError
+from stripe_fortnox_sync.core.errors import ConfigError
 
 
 def secret_text(name: str, max_age: int) -> str:

@@ -130,3 +130,16 @@ class SyncResult:
     fortnox_number: str | None = None
     detail: str = ""
     warnings: tuple[FieldWarning, ...] = ()
+
+
+@dataclass(frozen=True)
+class TokenState:
+    """A Fortnox access token as every invocation shares it, with the refresh chain behind it."""
+
+    access_token: str
+    expires_at: float
+    refresh_token: str | None = None
+    # The refresh token from the secret that this chain started from: when an operator puts a
+    # new one in the secret (re-authorisation), it differs and the chain restarts from it.
+    seed_refresh_token: str | None = None
+    version: int = 0

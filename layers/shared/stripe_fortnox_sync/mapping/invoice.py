@@ -36,11 +36,12 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from stripe_fortnox_sync.customer_mapping import clean_text
-from stripe_fortnox_sync.fortnox_calendar import FORTNOX_ZONE
-from stripe_fortnox_sync.identity import expandable_id
-from stripe_fortnox_sync.iso_codes import CURRENCY_CODES, EU_COUNTRY_CODES
-from stripe_fortnox_sync.models import FieldWarning
+from stripe_fortnox_sync.core.calendar import FORTNOX_ZONE
+from stripe_fortnox_sync.core.errors import InvoiceMappingError
+from stripe_fortnox_sync.core.models import FieldWarning
+from stripe_fortnox_sync.mapping.customer import clean_text
+from stripe_fortnox_sync.mapping.identity import expandable_id
+from stripe_fortnox_sync.mapping.iso_codes import CURRENCY_CODES, EU_COUNTRY_CODES
 
 # Stripe's zero-decimal currencies: the amount is in whole units (JPY 1000 is ¥1,000).
 ZERO_DECIMAL_CURRENCIES: frozenset[str] = frozenset({
@@ -75,13 +76,6 @@ CREDIT_PREFIX = "Kredit: "
 _TIMES = " \u00d7 "  # " x " with a multiplication sign, as in Stripe's own line texts
 
 VatType = Literal["SEVAT", "SEREVERSEDVAT", "EUREVERSEDVAT", "EUVAT", "EXPORT"]
-
-
-class InvoiceMappingError(ValueError):
-    """The Stripe object cannot become a correct Fortnox invoice: a permanent error, not retried."""
-
-
-# ----------------------------------------------------------------------------- money
 
 
 def currency_exponent(currency: str) -> int:

@@ -22,13 +22,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from . import fortnox_invoices
-from .customer_sync import PermanentEventError
-from .fortnox_invoices import FortnoxRequester
-from .identity import expandable_id
-from .invoice_mapping import (
+from stripe_fortnox_sync.core.errors import InvoiceMappingError, PermanentEventError, WaitingForInvoice
+from stripe_fortnox_sync.core.models import FieldWarning, Outcome, StripeEvent, SyncResult
+from stripe_fortnox_sync.core.ports import FortnoxInvoices
+from stripe_fortnox_sync.mapping.identity import expandable_id
+from stripe_fortnox_sync.mapping.invoice import (
     InvoiceAccounts,
-    InvoiceMappingError,
     MappedInvoice,
     credit_payload,
     decimal_to_minor,
@@ -43,11 +42,6 @@ from .invoice_mapping import (
     stripe_invoice_paid_on,
     total_difference,
 )
-from .models import FieldWarning, Outcome, StripeEvent, SyncResult
-
-
-class WaitingForInvoice(Exception):
-    """A refund arrived before the Fortnox invoice of its payment: SQS delivers it again later."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +84,7 @@ def _unrounded_total(invoice: Mapping[str, Any]) -> Decimal:
 
 class InvoiceSync:
     def __init__(
-        self, fortnox: FortnoxRequester, accounts: InvoiceAccounts, seller_country: str = "SE"
+        self, fortnox: FortnoxInvoices, accounts: InvoiceAccounts, seller_country: str = "SE"
     ) -> None:
         self._fortnox = fortnox
         self._accounts = accounts
@@ -203,7 +197,7 @@ class InvoiceSync:
         try:
             found = self._find(reference)
             if found is not None:
-                document = fortnox_invoices.get_invoice(self._fortnox, str(found["DocumentNumber"]))
+                document = self._fortnox.get_invoice(str(found["DocumentNumber"]))
             else:
                 document = self._create(build(), what, progress, "created")
             number = self._finish(document, payment(), progress)
@@ -216,12 +210,12 @@ class InvoiceSync:
 
     def _find(self, reference: str) -> dict[str, Any] | None:
         """The document made for this Stripe id, unless a bookkeeper cancelled it (then a new one)."""
-        found = fortnox_invoices.find_invoice_by_external_reference(self._fortnox, reference)
+        found = self._fortnox.find_invoice_by_external_reference(reference)
         return None if found is None or found.get("Cancelled") else found
 
     def _create(self, mapped: MappedInvoice, what: str, progress: _Progress, step: str) -> dict[str, Any]:
         progress.warnings.extend(mapped.warnings)
-        document = fortnox_invoices.create_invoice(self._fortnox, mapped.payload)
+        document = self._fortnox.create_invoice(mapped.payload)
         progress.steps.append(step)
         gap = total_difference(mapped, document)
         if gap != 0:
@@ -237,7 +231,7 @@ class InvoiceSync:
         """Book the document and register what Stripe moved, unless Fortnox shows it done."""
         number = str(document["DocumentNumber"])
         if self._accounts.bookkeep and not document.get("Booked"):
-            document = fortnox_invoices.bookkeep_invoice(self._fortnox, number)
+            document = self._fortnox.bookkeep_invoice(number)
             progress.steps.append("booked")
         if not document.get("Booked"):
             # Fortnox takes payments on booked invoices only: the bookkeeper books it and
@@ -253,20 +247,20 @@ class InvoiceSync:
                 settlement_sek_minor=payment.settlement_sek_minor,
             )
             progress.warnings.extend(mapped.warnings)
-            registered = fortnox_invoices.register_payment(self._fortnox, mapped.payload)
+            registered = self._fortnox.register_payment(mapped.payload)
             progress.steps.append("paid" if _unrounded_total(document) >= 0 else "paid back")
             if self._accounts.bookkeep and registered.get("Number") is not None:
-                fortnox_invoices.bookkeep_payment(self._fortnox, str(registered["Number"]))
+                self._fortnox.bookkeep_payment(str(registered["Number"]))
         elif payment.amount_minor and self._accounts.bookkeep:
             # Paid; but a failure between registering the payment and booking it leaves the
             # payment unbooked, which only the invoice's payments show.
             unbooked = [
                 p
-                for p in fortnox_invoices.list_payments(self._fortnox, number)
+                for p in self._fortnox.list_payments(number)
                 if not p.get("Booked") and p.get("Number") is not None
             ]
             for paid in unbooked:
-                fortnox_invoices.bookkeep_payment(self._fortnox, str(paid["Number"]))
+                self._fortnox.bookkeep_payment(str(paid["Number"]))
             if unbooked:
                 progress.steps.append("payment booked")
         return number
@@ -296,7 +290,7 @@ class InvoiceSync:
         try:
             found = self._find(refund_id)
             if found is not None:
-                credit = fortnox_invoices.get_invoice(self._fortnox, str(found["DocumentNumber"]))
+                credit = self._fortnox.get_invoice(str(found["DocumentNumber"]))
             else:
                 credit = self._credit(refund_id, payment_id, amount, currency, day, progress)
             number = self._finish(credit, Payment(amount, currency, day, settlement_sek_minor), progress)
@@ -315,13 +309,13 @@ class InvoiceSync:
     ) -> dict[str, Any]:
         documents = [
             d
-            for d in fortnox_invoices.find_invoices_by_external_reference(self._fortnox, payment_id, field=2)
+            for d in self._fortnox.find_invoices_by_external_reference(payment_id, field=2)
             if not d.get("Cancelled")
         ]
         sales = [d for d in documents if not _is_credit(d)]
         if not sales:
             raise WaitingForInvoice(f"refund {refund_id}: payment {payment_id} has no Fortnox invoice yet")
-        sale = fortnox_invoices.get_invoice(self._fortnox, str(sales[0]["DocumentNumber"]))
+        sale = self._fortnox.get_invoice(str(sales[0]["DocumentNumber"]))
         # Fortnox's credit action dates the credit today; the refund's day is when the money left.
         credit_day = max(day, date.fromisoformat(str(sale.get("InvoiceDate") or day.isoformat()))).isoformat()
         tags = {
@@ -337,7 +331,7 @@ class InvoiceSync:
             numbers.append(first_credit)  # in case Fortnox's credit action did not copy the references
         credited = Decimal(0)
         for credit_number in numbers:
-            credit = fortnox_invoices.get_invoice(self._fortnox, credit_number)
+            credit = self._fortnox.get_invoice(credit_number)
             untagged = credit.get("ExternalInvoiceReference1") in (
                 None,
                 "",
@@ -347,14 +341,14 @@ class InvoiceSync:
                 # A full credit whose tagging a crash interrupted (Fortnox's credit action copies
                 # the sale's references), or the same credit made by hand: it is this refund's.
                 progress.steps.append("credit adopted")
-                return fortnox_invoices.update_invoice(self._fortnox, credit_number, tags)
+                return self._fortnox.update_invoice(credit_number, tags)
             credited -= _unrounded_total(credit)
         credited_minor = decimal_to_minor(credited, currency)
         if refund_is_full(sale, amount, currency, credited_minor):
-            credited_sale = fortnox_invoices.credit_invoice(self._fortnox, str(sale["DocumentNumber"]))
+            credited_sale = self._fortnox.credit_invoice(str(sale["DocumentNumber"]))
             progress.steps.append("credited")
             number = str(credited_sale["CreditInvoiceReference"])
-            return fortnox_invoices.update_invoice(self._fortnox, number, tags)
+            return self._fortnox.update_invoice(number, tags)
         mapped = credit_payload(
             sale, amount, currency, refund_id, day, self._accounts, already_credited_minor=credited_minor
         )

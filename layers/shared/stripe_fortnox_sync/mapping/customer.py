@@ -16,9 +16,9 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from stripe_fortnox_sync.iso_codes import COUNTRY_CODES, CURRENCY_CODES, EU_COUNTRY_CODES
-from stripe_fortnox_sync.models import FieldWarning, FortnoxFields, MappedCustomer
-from stripe_fortnox_sync.settings import Settings
+from stripe_fortnox_sync.core.models import FieldWarning, FortnoxFields, MappedCustomer
+from stripe_fortnox_sync.core.settings import Settings
+from stripe_fortnox_sync.mapping.iso_codes import COUNTRY_CODES, CURRENCY_CODES, EU_COUNTRY_CODES
 
 # Max lengths of the Fortnox customer fields we send, copied from `fortnox_Customer` in the
 # official OpenAPI spec. The spec gives no limit for VATNumber and OrganisationNumber: 1024 is

@@ -13,15 +13,11 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
-from ..fortnox_auth import TokenState
-from ..models import CustomerLink, LinkStatus, StripeEvent
+from stripe_fortnox_sync.core.errors import ConflictError
+from stripe_fortnox_sync.core.models import CustomerLink, LinkStatus, StripeEvent, TokenState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-
-class ConflictError(Exception):
-    """A conditional write lost to a concurrent writer; the caller should retry the whole step."""
 
 
 def _conditional_failed(exc: ClientError) -> bool:

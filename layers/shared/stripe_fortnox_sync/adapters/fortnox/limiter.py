@@ -10,21 +10,9 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Protocol
 
-
-class SlotStore(Protocol):
-    def load_slots(self, key: str) -> tuple[list[float], int]:
-        """The recent request times and the version they were stored at (0 when none)."""
-        ...
-
-    def save_slots(self, key: str, slots: list[float], expected_version: int) -> bool:
-        """Store `slots` as version `expected_version + 1` if the stored version still matches."""
-        ...
-
-
-class RateLimitTimeout(Exception):
-    pass
+from stripe_fortnox_sync.core.errors import RateLimitTimeout
+from stripe_fortnox_sync.core.ports import SlotStore
 
 
 class SlidingWindowLimiter:

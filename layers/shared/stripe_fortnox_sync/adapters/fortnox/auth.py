@@ -12,12 +12,14 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 import requests
 
-from .fortnox_client import FortnoxAuthError, FortnoxError, error_from_response
-from .settings import ConfigError
+from stripe_fortnox_sync.adapters.fortnox.http import error_from_response
+from stripe_fortnox_sync.core.errors import ConfigError, FortnoxAuthError, FortnoxError
+from stripe_fortnox_sync.core.models import TokenState
+from stripe_fortnox_sync.core.ports import TokenStore
 
 # Refresh this long before Fortnox's expiry, so a token never dies in the middle of a batch.
 EXPIRY_MARGIN_SECONDS = 120.0
@@ -53,29 +55,6 @@ class FortnoxCredentials:
     @property
     def store_key(self) -> str:
         return f"token#{self.client_id}#{self.tenant_id or 'authorization-code'}"
-
-
-@dataclass(frozen=True)
-class TokenState:
-    access_token: str
-    expires_at: float
-    refresh_token: str | None = None
-    # The refresh token from the secret that this chain started from: when an operator puts a
-    # new one in the secret (re-authorisation), it differs and the chain restarts from it.
-    seed_refresh_token: str | None = None
-    version: int = 0
-
-
-class TokenStore(Protocol):
-    def load_token(self, key: str) -> TokenState | None: ...
-
-    def save_token(self, key: str, state: TokenState) -> bool:
-        """Store `state` if the stored version is `state.version - 1` (or absent for 1)."""
-        ...
-
-    def try_lock(self, key: str, owner: str, ttl_seconds: float) -> bool: ...
-
-    def unlock(self, key: str, owner: str) -> None: ...
 
 
 class OAuthTokenProvider:

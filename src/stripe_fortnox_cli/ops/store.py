@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from ..models import LinkStatus
-from .dynamodb import dynamodb_client
-from .sqs import sqs_client
+from stripe_fortnox_sync.adapters.aws.dynamodb import dynamodb_client
+from stripe_fortnox_sync.adapters.aws.sqs import sqs_client
+from stripe_fortnox_sync.core.models import LinkStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

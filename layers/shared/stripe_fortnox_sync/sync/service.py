@@ -19,15 +19,18 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from .customer_sync import PermanentEventError
-from .event_processor import EventProcessor
-from .fortnox_client import FortnoxError
-from .invoice_sync import WaitingForInvoice
-from .models import FieldWarning, Outcome, StripeEvent, SyncResult
-from .observability import MetricUnit, logger, metrics
-from .settings import ConfigError, Settings
-from .stripe_api import StripeUnavailable
-from .webhook import EventPublisher, message_group_id
+from stripe_fortnox_sync.core.errors import (
+    ConfigError,
+    FortnoxError,
+    PermanentEventError,
+    StripeUnavailable,
+    WaitingForInvoice,
+)
+from stripe_fortnox_sync.core.models import FieldWarning, Outcome, StripeEvent, SyncResult
+from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics
+from stripe_fortnox_sync.core.ports import EventPublisher
+from stripe_fortnox_sync.core.settings import Settings
+from stripe_fortnox_sync.sync import routes
 
 # Stripe retries for up to three days; remember event ids a little longer than that.
 DEDUPE_SECONDS = 4 * 24 * 3600
@@ -73,19 +76,24 @@ def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
     return response
 
 
+# Applies one event (routes.apply bound to the handlers' ports); built lazily, rebuilt after a refused secret.
+Applier = Callable[[StripeEvent], SyncResult]
+
+
 class SyncService:
     def __init__(
         self,
         settings: Settings,
-        sync: Callable[[], EventProcessor],
+        handlers: Callable[[], Applier],
         parker: EventPublisher | None,
         persistence: BasePersistenceLayer | None,
         forget_secrets: Callable[[], None] | None = None,
     ) -> None:
         self._settings = settings
-        self._sync_factory = sync
+        self._handlers_factory = handlers
+        self._enabled = routes.enabled_types(settings)
         self._forget_secrets = forget_secrets
-        self._sync: EventProcessor | None = None
+        self._handlers: Applier | None = None
         self._parker = parker
         self._outage_until = 0.0
         self._transient_in_a_row = 0
@@ -113,19 +121,19 @@ class SyncService:
     def _rebuild(self) -> None:
         """Credentials were refused or missing: the operator's fix (a new secret value) must
         reach this warm container, not only the next cold one."""
-        self._sync = None
+        self._handlers = None
         if self._forget_secrets is not None:
             self._forget_secrets()
 
-    def _customer_sync(self) -> EventProcessor:
+    def _applier(self) -> Applier:
         # Built on first use: secrets and the Fortnox session are only needed when an event
         # actually reaches Fortnox.
-        if self._sync is None:
-            self._sync = self._sync_factory()
-        return self._sync
+        if self._handlers is None:
+            self._handlers = self._handlers_factory()
+        return self._handlers
 
     def _apply(self, event: dict[str, Any]) -> dict[str, Any]:
-        result = self._customer_sync().apply(StripeEvent.from_dict(event))
+        result = self._applier()(StripeEvent.from_dict(event))
         data = asdict(result)
         data["outcome"] = result.outcome.value
         return data
@@ -139,7 +147,7 @@ class SyncService:
             return self._park(body, None, "bad_payload", f"queued message is not a Stripe event: {exc}")
         logger.set_correlation_id(event.id)
         logger.append_keys(event_type=event.type)
-        if event.type not in self._settings.event_types or event.livemode != self._settings.stripe_livemode:
+        if event.type not in self._enabled or event.livemode != self._settings.stripe_livemode:
             result = SyncResult(event.id, event.type, "", Outcome.IGNORED, detail="type or mode not enabled")
         else:
             try:
@@ -206,7 +214,7 @@ class SyncService:
         logger.error("event parked in the dead-letter queue", extra={"reason": reason, "error": message})
         if self._parker is None:
             raise RuntimeError(f"cannot park event {event_id}: no dead-letter queue configured ({message})")
-        group = message_group_id(raw) if isinstance(raw, dict) and "id" in raw else "unparseable"
+        group = routes.message_group_id(raw) if isinstance(raw, dict) and "id" in raw else "unparseable"
         self._parker.publish(
             body,
             group_id=group,

@@ -14,14 +14,23 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from .customer_mapping import map_customer
-from .fortnox_calendar import FORTNOX_ZONE
-from .fortnox_client import FortnoxError
-from .identity import guest_key
-from .models import CustomerLink, FortnoxFields, LinkStatus, MappedCustomer, Outcome, StripeEvent, SyncResult
-from .settings import MatchRule, Settings
+from stripe_fortnox_sync.core.calendar import FORTNOX_ZONE
+from stripe_fortnox_sync.core.errors import FortnoxError, PermanentEventError
+from stripe_fortnox_sync.core.models import (
+    CustomerLink,
+    FortnoxFields,
+    LinkStatus,
+    MappedCustomer,
+    Outcome,
+    StripeEvent,
+    SyncResult,
+)
+from stripe_fortnox_sync.core.ports import FortnoxCustomers, MappingStore
+from stripe_fortnox_sync.core.settings import MatchRule, Settings
+from stripe_fortnox_sync.mapping.customer import map_customer
+from stripe_fortnox_sync.mapping.identity import guest_key
 
 # Fields we may blank when Stripe loses a value. Coded fields (country, currency, VAT type) and
 # fields Fortnox requires to be non-empty (Name, Address1) are left as they were.
@@ -51,30 +60,6 @@ RECOVERY_LOOKBACK = timedelta(minutes=2)
 # What a Fortnox customer list item shows of the fields we sent: enough to pick the customer an
 # interrupted create made (by the stored hashes) without reading every recent customer.
 RECOVERY_FIELDS = ("Name", "Email")
-
-
-class FortnoxCustomers(Protocol):
-    def list_customers(self, params: Mapping[str, str | int]) -> list[dict[str, Any]]: ...
-
-    def get_customer(self, number: str) -> dict[str, Any]: ...
-
-    def create_customer(self, fields: FortnoxFields) -> dict[str, Any]: ...
-
-    def update_customer(self, number: str, fields: FortnoxFields) -> dict[str, Any]: ...
-
-
-class MappingStore(Protocol):
-    def get(self, stripe_id: str) -> CustomerLink | None: ...
-
-    def save(self, link: CustomerLink) -> CustomerLink: ...
-
-
-class PermanentEventError(Exception):
-    """The event can never be applied as it is; park it with this reason instead of retrying."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 def field_hashes(fields: FortnoxFields) -> dict[str, str]:

@@ -9,13 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .customer_sync import PermanentEventError
+from stripe_fortnox_sync.core.errors import PermanentEventError, StripeUnavailable
 
 T = TypeVar("T")
-
-
-class StripeUnavailable(Exception):
-    """Stripe could not answer now; the event is retried."""
 
 
 class StripeApi:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import requests
 from tenacity import (
@@ -15,76 +15,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from .models import FortnoxFields
-
-# Statuses worth trying again later: the request may succeed unchanged.
-TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-
-# Fortnox error codes that mean the account, not the request, is wrong: a human must act.
-LICENCE_CODES = frozenset({2001103, 2001101, 2000310, 2000311})
-
-
-class FortnoxError(Exception):
-    """Any failed Fortnox call, with what Fortnox said about it."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: int | None = None,
-        method: str = "",
-        path: str = "",
-        ambiguous: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code
-        self.method = method
-        self.path = path
-        # The request may have been applied even though it failed (timeout, 5xx on a write):
-        # retrying blindly could create a second customer.
-        self.ambiguous = ambiguous
-
-    @property
-    def transient(self) -> bool:
-        return self.status is None or self.status in TRANSIENT_STATUSES
-
-    @property
-    def reason(self) -> str:
-        """A short, stable label for metrics and DLQ attributes."""
-        if self.status is None:
-            return "network"
-        if self.status == 429:
-            return "rate_limited"
-        if self.status == 401:
-            return "unauthorized"
-        if self.status == 403 or self.code in LICENCE_CODES:
-            return "forbidden"
-        if self.status == 404:
-            return "not_found"
-        if self.status >= 500:
-            return "server_error"
-        return "validation"
-
-    def __str__(self) -> str:
-        where = f"{self.method} {self.path} " if self.method else ""
-        status = f"HTTP {self.status}" if self.status is not None else "no response"
-        code = f", code {self.code}" if self.code is not None else ""
-        return f"Fortnox {where}failed ({status}{code}): {self.message}"
-
-
-class FortnoxAuthError(FortnoxError):
-    """The token endpoint refused us: wrong credentials or a broken refresh-token chain."""
-
-    @property
-    def transient(self) -> bool:
-        return self.status is None or (self.status or 0) >= 500
-
-    @property
-    def reason(self) -> str:
-        return "auth"
+from stripe_fortnox_sync.core.errors import FortnoxError
+from stripe_fortnox_sync.core.ports import CallObserver, FortnoxRequester, RateLimiter, TokenProvider
 
 
 def _lower_keys(value: Any) -> dict[str, Any]:
@@ -110,20 +42,6 @@ def error_from_response(response: requests.Response, method: str = "", path: str
     except (TypeError, ValueError):
         code = None
     return FortnoxError(str(message), status=response.status_code, code=code, method=method, path=path)
-
-
-class TokenProvider(Protocol):
-    def access_token(self) -> str: ...
-
-    def invalidate(self, token: str) -> None: ...
-
-
-class RateLimiter(Protocol):
-    def acquire(self) -> float: ...
-
-
-# (method, path template, HTTP status or 0 for no response, seconds)
-CallObserver = Callable[[str, str, int, float], None]
 
 
 # Collections whose next path segment is a document number: metrics name the route, not the id.
@@ -262,32 +180,27 @@ class FortnoxClient:
         if self._observer is not None:
             self._observer(method, template, status, time.perf_counter() - started)
 
-    # Customers ------------------------------------------------------------------------------
 
-    def list_customers(self, params: Mapping[str, str | int]) -> list[dict[str, Any]]:
-        """Every page of a customer list with one filter; items carry only Fortnox's list fields."""
-        items: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            data = self.request("GET", "/customers", params={**params, "limit": 500, "page": page})
-            items.extend(data.get("Customers") or [])
-            meta = data.get("MetaInformation") or {}
-            if page >= int(meta.get("@TotalPages") or 1):
-                return items
-            page += 1
+# Fortnox's largest page: a full listing costs one request per 500 items.
+PAGE_SIZE = 500
 
-    def get_customer(self, number: str) -> dict[str, Any]:
-        customer: dict[str, Any] = self.request("GET", f"/customers/{number}").get("Customer", {})
-        return customer
 
-    def create_customer(self, fields: FortnoxFields) -> dict[str, Any]:
-        customer: dict[str, Any] = self.request("POST", "/customers", body={"Customer": fields}).get(
-            "Customer", {}
-        )
-        return customer
+def pages(
+    client: FortnoxRequester, path: str, key: str, params: Mapping[str, str | int]
+) -> list[dict[str, Any]]:
+    """Every page of a Fortnox list: `key` is the list's envelope ("Customers", "Invoices", ...)."""
+    items: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        data = client.request("GET", path, params={**params, "limit": PAGE_SIZE, "page": page})
+        items.extend(dict(item) for item in data.get(key) or [] if isinstance(item, Mapping))
+        meta = data.get("MetaInformation") or {}
+        if page >= int(meta.get("@TotalPages") or 1):
+            return items
+        page += 1
 
-    def update_customer(self, number: str, fields: FortnoxFields) -> dict[str, Any]:
-        customer: dict[str, Any] = self.request("PUT", f"/customers/{number}", body={"Customer": fields}).get(
-            "Customer", {}
-        )
-        return customer
+
+def unwrap(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The object inside one of Fortnox's envelopes ({"Invoice": {...}}), or {}."""
+    value = data.get(key)
+    return dict(value) if isinstance(value, Mapping) else {}

@@ -1,0 +1,155 @@
+"""Every port: what the sync logic needs from the outside world, as abstract interfaces.
+
+Adapters under `adapters/` implement them against Fortnox, Stripe and AWS; `tests/fakes.py` has
+one fake per port. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, Protocol
+
+from stripe_fortnox_sync.core.models import CustomerLink, FortnoxFields, StripeEvent, TokenState
+
+# (method, path template, HTTP status or 0 for no response, seconds)
+CallObserver = Callable[[str, str, int, float], None]
+
+
+# Fortnox ------------------------------------------------------------------------------------
+
+
+class FortnoxRequester(Protocol):
+    """One Fortnox API call with envelopes, retries, rate limit and tokens handled."""
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]: ...
+
+
+class FortnoxCustomers(Protocol):
+    def list_customers(self, params: Mapping[str, str | int]) -> list[dict[str, Any]]: ...
+
+    def get_customer(self, number: str) -> dict[str, Any]: ...
+
+    def create_customer(self, fields: FortnoxFields) -> dict[str, Any]: ...
+
+    def update_customer(self, number: str, fields: FortnoxFields) -> dict[str, Any]: ...
+
+
+class FortnoxInvoices(Protocol):
+    """Fortnox invoices and invoice payments: bodies from `mapping`, envelopes unwrapped."""
+
+    def find_invoices_by_external_reference(
+        self, reference: str, *, field: Literal[1, 2] = 1
+    ) -> list[dict[str, Any]]: ...
+
+    def find_invoice_by_external_reference(
+        self, reference: str, *, field: Literal[1, 2] = 1
+    ) -> dict[str, Any] | None: ...
+
+    def get_invoice(self, number: str | int) -> dict[str, Any]: ...
+
+    def create_invoice(self, payload: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def update_invoice(self, number: str | int, payload: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def bookkeep_invoice(self, number: str | int) -> dict[str, Any]: ...
+
+    def credit_invoice(self, number: str | int) -> dict[str, Any]: ...
+
+    def register_payment(self, payload: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def bookkeep_payment(self, number: str | int) -> dict[str, Any]: ...
+
+    def list_payments(self, invoice_number: str | int) -> list[dict[str, Any]]: ...
+
+
+class TokenProvider(Protocol):
+    def access_token(self) -> str: ...
+
+    def invalidate(self, token: str) -> None: ...
+
+
+class RateLimiter(Protocol):
+    def acquire(self) -> float: ...
+
+
+# Stores ---------------------------------------------------------------------------------------
+
+
+class MappingStore(Protocol):
+    def get(self, stripe_id: str) -> CustomerLink | None: ...
+
+    def save(self, link: CustomerLink) -> CustomerLink: ...
+
+
+class TokenStore(Protocol):
+    def load_token(self, key: str) -> TokenState | None: ...
+
+    def save_token(self, key: str, state: TokenState) -> bool:
+        """Store `state` if the stored version is `state.version - 1` (or absent for 1)."""
+        ...
+
+    def try_lock(self, key: str, owner: str, ttl_seconds: float) -> bool: ...
+
+    def unlock(self, key: str, owner: str) -> None: ...
+
+
+class SlotStore(Protocol):
+    def load_slots(self, key: str) -> tuple[list[float], int]:
+        """The recent request times and the version they were stored at (0 when none)."""
+        ...
+
+    def save_slots(self, key: str, slots: list[float], expected_version: int) -> bool:
+        """Store `slots` as version `expected_version + 1` if the stored version still matches."""
+        ...
+
+
+class ActivityLog(Protocol):
+    def record(self, customer_id: str, event: StripeEvent, details: Mapping[str, Any]) -> None: ...
+
+
+# Stripe, queues, people ---------------------------------------------------------------------------
+
+
+class StripeReader(Protocol):
+    """What the handlers read from the Stripe API (`adapters.stripe_api.StripeApi`; fakes in tests)."""
+
+    def fetch_customer(self, customer_id: str) -> dict[str, Any] | None: ...
+
+    def invoice_lines(self, invoice_id: str) -> list[dict[str, Any]]: ...
+
+    def checkout_line_items(self, session_id: str) -> list[dict[str, Any]]: ...
+
+    def payment_intent(self, payment_intent_id: str) -> dict[str, Any] | None: ...
+
+    def checkout_session_of(self, payment_intent_id: str) -> str | None: ...
+
+    def invoice_of(self, payment_intent_id: str) -> str | None: ...
+
+    def payment_intent_of_invoice(self, invoice_id: str) -> str | None: ...
+
+    def charge_refunds(self, charge_id: str) -> list[dict[str, Any]]: ...
+
+    def refund(self, refund_id: str) -> dict[str, Any] | None: ...
+
+
+class EventPublisher(Protocol):
+    def publish(
+        self, body: str, group_id: str, dedup_id: str, attributes: dict[str, str] | None = None
+    ) -> None: ...
+
+
+class Notifier(Protocol):
+    def notify(self, subject: str, message: str, attributes: Mapping[str, str]) -> None: ...
+
+
+class Observer(Protocol):
+    def skipped_without_key(self, event: StripeEvent, what: str) -> None: ...
+
+    def payment_failed(self, event: StripeEvent, details: Mapping[str, Any]) -> None: ...

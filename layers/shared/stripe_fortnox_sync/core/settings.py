@@ -1,0 +1,284 @@
+"""Configuration read once per cold start from the function's environment.
+
+Each setting is declared once, as a field of `Settings`: its environment variable, the stack
+parameter or stack resource that sets it in template.yaml, its default and its parser. The template
+test, the local stack and the operator commands all read `SETTINGS`, so a new setting is one field.
+
+Secrets never live here: only the *names* of the Secrets Manager secrets that hold them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+from stripe_fortnox_sync.core.errors import ConfigError
+
+CHECKOUT_MODES: tuple[str, ...] = ("payment", "subscription", "setup")
+SWEDISH_VAT_RATES = (0, 6, 12, 25)
+
+# (environment variable, raw value) -> the setting's value; raises ConfigError naming the variable.
+Parser = Callable[[str, str], Any]
+
+
+class MatchRule(StrEnum):
+    """How an unmapped Stripe customer is matched to an existing Fortnox customer."""
+
+    EMAIL = "email"
+    ORGANISATION_NUMBER = "organisation_number"
+    NONE = "none"
+
+
+# Parsers --------------------------------------------------------------------------------------
+
+
+def text(_: str, raw: str) -> str:
+    return raw
+
+
+def url(_: str, raw: str) -> str:
+    return raw.strip().rstrip("/")
+
+
+def upper(_: str, raw: str) -> str:
+    return raw.strip().upper()
+
+
+def boolean(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def whole(minimum: int = 0) -> Parser:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def seconds(minimum: int = 0) -> Parser:
+    as_int = whole(minimum)
+    return lambda name, raw: float(as_int(name, raw))
+
+
+def vat_rate(name: str, raw: str) -> int:
+    value: int = whole()(name, raw)
+    if value not in SWEDISH_VAT_RATES:
+        raise ConfigError(f"{name} must be a Swedish VAT rate (0, 6, 12 or 25), got {value}")
+    return value
+
+
+def names(allowed: tuple[str, ...] | None = None, what: str = "values") -> Parser:
+    """A comma-separated list; with `allowed`, every item must be one of them."""
+
+    def parse(name: str, raw: str) -> tuple[str, ...]:
+        items = tuple(part.strip() for part in raw.split(",") if part.strip())
+        unknown = sorted(set(items) - set(allowed)) if allowed is not None else []
+        if unknown:
+            raise ConfigError(f"{name} has unknown {what}: {', '.join(unknown)}")
+        return items
+
+    return parse
+
+
+def match_rule(name: str, raw: str) -> MatchRule:
+    try:
+        return MatchRule(raw.strip().lower())
+    except ValueError:
+        allowed = ", ".join(r.value for r in MatchRule)
+        raise ConfigError(f"{name} must be one of {allowed}, got {raw.strip().lower()!r}") from None
+
+
+def json_object(name: str, raw: str) -> tuple[tuple[str, Any], ...]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ConfigError(f"{name} must be a JSON object, got {raw[:60]!r}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a JSON object")
+    return tuple(sorted(value.items()))
+
+
+# Declarations ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How one `Settings` field reaches a function: see `setting()`."""
+
+    name: str
+    env: str
+    default: Any
+    parse: Parser
+    parameter: str = ""
+    resource: str = ""
+    output: str = ""
+    from_parameter: Callable[[str], str] | None = None
+
+    def env_value(self, parameter_value: str) -> str:
+        """The environment value the template derives from the stack parameter's value."""
+        return self.from_parameter(parameter_value) if self.from_parameter else parameter_value
+
+    def render(self, value: Any) -> str:
+        """A value as the environment variable would hold it."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+            return ",".join(value)
+        if isinstance(value, tuple):
+            return json.dumps(dict(value)) if value else ""
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+
+def setting(
+    env: str,
+    default: Any,
+    parse: Parser = text,
+    *,
+    parameter: str = "",
+    resource: str = "",
+    output: str = "",
+    from_parameter: Callable[[str], str] | None = None,
+) -> Any:
+    """A `Settings` field: `env` sets it, else `default`.
+
+    `parameter`: the template parameter the function's `env` is set from; `resource`: the template
+    resource whose Ref it is (queues, tables, secrets, topics), and `output` the stack output that
+    gives the same value to the operator commands. Neither: the template does not set it.
+    """
+    declared = {
+        "env": env,
+        "parse": parse,
+        "parameter": parameter,
+        "resource": resource,
+        "output": output,
+        "from_parameter": from_parameter,
+    }
+    return field(default=default, metadata=declared)
+
+
+def _live(mode: str) -> str:
+    return "true" if mode == "live" else "false"
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = setting("STAGE", "dev", parameter="Stage")
+    stripe_livemode: bool = setting(
+        "STRIPE_LIVEMODE", False, boolean, parameter="StripeMode", from_parameter=_live
+    )
+    # Empty: the route table's defaults (`sync.routes.enabled_types` resolves and checks them).
+    event_types: tuple[str, ...] = setting(
+        "ENABLED_EVENT_TYPES", (), names(what="event types"), parameter="EnabledEventTypes"
+    )
+    stripe_webhook_secret_name: str = setting(
+        "STRIPE_WEBHOOK_SECRET_NAME", "", resource="StripeWebhookSecret", output="StripeWebhookSecretArn"
+    )
+    fortnox_credentials_secret_name: str = setting(
+        "FORTNOX_CREDENTIALS_SECRET_NAME",
+        "",
+        resource="FortnoxCredentialsSecret",
+        output="FortnoxCredentialsSecretArn",
+    )
+    fortnox_api_url: str = setting(
+        "FORTNOX_API_URL", "https://api.fortnox.se/3", url, parameter="FortnoxApiUrl"
+    )
+    fortnox_auth_url: str = setting(
+        "FORTNOX_AUTH_URL", "https://apps.fortnox.se/oauth-v1", url, parameter="FortnoxAuthUrl"
+    )
+    fortnox_timeout_seconds: float = setting("FORTNOX_TIMEOUT_SECONDS", 10.0, seconds(1))
+    fortnox_max_requests: int = setting("FORTNOX_MAX_REQUESTS", 25, whole(1))
+    fortnox_window_seconds: float = setting("FORTNOX_WINDOW_SECONDS", 5.0, seconds(1))
+    fortnox_max_attempts: int = setting("FORTNOX_MAX_ATTEMPTS", 4, whole(1))
+    queue_url: str = setting("QUEUE_URL", "", resource="EventQueue", output="EventQueueUrl")
+    dead_letter_queue_url: str = setting(
+        "DEAD_LETTER_QUEUE_URL", "", resource="DeadLetterQueue", output="DeadLetterQueueUrl"
+    )
+    mapping_table: str = setting("MAPPING_TABLE", "", resource="MappingTable", output="MappingTableName")
+    idempotency_table: str = setting(
+        "IDEMPOTENCY_TABLE", "", resource="IdempotencyTable", output="IdempotencyTableName"
+    )
+    state_table: str = setting("STATE_TABLE", "", resource="StateTable", output="StateTableName")
+    match_rule: MatchRule = setting(
+        "CUSTOMER_MATCH_RULE", MatchRule.EMAIL, match_rule, parameter="CustomerMatchRule"
+    )
+    organisation_number_metadata_key: str = setting(
+        "ORGANISATION_NUMBER_METADATA_KEY", "organisation_number", parameter="OrganisationNumberMetadataKey"
+    )
+    vat_number_metadata_key: str = setting(
+        "VAT_NUMBER_METADATA_KEY", "vat_number", parameter="VatNumberMetadataKey"
+    )
+    seller_country: str = setting("SELLER_COUNTRY", "SE", upper, parameter="SellerCountry")
+    secrets_max_age_seconds: int = setting("SECRETS_MAX_AGE_SECONDS", 300, whole())
+    checkout_modes: tuple[str, ...] = setting(
+        "CHECKOUT_MODES", CHECKOUT_MODES, names(CHECKOUT_MODES, "modes"), parameter="CheckoutModes"
+    )
+    payment_failure_comments: bool = setting(
+        "PAYMENT_FAILURE_COMMENTS", False, boolean, parameter="PaymentFailureComments"
+    )
+    stripe_api_key_secret_name: str = setting(
+        "STRIPE_API_KEY_SECRET_NAME", "", resource="StripeApiKeySecret", output="StripeApiKeySecretArn"
+    )
+    # Only for tests and the local stack (localstripe); Lambda talks to api.stripe.com.
+    stripe_api_base: str = setting("STRIPE_API_BASE", "")
+    payment_failure_topic_arn: str = setting(
+        "PAYMENT_FAILURE_TOPIC_ARN", "", resource="PaymentFailureTopic", output="PaymentFailureTopicArn"
+    )
+    activity_table: str = setting("ACTIVITY_TABLE", "", resource="ActivityTable", output="ActivityTableName")
+    # Overrides of mapping's InvoiceAccounts (BAS defaults), as JSON: {"stripe_clearing": 1580}
+    invoice_accounts: tuple[tuple[str, Any], ...] = setting(
+        "INVOICE_ACCOUNTS", (), json_object, parameter="InvoiceAccounts"
+    )
+    # A completed Checkout Session in payment mode also becomes a paid Fortnox invoice.
+    invoice_checkout_payments: bool = setting(
+        "INVOICE_CHECKOUT_PAYMENTS", False, boolean, parameter="InvoiceCheckoutPayments"
+    )
+    # The VAT rate a bare PaymentIntent's amount includes for a Swedish (SEVAT) buyer; it carries
+    # no tax breakdown. Buyers abroad (reverse charge, export) get 0.
+    payment_intent_vat_rate: int = setting(
+        "PAYMENT_INTENT_VAT_RATE", 25, vat_rate, parameter="PaymentIntentVatRate"
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for declared in SETTINGS:
+            raw = env.get(declared.env)
+            if raw is not None and raw.strip() != "":
+                values[declared.name] = declared.parse(declared.env, raw)
+        return cls(**values)
+
+
+def _declared(f: Any) -> Setting:
+    meta = f.metadata
+    default = f.default if f.default is not MISSING else None
+    return Setting(
+        f.name,
+        meta["env"],
+        default,
+        meta["parse"],
+        meta["parameter"],
+        meta["resource"],
+        meta["output"],
+        meta["from_parameter"],
+    )
+
+
+SETTINGS: tuple[Setting, ...] = tuple(_declared(f) for f in fields(Settings))

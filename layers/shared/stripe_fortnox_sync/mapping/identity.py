@@ -1,0 +1,78 @@
+"""Keys that identify a Stripe customer on our side, including guests who have no Customer object."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def guest_key(email: str) -> str:
+    """The mapping key of a guest checkout's buyer: by e-mail, hashed so no address is stored."""
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
+    return f"guest#{digest}"
+
+
+def checkout_email(session: Mapping[str, Any]) -> str | None:
+    details = session.get("customer_details")
+    email = (details.get("email") if isinstance(details, Mapping) else None) or session.get("customer_email")
+    return str(email).strip() if isinstance(email, str) and email.strip() else None
+
+
+def expandable_id(value: object) -> str | None:
+    """The id in an expandable Stripe field, whether it came as the id or as the expanded object."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+# FIFO message groups --------------------------------------------------------------------------
+# Order matters per customer (and per payment for refunds) only: events of different groups run in
+# parallel, events of one group one after another. Each route names the key its events group by.
+GroupKey = Callable[[Mapping[str, Any]], "str | None"]
+
+
+def _object(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    return obj if isinstance(obj, Mapping) else {}
+
+
+def customer_key(event: Mapping[str, Any]) -> str | None:
+    """The Stripe customer an event concerns (the customer itself, or the object's `customer`)."""
+    obj = _object(event)
+    return expandable_id(obj.get("id") if obj.get("object") == "customer" else obj.get("customer"))
+
+
+def payment_key(event: Mapping[str, Any]) -> str | None:
+    """A refund's or charge's payment (its PaymentIntent, else the charge), else its customer.
+
+    charge.refunded and refund.* name the same refund (a refund names no customer): one group, so
+    they never race to credit it twice.
+    """
+    obj = _object(event)
+    if obj.get("object") in ("refund", "charge"):
+        charge = obj.get("charge") if obj.get("object") == "refund" else obj.get("id")
+        value = expandable_id(obj.get("payment_intent")) or expandable_id(charge)
+        if value:
+            return value[:128]
+    return customer_key(event)
+
+
+def buyer_key(event: Mapping[str, Any]) -> str | None:
+    """The customer, else a guest checkout's e-mail key: two checkouts by one buyer must not race."""
+    customer = customer_key(event)
+    if customer:
+        return customer
+    obj = _object(event)
+    email = checkout_email(obj) if obj.get("object") == "checkout.session" else None
+    return guest_key(email) if email else None
+
+
+def group_id(event: Mapping[str, Any], key: GroupKey) -> str:
+    """The FIFO group: `key`'s answer, else the object's own id, else the event's."""
+    found = key(event)
+    if found:
+        return found
+    obj_id = _object(event).get("id")
+    return str(obj_id or event["id"])[:128]

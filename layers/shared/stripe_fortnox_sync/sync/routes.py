@@ -1,0 +1,151 @@
+"""The route table: every Stripe event type the stack handles, in one place.
+
+Each row says which handler applies the event, whether it is on by default or opt-in, which FIFO
+message group it is queued in, and whether it needs the Stripe API key. The webhook (which types to
+accept, which group), the settings (which types may be enabled, the default) and the sync (which
+handler) all read it. Adding an event type is one row here and one handler function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+from stripe_fortnox_sync.core.errors import ConfigError, PermanentEventError
+from stripe_fortnox_sync.core.models import Outcome, StripeEvent, SyncResult
+from stripe_fortnox_sync.core.settings import Settings
+from stripe_fortnox_sync.mapping.identity import GroupKey, buyer_key, customer_key, group_id, payment_key
+from stripe_fortnox_sync.sync import checkout, customers, refunds, sales, subscriptions
+from stripe_fortnox_sync.sync.context import Context, Handler
+
+
+class StripeKey(StrEnum):
+    """What a route does without the Stripe API key (the StripeApiKey secret)."""
+
+    # Applies the event's own payload; with a key, the object's current data.
+    OPTIONAL = "optional"
+    # Cannot be applied at all: parked as needs_stripe_key until a key is stored.
+    REQUIRED = "required"
+
+
+class Family(StrEnum):
+    CUSTOMERS = "customers"
+    CHECKOUT = "checkout"
+    SUBSCRIPTIONS = "subscriptions and payment failures"
+    SALES = "sales"
+    REFUNDS = "refunds"
+
+
+@dataclass(frozen=True)
+class Route:
+    event_type: str
+    handler: Handler
+    family: Family
+    # On unless ENABLED_EVENT_TYPES says otherwise. Opt-in types book sales: they need the Fortnox
+    # invoice and payment scopes and the bookkeeper's say on the accounts.
+    default: bool
+    group: GroupKey
+    stripe_key: StripeKey = StripeKey.OPTIONAL
+    # Builds the invoice machinery (InvoiceSync) when enabled.
+    books_sales: bool = False
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("customer.created", customers.upserted, Family.CUSTOMERS, True, customer_key),
+    Route("customer.updated", customers.upserted, Family.CUSTOMERS, True, customer_key),
+    Route("customer.deleted", customers.deleted, Family.CUSTOMERS, True, customer_key),
+    Route("customer.tax_id.created", customers.tax_id_changed, Family.CUSTOMERS, True, customer_key),
+    Route("customer.tax_id.updated", customers.tax_id_changed, Family.CUSTOMERS, True, customer_key),
+    Route("customer.tax_id.deleted", customers.tax_id_changed, Family.CUSTOMERS, True, customer_key),
+    Route("checkout.session.completed", checkout.completed, Family.CHECKOUT, True, buyer_key),
+    Route(
+        "customer.subscription.created",
+        subscriptions.subscription_changed,
+        Family.SUBSCRIPTIONS,
+        True,
+        customer_key,
+    ),
+    Route(
+        "customer.subscription.deleted",
+        subscriptions.subscription_changed,
+        Family.SUBSCRIPTIONS,
+        True,
+        customer_key,
+    ),
+    Route("invoice.payment_failed", subscriptions.payment_failed, Family.SUBSCRIPTIONS, True, customer_key),
+    Route("invoice.paid", sales.invoice_paid, Family.SALES, False, customer_key, books_sales=True),
+    Route(
+        "checkout.session.async_payment_succeeded",
+        checkout.completed,
+        Family.CHECKOUT,
+        False,
+        buyer_key,
+        books_sales=True,
+    ),
+    Route(
+        "payment_intent.succeeded",
+        sales.payment_intent_succeeded,
+        Family.SALES,
+        False,
+        customer_key,
+        StripeKey.REQUIRED,
+        books_sales=True,
+    ),
+    Route("charge.refunded", refunds.charge_refunded, Family.REFUNDS, False, payment_key, books_sales=True),
+    Route("refund.created", refunds.refund_changed, Family.REFUNDS, False, payment_key, books_sales=True),
+    Route("refund.updated", refunds.refund_changed, Family.REFUNDS, False, payment_key, books_sales=True),
+)
+BY_TYPE: Mapping[str, Route] = {route.event_type: route for route in ROUTES}
+SUPPORTED_TYPES: tuple[str, ...] = tuple(route.event_type for route in ROUTES)
+DEFAULT_TYPES: tuple[str, ...] = tuple(route.event_type for route in ROUTES if route.default)
+OPT_IN_TYPES: tuple[str, ...] = tuple(route.event_type for route in ROUTES if not route.default)
+
+
+def _any_key(event: Mapping[str, Any]) -> str | None:
+    # An event of no route (a parked unknown type, a hostile one): group it as the most specific
+    # route would.
+    return payment_key(event) or buyer_key(event)
+
+
+def message_group_id(event: Mapping[str, Any]) -> str:
+    """The FIFO message group of a Stripe event (a dict with at least an `id`)."""
+    route = BY_TYPE.get(str(event.get("type") or ""))
+    return group_id(event, route.group if route else _any_key)
+
+
+@cache
+def _enabled(chosen: tuple[str, ...]) -> frozenset[str]:
+    unknown = sorted(set(chosen) - set(SUPPORTED_TYPES))
+    if unknown:
+        raise ConfigError(f"ENABLED_EVENT_TYPES has unsupported types: {', '.join(unknown)}")
+    return frozenset(chosen or DEFAULT_TYPES)
+
+
+def enabled_types(settings: Settings) -> frozenset[str]:
+    """The event types this stack handles: ENABLED_EVENT_TYPES, or the defaults when it is empty."""
+    return _enabled(settings.event_types)
+
+
+def books_sales(settings: Settings) -> bool:
+    """Whether the invoice machinery is needed: a sales type is enabled, or Checkout invoicing is on."""
+    enabled = enabled_types(settings)
+    return settings.invoice_checkout_payments or any(
+        r.books_sales and r.event_type in enabled for r in ROUTES
+    )
+
+
+def apply(ctx: Context, event: StripeEvent) -> SyncResult:
+    """Run the event's handler."""
+    route = BY_TYPE.get(event.type)
+    if route is None:
+        return SyncResult(event.id, event.type, "", Outcome.IGNORED, detail="type not handled")
+    if route.stripe_key is StripeKey.REQUIRED and ctx.stripe is None:
+        raise PermanentEventError(
+            "needs_stripe_key",
+            f"{event.type} events need the Stripe API: store a restricted key in the StripeApiKey secret; "
+            "redrive",
+        )
+    return route.handler(ctx, event)

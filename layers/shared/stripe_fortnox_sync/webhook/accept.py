@@ -1,0 +1,98 @@
+"""Decides what to do with one webhook request: refuse it, ignore it, or queue it.
+
+Nothing here knows HTTP or AWS: it takes the raw body and the signature header, and hands
+accepted events to a publisher port. Which types are accepted and which FIFO group each goes to
+come from the route table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from stripe_fortnox_sync.core.ports import EventPublisher
+from stripe_fortnox_sync.sync.routes import message_group_id
+from stripe_fortnox_sync.webhook.envelope import MAX_BODY_BYTES, event_problem, queueable
+from stripe_fortnox_sync.webhook.verify import verify_signature
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    status: int
+    body: dict[str, Any]
+    # Why, for the log line and the metric; never sent to Stripe beyond `body`.
+    reason: str = ""
+    event_id: str | None = None
+    event_type: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def _refuse(status: int, message: str, reason: str) -> WebhookResponse:
+    return WebhookResponse(status, {"error": message}, reason=reason)
+
+
+def _parse(raw_body: bytes, signature: str | None, secrets: Sequence[str]) -> tuple[str, Any]:
+    """The verified body and its JSON, or a refusal."""
+    if len(raw_body) > MAX_BODY_BYTES:
+        raise _Refused(413, f"body is larger than {MAX_BODY_BYTES} bytes", "too_large")
+    try:
+        payload = raw_body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Refused(400, "body is not UTF-8", "bad_encoding") from None
+    problem = verify_signature(payload, signature, secrets)
+    if problem:
+        raise _Refused(400, problem, "bad_signature")
+    try:
+        event = json.loads(payload)
+    except json.JSONDecodeError:
+        raise _Refused(400, "body is not JSON", "bad_body") from None
+    problem = event_problem(event)
+    if problem:
+        raise _Refused(400, problem, "not_an_event")
+    return payload, event
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.response = _refuse(status, message, reason)
+
+
+def handle_webhook(
+    raw_body: bytes,
+    signature: str | None,
+    secrets: Sequence[str],
+    *,
+    livemode: bool,
+    event_types: Collection[str],
+    publisher: EventPublisher,
+) -> WebhookResponse:
+    try:
+        payload, event = _parse(raw_body, signature, secrets)
+    except _Refused as refused:
+        return refused.response
+    event_id, event_type = event["id"], event["type"]
+
+    def ignored(message: str, reason: str) -> WebhookResponse:
+        # 200, so Stripe stops delivering what this stack must never act on.
+        return WebhookResponse(
+            200, {"ignored": message}, reason=reason, event_id=event_id, event_type=event_type
+        )
+
+    if event["livemode"] != livemode:
+        mode, stack = ("live" if event["livemode"] else "test"), ("live" if livemode else "test")
+        return ignored(f"{mode}-mode event sent to a {stack}-mode stack", "livemode_mismatch")
+    if event_type not in event_types:
+        return ignored(f"event type {event_type} is not handled", "unhandled_type")
+    body = queueable(payload, event)
+    if body is None:
+        return _refuse(413, f"body is larger than {MAX_BODY_BYTES} bytes once escaped for SQS", "too_large")
+    # Any failure here propagates: the caller answers 500 so Stripe delivers again.
+    publisher.publish(
+        body, group_id=message_group_id(event), dedup_id=event_id, attributes={"event_type": event_type}
+    )
+    return WebhookResponse(
+        200, {"received": event_id}, reason="accepted", event_id=event_id, event_type=event_type
+    )
