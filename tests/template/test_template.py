@@ -891,10 +891,10 @@ def test_every_metric_the_issue_names_is_charted_and_emitted(stack: _Stack) -> N
         assert f'f"{prefix}' in code, prefix
 
 
-def test_readme_draws_the_dashboard_layout(stack: _Stack) -> None:
+def test_operations_guide_draws_the_dashboard_layout(stack: _Stack) -> None:
     body, _ = _dashboard(stack)
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Operations", 1)[1].split("\n## ", 1)[0]
+    guide = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = guide.split("\n## Dashboard", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```text\n(.*?)```", section, re.S)
     (layout,) = [block for block in blocks if "┌─ " in block]
     titles = [
@@ -904,14 +904,14 @@ def test_readme_draws_the_dashboard_layout(stack: _Stack) -> None:
     ]
     positions = [layout.find(f"┌─ {title} ") for title in titles]
     assert all(p >= 0 for p in positions), [t for t, p in zip(titles, positions, strict=True) if p < 0]
-    assert positions == sorted(positions), "README shows the widgets in another order"
+    assert positions == sorted(positions), "docs/operations.md shows the widgets in another order"
 
 
 def _readme_event_rows() -> dict[str, str]:
     """Event type -> its row in README's "What it does" table (`.updated` after a full name
     stands for the same prefix)."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## What it does", 1)[1].split("\n### ", 1)[0]
+    section = readme.split("\n## What it does", 1)[1].split("\n## ", 1)[0]
     rows: dict[str, str] = {}
     for line in section.splitlines():
         if not line.startswith("| `"):
