@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export AWS_DEFAULT_REGION ?= eu-north-1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv demo dev test test-fast lint format build bench reliability events clean
+.PHONY: help venv lock demo dev test test-fast lint format build bench reliability events clean
 
 help:
 	@echo "make demo   run the whole pipeline locally on the sample events (no AWS, no Docker)"
@@ -20,15 +20,28 @@ help:
 	@echo "make bench  the benchmarks; rewrites bench/RESULTS.md"
 	@echo "make reliability  the reliability scenarios; rewrites docs/RELIABILITY.md (ARGS=--soak: longer)"
 	@echo "make events regenerate events/webhook and events/sync from events/stripe"
+	@echo "make lock   re-resolve requirements-dev.txt and the layer's requirements.txt (pinned, hashed)"
 
-$(STAMP): pyproject.toml layers/shared/requirements.txt
+# Everything .venv holds comes from requirements-dev.txt, pinned and hashed; the project itself is
+# installed on top without resolving anything.
+$(STAMP): pyproject.toml requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed, found " + sys.version' 
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
 venv: $(STAMP)
+
+# The dev tools for every Python from 3.11; the layer for the functions' runtime (3.13, arm64 Linux),
+# held to the versions the tests run against.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes \
+	  --upgrade --quiet --custom-compile-command "make lock" -o requirements-dev.txt
+	$(BIN)/uv pip compile layers/shared/requirements.in --python-version 3.13 \
+	  --python-platform aarch64-manylinux_2_28 --generate-hashes --upgrade --quiet \
+	  --custom-compile-command "make lock" -c requirements-dev.txt -o layers/shared/requirements.txt
 
 demo: $(STAMP)
 	$(BIN)/stripe-fortnox demo

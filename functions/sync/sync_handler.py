@@ -27,7 +27,7 @@ def _service() -> SyncService:
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    result = _service().handle(record.body)
+    result = _service().handle(record.body, receive_count=int(record.attributes.approximate_receive_count))
     tracer.put_annotation("outcome", result.outcome.value)
     tracer.put_annotation("event_type", result.event_type)
 

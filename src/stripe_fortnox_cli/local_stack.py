@@ -566,6 +566,7 @@ class LocalStack:
                 "ORGANISATION_NUMBER_METADATA_KEY": defaults.organisation_number_metadata_key,
                 "VAT_NUMBER_METADATA_KEY": defaults.vat_number_metadata_key,
                 "SELLER_COUNTRY": defaults.seller_country,
+                "MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
                 **cfg.extra_env,
             }
         )

@@ -1560,7 +1560,6 @@ def run_command(args: argparse.Namespace) -> int:
 
     from stripe_fortnox_sync.core.errors import FortnoxAuthError, FortnoxError, RateLimitTimeout
 
-
     out, err = sys.stdout, sys.stderr
     try:
         stack = open_stack(args)

@@ -219,6 +219,11 @@ def test_revoked_access_token_is_refreshed_mid_run(stack: LocalStack) -> None:
     assert stats["unauthorized"] == 1 and stats["token_grants"].get("client_credentials", 0) >= 2
 
 
+class SimulatedCrash(ConnectionError):
+    """The mapping write after the Fortnox write never lands (the connection to DynamoDB drops): a
+    failure outside the event, retried. (Any other exception would be parked as `invalid_event`.)"""
+
+
 def test_crash_after_the_fortnox_write_does_not_duplicate(stack: LocalStack, monkeypatch: Any) -> None:
     real_save = DynamoMappingStore.save
     calls = {"n": 0}
@@ -226,7 +231,7 @@ def test_crash_after_the_fortnox_write_does_not_duplicate(stack: LocalStack, mon
     def crash_once_after_create(self: DynamoMappingStore, link: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 2:  # 1: the pending intent, 2: the mapping after the Fortnox create
-            raise RuntimeError("killed between the Fortnox write and the mapping write")
+            raise SimulatedCrash("killed between the Fortnox write and the mapping write")
         return real_save(self, link)
 
     monkeypatch.setattr(DynamoMappingStore, "save", crash_once_after_create)

@@ -416,6 +416,11 @@ def _fill(counts: Counts, line: Pipeline, tally: Tally, started: float) -> None:
         counts.problems.append(f"... and {len(tally.violations) - 20} other kinds of violation")
     depth = line.stack.queue_depths()["EventQueueUrl"]
     counts.details["queue_depth"] = depth
+    # The figures the report's hostile-input table shows (issue 13).
+    counts.details.update(
+        hostile_requests=counts.events_sent,
+        answered_5xx=sum(n for status, n in tally.statuses.items() if status.startswith("5")),
+    )
     line.fill(counts, started)
 
 

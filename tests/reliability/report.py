@@ -84,6 +84,33 @@ def _detail(value: object) -> str:
     return str(value)
 
 
+HOSTILE_COLUMNS = (
+    ("hostile_requests", "Hostile requests"),
+    ("answered_5xx", "Answered 5xx"),
+    ("forged_stale_future_processed", "Forged, stale or future-dated processed"),
+    ("hints_honoured", "Sync hints honoured"),
+    ("accepted", "Accepted"),
+    ("stuck_without_reason", "Accepted, stuck without a reason"),
+)
+
+
+def _hostile_table(results: list[tuple[str, Counts]]) -> list[str]:
+    """Issue 13's figures for the scenarios that count them (each must be 0 but the volumes)."""
+    rows = [(counts, counts.details) for _, counts in results if "answered_5xx" in counts.details]
+    if not rows:
+        return []
+    lines = [
+        "## Hostile input",
+        "",
+        "| Scenario | " + " | ".join(title for _, title in HOSTILE_COLUMNS) + " |",
+        "| --- | " + " | ".join("---:" for _ in HOSTILE_COLUMNS) + " |",
+    ]
+    for counts, details in rows:
+        cells = [str(details.get(key, "-")) for key, _ in HOSTILE_COLUMNS]
+        lines.append(f"| {counts.label} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
 def render(results: list[tuple[str, Counts]], size: Size, took: float) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = "python -m tests.reliability.report" + (" --soak" if size is SOAK else "")
@@ -108,7 +135,7 @@ def render(results: list[tuple[str, Counts]], size: Size, took: float) -> str:
         cells = [_cell(getattr(counts, key)) for key, _ in COLUMNS]
         result = "ok" if not counts.problems else f"**{len(counts.problems)} problem(s)**"
         lines.append(f"| {counts.label} | " + " | ".join(cells) + f" | {result} |")
-    lines += ["", LEGEND, "## Scenarios", ""]
+    lines += ["", LEGEND, *_hostile_table(results), "## Scenarios", ""]
     for name, counts in results:
         lines += [f"### {counts.label}", "", f"`--only {name}`. {describe(SCENARIOS[name])}", ""]
         lines += [f"- {key.replace('_', ' ')}: {_detail(value)}" for key, value in counts.details.items()]

@@ -32,6 +32,7 @@ from stripe_fortnox_sync.mapping.customer import map_customer
 
 from .harness import Counts, ExternalFortnox, Pipeline, moto_fifo_probe, pipeline
 from .hostile import hostile_input, unqueueable_characters
+from .hostile_signed import signed_hostile_input
 from .stripe_data import BASE_CREATED, History, event, histories, messy_customer
 
 
@@ -502,8 +503,10 @@ def data_that_does_not_fit(size: Size, workdir: Path, seed: int = 6) -> Counts:
 # 7 ------------------------------------------------------------------------------------------
 
 
-class SimulatedCrash(Exception):
-    """The process dies here (raised, so the invocation fails as a killed one would)."""
+class SimulatedCrash(ConnectionError):
+    """The mapping write after the Fortnox write never lands (the connection to DynamoDB drops, or
+    the process dies there): a failure outside the event, so the sync retries it, and the retry must
+    neither lose nor duplicate the customer."""
 
 
 class CrashPlan:
@@ -603,6 +606,7 @@ SCENARIOS: dict[str, Scenario] = {
     "concurrency": functools.partial(concurrency, probe_moto=True),
     "hostile": hostile_input,
     "hostile-unqueueable": unqueueable_characters,
+    "hostile-signed": signed_hostile_input,
     "data-fit": data_that_does_not_fit,
     "crash-email": functools.partial(crash_points, match_rule=MatchRule.EMAIL),
     "crash-none": functools.partial(crash_points, match_rule=MatchRule.NONE),

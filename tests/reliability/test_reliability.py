@@ -15,6 +15,7 @@ from stripe_fortnox_sync.core.settings import MatchRule
 
 from .harness import Counts
 from .hostile import hostile_input, unqueueable_characters
+from .hostile_signed import signed_hostile_input
 from .scenarios import (
     QUICK,
     concurrency,
@@ -95,6 +96,16 @@ def test_hostile_input_is_refused_and_never_queued(tmp_path: Path) -> None:
 def test_signed_events_sqs_cannot_carry_are_not_answered_5xx(tmp_path: Path) -> None:
     counts = unqueueable_characters(QUICK, tmp_path)
     no_problems(counts)
+
+
+def test_signed_hostile_events_get_no_5xx_no_hint_and_none_stuck_without_a_reason(tmp_path: Path) -> None:
+    counts = signed_hostile_input(QUICK, tmp_path)
+    no_problems(counts)
+    details = counts.details
+    assert details["answered_5xx"] == 0 and details["forged_stale_future_processed"] == 0
+    assert details["hints_honoured"] == 0 and details["stuck_without_reason"] == 0
+    assert details["accepted"] > 0 and sum(details["parked"].values()) > 0
+    assert set(details["operator_commands"].values()) <= {0, 1}
 
 
 def test_data_that_does_not_fit_never_earns_a_fortnox_400(tmp_path: Path) -> None:

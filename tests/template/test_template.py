@@ -27,11 +27,11 @@ REGION = "eu-north-1"
 
 # The only statements allowed to use Resource "*": AWS offers no resource-level permissions here.
 WILDCARD_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-# Managed policies SAM attaches: basic logging, X-Ray (Tracing: Active), the SQS poller.
+# Managed policies SAM attaches: basic logging, X-Ray (Tracing: Active; X-Ray has no resource ARNs).
+# Not AWSLambdaSQSQueueExecutionRole: it grants receive and delete on every queue.
 ALLOWED_MANAGED_POLICIES = {
     "AWSLambdaBasicExecutionRole",
     "AWSXrayWriteOnlyAccess",
-    "AWSLambdaSQSQueueExecutionRole",
 }
 
 GLOBAL_ENV = {
@@ -83,6 +83,10 @@ FUNCTION_PERMISSIONS = {
         "dynamodb:PutItem": {"MappingTable", "IdempotencyTable", "StateTable", "ActivityTable"},
         "secretsmanager:GetSecretValue": {"FortnoxCredentialsSecret", "StripeApiKeySecret"},
         "sqs:SendMessage": {"DeadLetterQueue"},
+        **{
+            f"sqs:{action}": {"EventQueue"}
+            for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility")
+        },
         "sns:Publish": {"PaymentFailureTopic"},
     },
 }
@@ -242,6 +246,9 @@ def test_event_queue_is_fifo_with_redrive_to_fifo_dlq(stack: _Stack, sync_timeou
     redrive = queue["RedrivePolicy"]
     assert _ref(redrive["deadLetterTargetArn"]) == "DeadLetterQueue"
     assert 1 <= int(redrive["maxReceiveCount"]) <= 5
+    # The sync parks an event that fails on its last receive, with the reason: it must know which.
+    env = stack.props("SyncFunction")["Environment"]["Variables"]
+    assert int(env["MAX_RECEIVE_COUNT"]) == int(redrive["maxReceiveCount"])
     assert int(queue["VisibilityTimeout"]) >= 6 * sync_timeout
     assert int(queue["MaximumMessageSize"]) == 262144
     for props in (queue, dlq):

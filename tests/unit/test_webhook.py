@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from typing import Any
@@ -106,8 +108,16 @@ def test_signature_from_unknown_secret_is_refused() -> None:
 
 
 def test_non_utf8_body_is_refused() -> None:
-    response, publisher = call(b"\xff\xfe{}", "t=1,v1=00")
+    body = b"\xff\xfe{}"
+    now = int(time.time())
+    digest = hmac.new(SECRET.encode(), f"{now}.".encode() + body, hashlib.sha256).hexdigest()
+    response, publisher = call(body, f"t={now},v1={digest}")
     assert response.body == {"error": "body is not UTF-8"} and publisher.sent == []
+
+
+def test_an_unsigned_non_utf8_body_is_refused_for_its_signature_first() -> None:
+    response, publisher = call(b"\xff\xfe{}", "t=1,v1=00")
+    assert response.body == {"error": "signature does not match"} and publisher.sent == []
 
 
 def test_too_large_body_is_413() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoActivityLog, DynamoMappingStore, DynamoStateStore
+from stripe_fortnox_sync.adapters.aws.errors import transient as aws_transient
 from stripe_fortnox_sync.adapters.aws.secrets import forget_secrets, secret_json, secret_text
 from stripe_fortnox_sync.adapters.aws.sns import SnsNotifier
 from stripe_fortnox_sync.adapters.aws.sqs import SqsFifoPublisher
@@ -140,4 +141,5 @@ def build_sync_service(settings: Settings) -> SyncService:
         SqsFifoPublisher(settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None,
         DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
         forget_secrets=forget_secrets,
+        transient=aws_transient,
     )

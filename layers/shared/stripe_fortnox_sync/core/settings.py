@@ -206,6 +206,9 @@ class Settings:
     fortnox_max_requests: int = setting("FORTNOX_MAX_REQUESTS", 25, whole(1))
     fortnox_window_seconds: float = setting("FORTNOX_WINDOW_SECONDS", 5.0, seconds(1))
     fortnox_max_attempts: int = setting("FORTNOX_MAX_ATTEMPTS", 4, whole(1))
+    # The event queue's maxReceiveCount: on its last receive an event that still fails is parked
+    # with the reason, rather than moved by SQS with none.
+    max_receives: int = setting("MAX_RECEIVE_COUNT", 5, whole(1))
     queue_url: str = setting("QUEUE_URL", "", resource="EventQueue", output="EventQueueUrl")
     dead_letter_queue_url: str = setting(
         "DEAD_LETTER_QUEUE_URL", "", resource="DeadLetterQueue", output="DeadLetterQueueUrl"

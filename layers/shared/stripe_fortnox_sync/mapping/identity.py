@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -71,8 +72,16 @@ def buyer_key(event: Mapping[str, Any]) -> str | None:
 
 def group_id(event: Mapping[str, Any], key: GroupKey) -> str:
     """The FIFO group: `key`'s answer, else the object's own id, else the event's."""
-    found = key(event)
-    if found:
-        return found
-    obj_id = _object(event).get("id")
-    return str(obj_id or event["id"])[:128]
+    found = key(event) or _object(event).get("id") or event["id"]
+    return _sqs_safe(str(found))
+
+
+# SQS takes 1-128 printable ASCII characters as a MessageGroupId.
+_SQS_GROUP = re.compile(r"[!-~]{1,128}")
+
+
+def _sqs_safe(value: str) -> str:
+    if _SQS_GROUP.fullmatch(value):
+        return value
+    # Stripe's ids always fit; anything else keeps one stable group per value.
+    return "h#" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:40]

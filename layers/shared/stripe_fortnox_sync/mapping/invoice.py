@@ -203,7 +203,7 @@ class InvoiceAccounts:
 def vat_type_for(
     country: str | None, tax_exempt: object, has_vat_number: bool, seller_country: str = "SE"
 ) -> VatType | None:
-    """Fortnox's VATType for a buyer, by the same rules as the customer mapping (docs/events.md, VAT types)."""
+    """Fortnox's VATType for a buyer, by the customer mapping's rules (docs/events.md, VAT types)."""
     if not country:
         return None
     code = country.strip().upper()

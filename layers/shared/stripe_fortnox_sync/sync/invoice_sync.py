@@ -278,7 +278,7 @@ class InvoiceSync:
         refund_id = str(refund.get("id") or "")
         currency = str(refund.get("currency") or "sek")
         amount = refund.get("amount")
-        if not refund_id or not isinstance(amount, int) or amount <= 0:
+        if not refund_id or not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             raise PermanentEventError("bad_payload", f"event {event.id}: a refund needs an id and an amount")
         payment_id = expandable_id(refund.get("payment_intent")) or expandable_id(refund.get("charge"))
         if not payment_id:

@@ -16,18 +16,22 @@ from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from stripe_fortnox_sync.core.errors import (
     ConfigError,
+    ConflictError,
     FortnoxError,
     PermanentEventError,
+    RateLimitTimeout,
     StripeUnavailable,
     WaitingForInvoice,
 )
 from stripe_fortnox_sync.core.models import FieldWarning, Outcome, StripeEvent, SyncResult
 from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics
+from stripe_fortnox_sync.core.payload import event_problem
 from stripe_fortnox_sync.core.ports import EventPublisher
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.sync import routes
@@ -70,6 +74,37 @@ def _result_from_dict(data: dict[str, Any], duplicate: bool = False) -> SyncResu
     return result
 
 
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+# Failures of our own layers that a later attempt may not meet: a concurrent writer, the shared
+# rate window full, an idempotency record still in progress, the network. (The AWS adapters judge
+# their own errors, also when Powertools' idempotency layer wraps them: see `transient`.)
+_TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
+    ConflictError,
+    RateLimitTimeout,
+    IdempotencyAlreadyInProgressError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, _TRANSIENT_TYPES)
+
+
+def _retry_reason(exc: BaseException) -> str:
+    """The park reason of a failure that was retried until the queue's last receive."""
+    if isinstance(exc, WaitingForInvoice):
+        return "waiting_for_invoice"
+    if isinstance(exc, StripeUnavailable):
+        return "stripe_unavailable"
+    if isinstance(exc, FortnoxError):
+        return f"fortnox_{exc.reason}"
+    return "unavailable"
+
+
 def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
     if isinstance(response, dict):
         return {**response, "_duplicate": True}
@@ -88,11 +123,14 @@ class SyncService:
         parker: EventPublisher | None,
         persistence: BasePersistenceLayer | None,
         forget_secrets: Callable[[], None] | None = None,
+        transient: Callable[[BaseException], bool] = lambda _: False,
     ) -> None:
         self._settings = settings
         self._handlers_factory = handlers
         self._enabled = routes.enabled_types(settings)
         self._forget_secrets = forget_secrets
+        # The AWS adapters' judgement of their own errors (throttling, 5xx, network: retry).
+        self._infrastructure_transient = transient
         self._handlers: Applier | None = None
         self._parker = parker
         self._outage_until = 0.0
@@ -138,52 +176,78 @@ class SyncService:
         data["outcome"] = result.outcome.value
         return data
 
-    def handle(self, body: str) -> SyncResult:
+    def handle(self, body: str, receive_count: int = 1) -> SyncResult:
+        """Apply one queued event; `receive_count` is SQS's ApproximateReceiveCount for it."""
         started = time.perf_counter()
         try:
             raw = json.loads(body)
-            event = StripeEvent.from_dict(raw)
-        except (ValueError, KeyError, TypeError) as exc:
-            return self._park(body, None, "bad_payload", f"queued message is not a Stripe event: {exc}")
+        except (ValueError, RecursionError) as exc:
+            return self._park(body, None, "bad_payload", f"queued message is not JSON: {exc}")
+        problem = event_problem(raw)
+        if problem:
+            known = raw if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+            return self._park(body, known, "invalid_event", problem)
+        event = StripeEvent.from_dict(raw)
         logger.set_correlation_id(event.id)
         logger.append_keys(event_type=event.type)
         if event.type not in self._enabled or event.livemode != self._settings.stripe_livemode:
             result = SyncResult(event.id, event.type, "", Outcome.IGNORED, detail="type or mode not enabled")
         else:
             try:
-                if time.monotonic() < self._outage_until:
-                    raise FortnoxError(
-                        "Fortnox failed moments ago; not trying again in this batch", status=503
-                    )
-                data = self._apply_once(event=raw)
-                result = _result_from_dict(data, duplicate=bool(data.get("_duplicate")))
-                self._transient_in_a_row = 0
-            except PermanentEventError as exc:
-                return self._park(body, raw, exc.reason, str(exc))
-            except ConfigError as exc:
-                return self._park(body, raw, "config", str(exc))
-            except WaitingForInvoice as exc:
-                # The sale's own event is still on its way (or parked): SQS delivers this one again.
-                metrics.add_metric(name="RefundWaiting", unit=MetricUnit.Count, value=1)
-                logger.warning("refund waits for its invoice, will retry", extra={"error": str(exc)})
-                raise
-            except StripeUnavailable as exc:
-                metrics.add_metric(name="StripeApiFailure", unit=MetricUnit.Count, value=1)
-                logger.warning("Stripe API failed, will retry", extra={"error": str(exc)})
-                raise
-            except FortnoxError as exc:
-                metrics.add_metric(name=f"FortnoxFailure_{exc.reason}", unit=MetricUnit.Count, value=1)
-                if exc.transient:
-                    self._transient_in_a_row += 1
-                    if self._transient_in_a_row >= OUTAGE_AFTER:
-                        self._outage_until = time.monotonic() + OUTAGE_HOLD_SECONDS
-                    logger.warning(
-                        "Fortnox failed, will retry", extra={"error": str(exc), "reason": exc.reason}
-                    )
+                result = self._apply_unless_down(raw)
+            except Exception as exc:
+                reason = self._classify(exc)
+                if reason is not None:
+                    return self._park(body, raw, reason, _describe(exc))
+                if receive_count < self._settings.max_receives:
                     raise
-                return self._park(body, raw, exc.reason, str(exc))
+                # SQS would move it now without a word: park it with what kept failing instead.
+                message = f"still failing on receive {receive_count}: {_describe(exc)}"
+                return self._park(body, raw, _retry_reason(exc), message)
         self._record(result, time.perf_counter() - started)
         return result
+
+    def _apply_unless_down(self, raw: dict[str, Any]) -> SyncResult:
+        if time.monotonic() < self._outage_until:
+            raise FortnoxError("Fortnox failed moments ago; not trying again in this batch", status=503)
+        data = self._apply_once(event=raw)
+        self._transient_in_a_row = 0
+        return _result_from_dict(data, duplicate=bool(data.get("_duplicate")))
+
+    def _classify(self, exc: Exception) -> str | None:
+        """The park reason for a failure that retrying cannot fix, or None to retry (re-raise)."""
+        if isinstance(exc, PermanentEventError):
+            return exc.reason
+        if isinstance(exc, ConfigError):
+            return "config"
+        if isinstance(exc, WaitingForInvoice):
+            # The sale's own event is still on its way (or parked): SQS delivers this one again.
+            metrics.add_metric(name="RefundWaiting", unit=MetricUnit.Count, value=1)
+            logger.warning("refund waits for its invoice, will retry", extra={"error": str(exc)})
+            return None
+        if isinstance(exc, StripeUnavailable):
+            metrics.add_metric(name="StripeApiFailure", unit=MetricUnit.Count, value=1)
+            logger.warning("Stripe API failed, will retry", extra={"error": str(exc)})
+            return None
+        if isinstance(exc, FortnoxError):
+            return self._fortnox_failed(exc)
+        if _transient(exc) or self._infrastructure_transient(exc):
+            logger.warning("a dependency failed, will retry", extra={"error": _describe(exc)})
+            return None
+        # Nothing outside failed: the event's own data broke the code that applies it. Retrying
+        # cannot help, and would hold the customer's later events behind it.
+        logger.exception("event could not be applied")
+        return "invalid_event"
+
+    def _fortnox_failed(self, exc: FortnoxError) -> str | None:
+        metrics.add_metric(name=f"FortnoxFailure_{exc.reason}", unit=MetricUnit.Count, value=1)
+        if not exc.transient:
+            return exc.reason
+        self._transient_in_a_row += 1
+        if self._transient_in_a_row >= OUTAGE_AFTER:
+            self._outage_until = time.monotonic() + OUTAGE_HOLD_SECONDS
+        logger.warning("Fortnox failed, will retry", extra={"error": str(exc), "reason": exc.reason})
+        return None
 
     def _record(self, result: SyncResult, seconds: float) -> None:
         metrics.add_metric(name=f"Customers_{result.outcome.value}", unit=MetricUnit.Count, value=1)

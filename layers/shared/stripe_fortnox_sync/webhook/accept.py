@@ -12,9 +12,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from stripe_fortnox_sync.core.payload import event_problem
 from stripe_fortnox_sync.core.ports import EventPublisher
 from stripe_fortnox_sync.sync.routes import message_group_id
-from stripe_fortnox_sync.webhook.envelope import MAX_BODY_BYTES, event_problem, queueable
+from stripe_fortnox_sync.webhook.envelope import MAX_BODY_BYTES, queueable
 from stripe_fortnox_sync.webhook.verify import verify_signature
 
 
@@ -37,16 +38,18 @@ def _parse(raw_body: bytes, signature: str | None, secrets: Sequence[str]) -> tu
     """The verified body and its JSON, or a refusal."""
     if len(raw_body) > MAX_BODY_BYTES:
         raise _Refused(413, f"body is larger than {MAX_BODY_BYTES} bytes", "too_large")
+    problem = verify_signature(raw_body, signature, secrets)
+    if problem:
+        raise _Refused(400, problem, "bad_signature")
     try:
         payload = raw_body.decode("utf-8")
     except UnicodeDecodeError:
         raise _Refused(400, "body is not UTF-8", "bad_encoding") from None
-    problem = verify_signature(payload, signature, secrets)
-    if problem:
-        raise _Refused(400, problem, "bad_signature")
     try:
         event = json.loads(payload)
-    except json.JSONDecodeError:
+    except RecursionError:
+        raise _Refused(400, "body is nested too deeply", "not_an_event") from None
+    except ValueError:
         raise _Refused(400, "body is not JSON", "bad_body") from None
     problem = event_problem(event)
     if problem:
@@ -70,9 +73,31 @@ def handle_webhook(
     publisher: EventPublisher,
 ) -> WebhookResponse:
     try:
-        payload, event = _parse(raw_body, signature, secrets)
+        decided = _decide(raw_body, signature, secrets, livemode, event_types)
     except _Refused as refused:
         return refused.response
+    except Exception as exc:
+        # Whatever the bytes: a request we cannot read is the sender's problem (4xx), never ours.
+        return _refuse(400, "the request could not be read", f"unreadable: {type(exc).__name__}")
+    if isinstance(decided, WebhookResponse):
+        return decided
+    body, group, event_id, event_type = decided
+    # Any failure here propagates: the caller answers 500 so Stripe delivers again.
+    publisher.publish(body, group_id=group, dedup_id=event_id, attributes={"event_type": event_type})
+    return WebhookResponse(
+        200, {"received": event_id}, reason="accepted", event_id=event_id, event_type=event_type
+    )
+
+
+def _decide(
+    raw_body: bytes,
+    signature: str | None,
+    secrets: Sequence[str],
+    livemode: bool,
+    event_types: Collection[str],
+) -> WebhookResponse | tuple[str, str, str, str]:
+    """An answer without queueing, or what to queue: (body, group, event id, event type)."""
+    payload, event = _parse(raw_body, signature, secrets)
     event_id, event_type = event["id"], event["type"]
 
     def ignored(message: str, reason: str) -> WebhookResponse:
@@ -88,11 +113,5 @@ def handle_webhook(
         return ignored(f"event type {event_type} is not handled", "unhandled_type")
     body = queueable(payload, event)
     if body is None:
-        return _refuse(413, f"body is larger than {MAX_BODY_BYTES} bytes once escaped for SQS", "too_large")
-    # Any failure here propagates: the caller answers 500 so Stripe delivers again.
-    publisher.publish(
-        body, group_id=message_group_id(event), dedup_id=event_id, attributes={"event_type": event_type}
-    )
-    return WebhookResponse(
-        200, {"received": event_id}, reason="accepted", event_id=event_id, event_type=event_type
-    )
+        raise _Refused(413, f"body is larger than {MAX_BODY_BYTES} bytes once escaped for SQS", "too_large")
+    return body, message_group_id(event), event_id, event_type

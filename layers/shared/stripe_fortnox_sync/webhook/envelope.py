@@ -1,10 +1,12 @@
-"""What a Stripe event must look like before anything reads it, and how it fits an SQS message."""
+"""How an accepted Stripe event fits an SQS message."""
 
 from __future__ import annotations
 
 import json
 import re
 from typing import Any
+
+from stripe_fortnox_sync.core.models import HINT_KEY
 
 # The queue's MaximumMessageSize; SQS counts message attributes too, so leave them room.
 QUEUE_MAX_MESSAGE_BYTES = 262_144
@@ -13,30 +15,14 @@ MAX_BODY_BYTES = QUEUE_MAX_MESSAGE_BYTES - 2_048
 _SQS_REFUSES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def event_problem(event: Any) -> str | None:
-    """Why a parsed body is not a Stripe event we can queue, or None."""
-    if not isinstance(event, dict):
-        return "the body is not a JSON object"
-    if event.get("object") != "event":
-        return 'the body is not a Stripe event (object != "event")'
-    if not isinstance(event.get("id"), str) or not event["id"].startswith("evt_"):
-        return "the event has no evt_ id"
-    if not isinstance(event.get("type"), str) or not event["type"]:
-        return "the event has no type"
-    if not isinstance(event.get("created"), int) or isinstance(event.get("created"), bool):
-        return "the event has no created timestamp"
-    if not isinstance(event.get("livemode"), bool):
-        return "the event has no livemode flag"
-    data = event.get("data")
-    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
-        return "the event has no data.object"
-    return None
-
-
 def queueable(payload: str, event: dict[str, Any]) -> str | None:
-    """The body as SQS takes it: as sent, or JSON-escaped where SQS refuses a character; None when
-    the escaped body no longer fits a message."""
-    if not _SQS_REFUSES.search(payload):
+    """The body as SQS takes it: as sent, or re-serialised where SQS refuses a character or where it
+    carries our operator-only sync hint; None when the result no longer fits a message."""
+    if HINT_KEY in event:
+        # Only the operator commands may tell the sync which Fortnox customer to use: a hint that
+        # comes through the public endpoint is dropped, however well signed.
+        event = {key: value for key, value in event.items() if key != HINT_KEY}
+    elif not _SQS_REFUSES.search(payload):
         return payload
     # JSON escapes keep the event as it is.
     escaped = json.dumps(event)
