@@ -22,18 +22,13 @@ from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
 from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
 from stripe_fortnox_sync.core.errors import FortnoxError
-from stripe_fortnox_sync.mapping.invoice import (
-    InvoiceAccounts,
-    MappedInvoice,
-    credit_payload,
-    map_checkout_session,
-    map_stripe_invoice,
-    minor_to_decimal,
-    payment_payload,
-    refund_is_full,
-    stripe_invoice_paid_on,
-    total_difference,
-)
+from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.credits import credit_payload, refund_is_full
+from stripe_fortnox_sync.mapping.dates import stripe_invoice_paid_on
+from stripe_fortnox_sync.mapping.fortnox_invoice import MappedInvoice, total_difference
+from stripe_fortnox_sync.mapping.money import minor_to_decimal
+from stripe_fortnox_sync.mapping.payments import payment_payload
+from stripe_fortnox_sync.mapping.sales import map_checkout_session, map_stripe_invoice
 from tests.invoice_factory import LineSpec, checkout_tshirts, stripe_invoice, stripe_invoices
 from tests.support import SIM_TENANT, invoicing_simulator
 

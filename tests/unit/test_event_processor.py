@@ -13,7 +13,7 @@ from stripe_fortnox_sync.core.errors import PermanentEventError
 from stripe_fortnox_sync.core.models import LinkStatus, Outcome, StripeEvent, SyncResult
 from stripe_fortnox_sync.core.settings import MatchRule, Settings
 from stripe_fortnox_sync.mapping.identity import guest_key
-from stripe_fortnox_sync.mapping.invoice import format_amount
+from stripe_fortnox_sync.mapping.money import format_amount
 from stripe_fortnox_sync.sync import routes
 from stripe_fortnox_sync.sync.context import Context
 from stripe_fortnox_sync.sync.customer_sync import CustomerSync

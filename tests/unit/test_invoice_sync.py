@@ -22,7 +22,9 @@ from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
 from stripe_fortnox_sync.core.errors import FortnoxError, PermanentEventError, WaitingForInvoice
 from stripe_fortnox_sync.core.models import Outcome, StripeEvent, SyncResult
-from stripe_fortnox_sync.mapping.invoice import InvoiceAccounts, minor_to_decimal, stripe_date
+from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.dates import stripe_date
+from stripe_fortnox_sync.mapping.money import minor_to_decimal
 from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
 from tests.invoice_factory import PERIOD_START, LineSpec, checkout_tshirts, fixture, stripe_invoice
 from tests.support import SIM_TENANT, invoicing_simulator

@@ -22,7 +22,7 @@ from stripe_fortnox_sync.core.errors import ConfigError
 from stripe_fortnox_sync.core.models import StripeEvent
 from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics
 from stripe_fortnox_sync.core.settings import Settings
-from stripe_fortnox_sync.mapping.invoice import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
 from stripe_fortnox_sync.sync import routes
 from stripe_fortnox_sync.sync.context import Context
 from stripe_fortnox_sync.sync.customer_sync import CustomerSync

@@ -12,62 +12,19 @@ from __future__ import annotations
 
 import re
 import sys
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from stripe_fortnox_sync.core.models import FieldWarning, FortnoxFields, MappedCustomer
 from stripe_fortnox_sync.core.settings import Settings
-from stripe_fortnox_sync.mapping.iso_codes import COUNTRY_CODES, CURRENCY_CODES, EU_COUNTRY_CODES
-
-# Max lengths of the Fortnox customer fields we send, copied from `fortnox_Customer` in the
-# official OpenAPI spec. The spec gives no limit for VATNumber and OrganisationNumber: 1024 is
-# what every other free-text field allows, and 30 fits every national organisation number
-# format while keeping pasted junk out.
-MAX_LENGTHS: dict[str, int] = {
-    "Name": 1024,
-    "Email": 1024,
-    "Phone1": 1024,
-    "Address1": 1024,
-    "Address2": 1024,
-    "ZipCode": 10,
-    "City": 1024,
-    "CountryCode": 2,
-    "DeliveryName": 1024,
-    "DeliveryAddress1": 1024,
-    "DeliveryAddress2": 1024,
-    "DeliveryZipCode": 10,
-    "DeliveryCity": 1024,
-    "DeliveryCountryCode": 2,
-    "DeliveryPhone1": 1024,
-    "Currency": 3,
-    "ExternalReference": 1024,
-    "VATNumber": 1024,
-    "OrganisationNumber": 30,
-}
+from stripe_fortnox_sync.mapping.identity import as_mapping
+from stripe_fortnox_sync.mapping.iso_codes import COUNTRY_CODES, CURRENCY_CODES
+from stripe_fortnox_sync.mapping.text import MAX_LENGTHS, clean_text, is_valid_email
+from stripe_fortnox_sync.mapping.vat import vat_type_for
 
 # Identifiers are checked against their limit after cleaning and dropped if too long: a cut
 # postcode or VAT number would be wrong data, while a cut street name is still useful.
 _NO_LIMIT = sys.maxsize
-
-# Characters that separate words in the source (line breaks in a pasted address, tabs):
-# turned into one space rather than removed, so the words do not run together.
-_BREAKS = frozenset("\t\n\r\v\f\x85\u2028\u2029")
-# Placeholders while cleaning; both are control characters, so they can never survive from
-# the input itself (every input control character is replaced by one of them).
-_BREAK_MARK = "\x01"
-_REMOVED_MARK = "\x00"
-_BREAK_RUN = re.compile(r"[ \x00]*\x01[ \x00\x01]*")
-_REMOVED_RUN = re.compile(r"( ?)\x00+( ?)")
-
-# Pragmatic, ASCII-only: Fortnox's own check is undocumented, and a rejected e-mail address
-# fails the whole customer, so anything unusual is dropped rather than risked.
-_EMAIL_RE = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}",
-    re.ASCII,
-)
-_EMAIL_LOCAL_MAX = 64
 
 _SE_VAT_RE = re.compile(r"SE(\d{10})01")
 _SE_ORG_NUMBER_RE = re.compile(r"(\d{6})[- ]?(\d{4})")
@@ -76,82 +33,6 @@ _VAT_SEPARATORS = re.compile(r"[\s.\-]+")
 # Tax id types that identify a person, not a business (Brazilian CPF, Malaysian individual
 # income tax number): they do not make the customer a company.
 _PERSONAL_TAX_ID_TYPES = frozenset({"br_cpf", "my_itn"})
-_REVERSE_CHARGE_EXEMPTIONS = frozenset({"reverse", "exempt"})
-
-
-def clean_text(value: object, max_length: int) -> tuple[str | None, list[str]]:
-    """Make a value safe for a Fortnox text field.
-
-    Returns the cleaned text (None when nothing is left) and the reasons for every change.
-    Fortnox rejects a request with control characters or 4-byte UTF-8 characters (error
-    2000359), so those are removed; line breaks and tabs become spaces.
-    """
-    if value is None:
-        return None, []
-    if isinstance(value, bool):
-        # A JSON true/false in a text field is a data error, not the text "True".
-        return None, ["dropped: not text"]
-    if isinstance(value, int | float):
-        text = str(value)
-    elif isinstance(value, str):
-        text = value
-    else:
-        return None, ["dropped: not text"]
-
-    reasons: list[str] = []
-    breaks = controls = astral = invalid = False
-    parts: list[str] = []
-    for ch in text:
-        if ch in _BREAKS:
-            breaks = True
-            parts.append(_BREAK_MARK)
-        elif ord(ch) > 0xFFFF:
-            astral = True
-            parts.append(_REMOVED_MARK)
-        else:
-            category = unicodedata.category(ch)
-            if category in ("Cc", "Cf"):
-                controls = True
-                parts.append(_REMOVED_MARK)
-            elif category == "Cs":
-                # A lone surrogate (JSON "\ud83d" without its pair) cannot even be encoded.
-                invalid = True
-                parts.append(_REMOVED_MARK)
-            else:
-                parts.append(ch)
-    cleaned = "".join(parts)
-    if breaks or controls or astral or invalid:
-        cleaned = _BREAK_RUN.sub(" ", cleaned)
-        # Keep one space where a removed emoji stood between words, none where it was inside one.
-        cleaned = _REMOVED_RUN.sub(lambda m: " " if m.group(1) or m.group(2) else "", cleaned)
-    if breaks:
-        reasons.append("replaced line breaks or tabs with spaces")
-    if controls:
-        reasons.append("removed control or invisible format characters")
-    if astral:
-        reasons.append("removed characters outside the Basic Multilingual Plane (emoji and the like)")
-    if invalid:
-        reasons.append("removed invalid unpaired surrogates")
-
-    cleaned = cleaned.strip()
-    if not cleaned:
-        if reasons:
-            reasons.append("dropped: nothing left after cleaning")
-        return None, reasons
-    if len(cleaned) > max_length:
-        # Cutting can leave a trailing space, which Fortnox would keep and we would not.
-        cleaned = cleaned[:max_length].rstrip()
-        reasons.append(f"cut to {max_length} characters")
-    return cleaned, reasons
-
-
-def is_valid_email(value: str) -> bool:
-    """True for a plain ``local@domain.tld`` address that fits Fortnox's Email field."""
-    if not isinstance(value, str) or len(value) > MAX_LENGTHS["Email"]:
-        return False
-    if _EMAIL_RE.fullmatch(value) is None:
-        return False
-    return len(value.rsplit("@", 1)[0]) <= _EMAIL_LOCAL_MAX
 
 
 def normalise_vat_number(value: str) -> str:
@@ -186,24 +67,20 @@ def map_customer(
         raise ValueError("Stripe customer has no usable id")
 
     out = _Builder()
-    address = _mapping(customer.get("address"))
-    shipping = _mapping(customer.get("shipping"))
-    shipping_address = _mapping(shipping.get("address"))
-    metadata = _mapping(customer.get("metadata"))
-    tax_id_list = _tax_ids(customer, tax_ids)
-    tax_exempt = customer.get("tax_exempt")
-
+    shipping = as_mapping(customer.get("shipping"))
     out.fields["Name"] = _name(customer, shipping, stripe_id, out)
-
-    email, reasons = clean_text(customer.get("email"), _NO_LIMIT)
-    out.warn("Email", reasons)
-    if email is not None:
-        if is_valid_email(email):
-            out.fields["Email"] = email
-        else:
-            out.warn("Email", ["dropped: not a valid e-mail address"])
+    out.email("Email", customer.get("email"))
     out.text("Phone1", customer.get("phone"))
+    country = _addresses(as_mapping(customer.get("address")), shipping, out)
+    out.currency("Currency", customer.get("currency"))
+    out.fields["ExternalReference"] = stripe_id
+    _business(customer, settings, _tax_ids(customer, tax_ids), country, out)
+    return MappedCustomer(fields=out.fields, warnings=tuple(out.warnings))
 
+
+def _addresses(address: Mapping[str, Any], shipping: Mapping[str, Any], out: _Builder) -> str | None:
+    """The billing and delivery address fields; returns the customer's country (billing first)."""
+    shipping_address = as_mapping(shipping.get("address"))
     out.text("Address1", address.get("line1"))
     out.text("Address2", address.get("line2"))
     out.zip_code("ZipCode", address.get("postal_code"))
@@ -217,20 +94,20 @@ def map_customer(
     out.text("DeliveryCity", shipping_address.get("city"))
     delivery_country = out.country_code("DeliveryCountryCode", shipping_address.get("country"))
     out.text("DeliveryPhone1", shipping.get("phone"))
+    return country or delivery_country
 
-    currency, reasons = clean_text(customer.get("currency"), _NO_LIMIT)
-    out.warn("Currency", reasons)
-    if currency is not None:
-        # Stripe sends currencies in lower case; Fortnox wants the ISO form.
-        if currency.upper() in CURRENCY_CODES:
-            out.fields["Currency"] = currency.upper()
-        else:
-            out.warn("Currency", ["dropped: not an ISO 4217 currency code"])
 
-    out.fields["ExternalReference"] = stripe_id
-
+def _business(
+    customer: Mapping[str, Any],
+    settings: Settings,
+    tax_id_list: Sequence[Mapping[str, Any]],
+    customer_country: str | None,
+    out: _Builder,
+) -> None:
+    """VAT and organisation numbers, company or private, and the VAT type."""
+    metadata = as_mapping(customer.get("metadata"))
+    tax_exempt = customer.get("tax_exempt")
     vat_number = _vat_number(tax_id_list, metadata.get(settings.vat_number_metadata_key), out)
-    customer_country = country or delivery_country
     org_number = _organisation_number(
         metadata.get(settings.organisation_number_metadata_key), customer_country, out
     )
@@ -249,11 +126,11 @@ def map_customer(
     )
     out.fields["Type"] = "COMPANY" if is_company else "PRIVATE"
 
-    vat_type = _vat_type(customer_country, settings.seller_country, tax_exempt, vat_number is not None)
+    # A country-less customer gets no VAT type: a guess could book VAT wrongly, and left out,
+    # Fortnox keeps what it has (its default on create).
+    vat_type = vat_type_for(customer_country, tax_exempt, vat_number is not None, settings.seller_country)
     if vat_type is not None:
         out.fields["VATType"] = vat_type
-
-    return MappedCustomer(fields=out.fields, warnings=tuple(out.warnings))
 
 
 class _Builder:
@@ -272,10 +149,34 @@ class _Builder:
         if cleaned is not None:
             self.fields[field] = cleaned
 
-    def zip_code(self, field: str, value: object) -> None:
-        # Kept exactly as typed (a Swedish "123 45" keeps its space): only the length matters.
+    def cleaned(self, field: str, value: object) -> str | None:
+        """value cleaned without cutting (the caller checks the length), its changes warned."""
         cleaned, reasons = clean_text(value, _NO_LIMIT)
         self.warn(field, reasons)
+        return cleaned
+
+    def email(self, field: str, value: object) -> None:
+        cleaned = self.cleaned(field, value)
+        if cleaned is None:
+            return
+        if is_valid_email(cleaned):
+            self.fields[field] = cleaned
+        else:
+            self.warn(field, ["dropped: not a valid e-mail address"])
+
+    def currency(self, field: str, value: object) -> None:
+        cleaned = self.cleaned(field, value)
+        if cleaned is None:
+            return
+        # Stripe sends currencies in lower case; Fortnox wants the ISO form.
+        if cleaned.upper() in CURRENCY_CODES:
+            self.fields[field] = cleaned.upper()
+        else:
+            self.warn(field, ["dropped: not an ISO 4217 currency code"])
+
+    def zip_code(self, field: str, value: object) -> None:
+        # Kept exactly as typed (a Swedish "123 45" keeps its space): only the length matters.
+        cleaned = self.cleaned(field, value)
         if cleaned is None:
             return
         limit = MAX_LENGTHS[field]
@@ -285,8 +186,7 @@ class _Builder:
             self.fields[field] = cleaned
 
     def country_code(self, field: str, value: object) -> str | None:
-        cleaned, reasons = clean_text(value, _NO_LIMIT)
-        self.warn(field, reasons)
+        cleaned = self.cleaned(field, value)
         if cleaned is None:
             return None
         code = cleaned.upper()
@@ -295,11 +195,6 @@ class _Builder:
             return None
         self.fields[field] = code
         return code
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    # Stripe sends null, {} or an object for address and shipping; treat all alike.
-    return value if isinstance(value, Mapping) else {}
 
 
 def _tax_ids(
@@ -363,8 +258,7 @@ def _vat_number(tax_ids: Sequence[Mapping[str, Any]], from_metadata: object, out
 
 
 def _organisation_number(raw: object, country: str | None, out: _Builder) -> str | None:
-    cleaned, reasons = clean_text(raw, _NO_LIMIT)
-    out.warn("OrganisationNumber", reasons)
+    cleaned = out.cleaned("OrganisationNumber", raw)
     if cleaned is None:
         return None
     # A bare 10-digit number is Swedish when the customer is, or when nothing says otherwise
@@ -377,17 +271,3 @@ def _organisation_number(raw: object, country: str | None, out: _Builder) -> str
         out.warn("OrganisationNumber", [f"dropped: longer than {limit} characters"])
         return None
     return cleaned
-
-
-def _vat_type(
-    country: str | None, seller_country: str, tax_exempt: object, has_vat_number: bool
-) -> str | None:
-    if country is None:
-        # A guess could book VAT wrongly; left out, Fortnox keeps what it has (its default on create).
-        return None
-    reverse_charge = tax_exempt in _REVERSE_CHARGE_EXEMPTIONS
-    if country == seller_country.strip().upper():
-        return "SEREVERSEDVAT" if reverse_charge else "SEVAT"
-    if country in EU_COUNTRY_CODES:
-        return "EUREVERSEDVAT" if reverse_charge or has_vat_number else "EUVAT"
-    return "EXPORT"

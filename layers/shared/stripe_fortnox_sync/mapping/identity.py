@@ -1,4 +1,5 @@
-"""Keys that identify a Stripe customer on our side, including guests who have no Customer object."""
+"""Keys that identify a Stripe customer on our side, including guests who have no Customer object,
+and the readers of Stripe's nested and expandable fields they rest on."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ def checkout_email(session: Mapping[str, Any]) -> str | None:
     details = session.get("customer_details")
     email = (details.get("email") if isinstance(details, Mapping) else None) or session.get("customer_email")
     return str(email).strip() if isinstance(email, str) and email.strip() else None
+
+
+def as_mapping(value: object) -> Mapping[str, Any]:
+    """A nested Stripe object, or {} for anything else: Stripe sends null, {} or an object alike."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def expandable_id(value: object) -> str | None:

@@ -9,8 +9,8 @@ from typing import Any
 
 from stripe_fortnox_sync.core.errors import PermanentEventError
 from stripe_fortnox_sync.core.models import StripeEvent, SyncResult
-from stripe_fortnox_sync.mapping.identity import checkout_email, expandable_id, guest_key
-from stripe_fortnox_sync.sync.context import Context, as_mapping, combined, customer_id_of, ignored
+from stripe_fortnox_sync.mapping.identity import as_mapping, checkout_email, expandable_id, guest_key
+from stripe_fortnox_sync.sync.context import Context, combined, customer_id_of, ignored
 from stripe_fortnox_sync.sync.customers import sync_customer
 from stripe_fortnox_sync.sync.sales import intent_settlement
 

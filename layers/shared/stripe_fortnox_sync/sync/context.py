@@ -58,10 +58,6 @@ def customer_id_of(obj: Mapping[str, Any]) -> str | None:
     return value if value and value.startswith("cus_") else None
 
 
-def as_mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 def ignored(event: StripeEvent, detail: str, stripe_id: str = "") -> SyncResult:
     return SyncResult(event.id, event.type, stripe_id, Outcome.IGNORED, detail=detail)
 

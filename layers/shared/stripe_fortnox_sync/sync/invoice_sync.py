@@ -25,23 +25,14 @@ from typing import Any
 from stripe_fortnox_sync.core.errors import InvoiceMappingError, PermanentEventError, WaitingForInvoice
 from stripe_fortnox_sync.core.models import FieldWarning, Outcome, StripeEvent, SyncResult
 from stripe_fortnox_sync.core.ports import FortnoxInvoices
+from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.credits import credit_payload, refund_is_full
+from stripe_fortnox_sync.mapping.dates import stripe_date, stripe_invoice_paid_on
+from stripe_fortnox_sync.mapping.fortnox_invoice import MappedInvoice, total_difference
 from stripe_fortnox_sync.mapping.identity import expandable_id
-from stripe_fortnox_sync.mapping.invoice import (
-    InvoiceAccounts,
-    MappedInvoice,
-    credit_payload,
-    decimal_to_minor,
-    format_amount,
-    map_checkout_session,
-    map_payment_intent,
-    map_stripe_invoice,
-    minor_to_decimal,
-    payment_payload,
-    refund_is_full,
-    stripe_date,
-    stripe_invoice_paid_on,
-    total_difference,
-)
+from stripe_fortnox_sync.mapping.money import decimal_to_minor, format_amount, minor_to_decimal
+from stripe_fortnox_sync.mapping.payments import payment_payload
+from stripe_fortnox_sync.mapping.sales import map_checkout_session, map_payment_intent, map_stripe_invoice
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from stripe_fortnox_sync.core.models import Outcome, StripeEvent, SyncResult
-from stripe_fortnox_sync.sync.context import Context, as_mapping, ignored, not_enabled
+from stripe_fortnox_sync.mapping.identity import as_mapping
+from stripe_fortnox_sync.sync.context import Context, ignored, not_enabled
 from stripe_fortnox_sync.sync.sales import sek_settlement
 
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from stripe_fortnox_sync.core.errors import PermanentEventError
 from stripe_fortnox_sync.core.models import StripeEvent, SyncResult
-from stripe_fortnox_sync.mapping.identity import expandable_id, guest_key
-from stripe_fortnox_sync.mapping.invoice import buyer_vat_type, invoice_payment_intent
+from stripe_fortnox_sync.mapping.identity import as_mapping, expandable_id, guest_key
+from stripe_fortnox_sync.mapping.sales import invoice_payment_intent
+from stripe_fortnox_sync.mapping.vat import buyer_vat_type
 from stripe_fortnox_sync.sync.context import (
     Context,
-    as_mapping,
     combined,
     customer_id_of,
     ignored,

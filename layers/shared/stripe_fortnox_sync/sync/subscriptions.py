@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stripe_fortnox_sync.core.models import StripeEvent, SyncResult
-from stripe_fortnox_sync.mapping.customer import MAX_LENGTHS
-from stripe_fortnox_sync.mapping.invoice import format_amount
+from stripe_fortnox_sync.mapping.money import format_amount
+from stripe_fortnox_sync.mapping.text import MAX_LENGTHS
 from stripe_fortnox_sync.sync.context import Context, customer_id_of
 from stripe_fortnox_sync.sync.customers import invoice_snapshot, sync_customer
 

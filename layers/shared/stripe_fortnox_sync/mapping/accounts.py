@@ -1,0 +1,66 @@
+"""The accounts synced sales and payments are booked on: Swedish BAS accounts unless configured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class InvoiceAccounts:
+    """Where synced sales and payments are booked (Swedish BAS accounts by default).
+
+    Sales accounts follow the VAT situation of the row: Swedish VAT by rate (3001 25 %, 3002 12 %,
+    3003 6 %, 3004 VAT-free), EU businesses under reverse charge (3308 services, 3108 goods), other VAT
+    rates charged to EU consumers (one-stop shop, 3106; BAS has no dedicated OSS account, change it to
+    your chart), outside the EU (3305 services, 3105 goods), Swedish reverse charge (3231).
+
+    `stripe_clearing` is 1580 "Fordringar för kontokort och kuponger": Stripe holds the money for days
+    before a payout, and pays out net of its fees. Booking payments straight to the bank account (1930)
+    would show money that is not there yet and make every payout differ from the bank statement; with
+    1580 a payout is one transfer 1580 -> 1930 plus the fee to 6570, and 1580's balance equals what
+    Stripe holds for you. `rounding` (3740 "Öres- och kronutjämning") takes rounding rows and Fortnox's
+    öresavrundning write-offs.
+    """
+
+    sweden_25: int = 3001
+    sweden_12: int = 3002
+    sweden_6: int = 3003
+    sweden_exempt: int = 3004
+    sweden_reverse_charge: int = 3231
+    eu_reverse_charge_services: int = 3308
+    eu_reverse_charge_goods: int = 3108
+    eu_foreign_vat: int = 3106
+    export_services: int = 3305
+    export_goods: int = 3105
+    rounding: int = 3740
+    stripe_clearing: int = 1580
+    # What is sold: decides between the service and the goods accounts for reverse charge and export.
+    sells: Literal["services", "goods"] = "services"
+    # A mode of payment code that exists in the Fortnox company (Inställningar > Betalningssätt), or
+    # None to send only ModeOfPaymentAccount.
+    mode_of_payment: str | None = None
+    # Bookkeep invoices and payments at once (a booked invoice cannot be changed, only credited).
+    bookkeep: bool = True
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if isinstance(value, int) and not isinstance(value, bool) and not 1000 <= value <= 9999:
+                raise ValueError(f"{name} must be a four-digit account number, got {value}")
+        if self.sells not in ("services", "goods"):
+            raise ValueError("sells must be 'services' or 'goods'")
+
+    def sales_account(self, vat_type: str | None, vat_rate: int) -> int:
+        """The sales account for a row with this VAT rate, sold to a customer of this VAT type."""
+        goods = self.sells == "goods"
+        if vat_rate > 0:
+            # The tax Stripe charged decides: Swedish VAT is a Swedish-VAT sale, whoever the buyer.
+            swedish = {25: self.sweden_25, 12: self.sweden_12, 6: self.sweden_6}
+            return swedish.get(vat_rate, self.eu_foreign_vat)
+        if vat_type == "EUREVERSEDVAT":
+            return self.eu_reverse_charge_goods if goods else self.eu_reverse_charge_services
+        if vat_type == "EXPORT":
+            return self.export_goods if goods else self.export_services
+        if vat_type == "SEREVERSEDVAT":
+            return self.sweden_reverse_charge
+        return self.sweden_exempt
