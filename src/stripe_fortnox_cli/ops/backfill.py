@@ -102,7 +102,7 @@ def _print_plan(
 
 def _queue_plan(queue: FifoQueue, plan: Sequence[Planned], cursor: Cursor, err: TextIO) -> int:
     """Queue the plan's events in order, moving the cursor along; returns how many were queued."""
-    progress = Progress("Queueing events", total=sum(1 for p in plan if p.message), stream=err)
+    progress = Progress("Queueing events", total=sum(1 for p in plan if p.message is not None), stream=err)
     queued = 0
     saved_at = time.monotonic()
     try:
