@@ -21,6 +21,7 @@ from typing import Any
 from stripe import WebhookSignature
 
 from stripe_fortnox_cli.exits import EXIT_CONFIG, EXIT_OK, EXIT_PORT, fail
+from stripe_fortnox_cli.ops.commands import add_parsers as add_operation_parsers
 
 DEV_SECRET = "whsec_local_development_only"
 
@@ -165,108 +166,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.events), port=args.port)
 
 
-def cmd_operation(args: argparse.Namespace) -> int:
-    from .operations import run_command
-
-    return run_command(args)
-
-
-def _add_operation_parsers(sub: Any) -> None:
-    target = argparse.ArgumentParser(add_help=False)
-    choice = target.add_mutually_exclusive_group()
-    choice.add_argument(
-        "--stack", help="CloudFormation stack name (default $STRIPE_FORTNOX_STACK or stripe-fortnox-sync)"
-    )
-    choice.add_argument(
-        "--outputs", metavar="FILE", help="stack outputs as JSON (describe-stacks output or a flat object)"
-    )
-    choice.add_argument(
-        "--local",
-        nargs="?",
-        const=".local-stack",
-        metavar="STATE_DIR",
-        help="the local stack of `stripe-fortnox dev` (its outputs.json; default .local-stack)",
-    )
-    target.add_argument(
-        "--region", help="AWS region of a deployed stack (default: the usual AWS configuration)"
-    )
-
-    def stripe_key(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--stripe-key",
-            help="Stripe key with read access to Customers (default $STRIPE_API_KEY, else the stack's "
-            "secret); $STRIPE_API_BASE points at another API (localstripe)",
-        )
-
-    def waiting(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--wait", action="store_true", help="follow the sync until the queue is empty")
-        parser.add_argument(
-            "--wait-timeout", type=float, metavar="SECONDS", help="give up waiting after this long"
-        )
-
-    backfill = sub.add_parser(
-        "backfill",
-        parents=[target],
-        help="sync every existing Stripe customer through the queue (resumable)",
-        description="Queue one synthetic customer.updated event per Stripe customer. Unmapped customers are "
-        "matched against one full Fortnox listing, so each costs about one Fortnox request.",
-    )
-    stripe_key(backfill)
-    backfill.add_argument(
-        "--dry-run", action="store_true", help="show what would be created, updated, left alone"
-    )
-    backfill.add_argument("--list", action="store_true", help="one line per customer (ids only)")
-    backfill.add_argument("--cursor", metavar="FILE", help="where progress is kept (default: per stack)")
-    backfill.add_argument(
-        "--restart", action="store_true", help="ignore a saved cursor and start from the newest"
-    )
-    backfill.add_argument(
-        "--max-customers", type=int, metavar="N", help="queue at most N customers in this run"
-    )
-    waiting(backfill)
-    backfill.set_defaults(func=cmd_operation)
-
-    redrive = sub.add_parser(
-        "redrive",
-        parents=[target],
-        help="move dead-letter events back to the event queue",
-        description="Move parked events back to the event queue (same message group, new deduplication id).",
-    )
-    redrive.add_argument(
-        "--dry-run", action="store_true", help="list the events and why they failed; move nothing"
-    )
-    redrive.add_argument(
-        "--reason", action="append", metavar="REASON", help="only events parked for this reason (repeatable)"
-    )
-    redrive.add_argument("--max-messages", type=int, metavar="N", help="move or list at most N events")
-    redrive.set_defaults(func=cmd_operation)
-
-    status = sub.add_parser(
-        "status", parents=[target], help="mapped customers, queues, last sync, Fortnox token health"
-    )
-    status.add_argument("--json", action="store_true", help="machine-readable output")
-    status.add_argument("--customer", metavar="CUS_ID", help="one customer's mapping and recent activity")
-    status.set_defaults(func=cmd_operation)
-
-    reconcile = sub.add_parser(
-        "reconcile",
-        parents=[target],
-        help="compare Stripe, the mapping and Fortnox; --fix queues the fixes",
-        description="Report missing, orphaned and drifted customers (Name, Email, ZipCode, City, Address1, "
-        "OrganisationNumber). Exit 1 when there are differences that were not queued for fixing.",
-    )
-    stripe_key(reconcile)
-    reconcile.add_argument("--csv", metavar="FILE", help="also write the findings as CSV")
-    reconcile.add_argument(
-        "--fix", action="store_true", help="queue synthetic events that fix the differences"
-    )
-    reconcile.add_argument(
-        "--show-values", action="store_true", help="show drifted values, not only field names (personal data)"
-    )
-    waiting(reconcile)
-    reconcile.set_defaults(func=cmd_operation)
-
-
 # Parser -----------------------------------------------------------------------------------------
 
 
@@ -304,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=0, help="webhook port (default: any free one)")
     demo.set_defaults(func=cmd_demo)
 
-    _add_operation_parsers(sub)
+    add_operation_parsers(sub)
     return parser
 
 

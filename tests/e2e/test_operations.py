@@ -27,10 +27,9 @@ import requests
 
 from stripe_fortnox_cli.cli import sign_payload
 from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
-from stripe_fortnox_cli.ops.store import MappingRow, TokenRecord, scan_mapping
+from stripe_fortnox_cli.ops.store import MappingRow, scan_mapping
 from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
 from stripe_fortnox_sync.core.models import LinkStatus
-from stripe_fortnox_sync.core.settings import MatchRule, Settings
 from tests.support import CLI, clean_env, free_port, start_localstripe, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -519,79 +518,3 @@ def test_reconcile_reports_and_fixes_missing_orphaned_and_drifted(ops: Ops) -> N
     assert mapping[leaving["id"]].status is LinkStatus.DELETED
     assert fortnox[mapping[leaving["id"]].fortnox_number or ""]["Active"] is False
     assert fortnox[mapping[missing["id"]].fortnox_number or ""]["Name"] == "Ny Kund"
-
-
-# --------------------------------------------------------------------------- pure parts
-
-
-def test_progress_line_shows_rate_and_eta() -> None:
-    from stripe_fortnox_cli.operations import Progress, format_duration
-
-    now = [0.0]
-    stream = io.StringIO()  # not a terminal: a line every 10 s, none before
-    progress = Progress("Queueing", total=200, stream=stream, clock=lambda: now[0])
-    now[0] = 5.0
-    progress.update(25)
-    assert stream.getvalue() == ""
-    now[0] = 10.0
-    progress.update(50)
-    assert "[######------------------]" in stream.getvalue() and "50/200" in stream.getvalue()
-    assert "5.0/s" in stream.getvalue() and "ETA 30 s" in stream.getvalue()
-    assert format_duration(3 * 3600 + 125) == "3 h 2 min" and format_duration(328) == "5 min 28 s"
-
-
-def test_estimate_uses_fortnox_rate_limit() -> None:
-    from stripe_fortnox_cli.operations import estimate_seconds
-
-    assert estimate_seconds(1000, Settings()) == pytest.approx(1000 / 25 * 5.25)
-
-
-def test_local_match_follows_the_stack_rule() -> None:
-    from stripe_fortnox_cli.operations import FortnoxIndex
-
-    items = [
-        {"CustomerNumber": "12", "Email": "Anna@Example.se", "OrganisationNumber": "556677-8899"},
-        {"CustomerNumber": "7", "Email": "anna@example.se ", "OrganisationNumber": ""},
-    ]
-    by_email = FortnoxIndex(items, MatchRule.EMAIL)
-    assert by_email.match({"Email": "ANNA@example.se"}) == "7"  # exact but case-blind; lowest number
-    assert by_email.match({"Email": "ann@example.se"}) is None  # no substring matches
-    by_org = FortnoxIndex(items, MatchRule.ORGANISATION_NUMBER)
-    assert by_org.match({"OrganisationNumber": "5566778899"}) == "12"
-    assert FortnoxIndex(items, MatchRule.NONE).match({"Email": "anna@example.se"}) is None
-
-
-def test_drift_ignores_formatting_and_kept_fields() -> None:
-    from stripe_fortnox_cli.operations import drifted_fields
-
-    fortnox = {
-        "Name": "Anna",
-        "Email": "ANNA@example.se",
-        "ZipCode": "11122",
-        "City": "Lund",
-        "Address1": "Väg 1",
-    }
-    assert (
-        drifted_fields(
-            {"Name": "Anna", "Email": "anna@example.se", "ZipCode": "111 22", "City": "Lund"}, fortnox
-        )
-        == {}
-    )
-    assert drifted_fields(
-        {"Name": "Anna", "City": "Malmö", "Email": "anna@example.se", "ZipCode": "111 22"}, fortnox
-    ) == {"City": ("Malmö", "Lund")}
-
-
-def test_token_health_warns_before_a_refresh_token_lapses() -> None:
-    from stripe_fortnox_cli.operations import token_health
-
-    now = 1_800_000_000.0
-    day = 86400.0
-    fresh = TokenRecord("token#c#authorization-code", now + 600, now - day, True, 3)
-    old = TokenRecord("token#c#authorization-code", now - 600, now - 40 * day, True, 9)
-    dead = TokenRecord("token#c#authorization-code", now - 600, now - 46 * day, True, 9)
-    service = TokenRecord("token#c#tenant", now - 60, now - 50 * day, False, 2)
-    assert token_health(fresh, now).problem is None
-    assert "expires in 5 days" in (token_health(old, now).problem or "")
-    assert "has expired" in (token_health(dead, now).problem or "")
-    assert token_health(service, now).problem is None  # a service account needs no chain

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -31,6 +30,7 @@ from stripe_fortnox_sync.core.ports import FortnoxCustomers, MappingStore
 from stripe_fortnox_sync.core.settings import MatchRule, Settings
 from stripe_fortnox_sync.mapping.customer import map_customer
 from stripe_fortnox_sync.mapping.identity import guest_key
+from stripe_fortnox_sync.mapping.matching import lowest_number, match_key, number_order
 
 # Fields we may blank when Stripe loses a value. Coded fields (country, currency, VAT type) and
 # fields Fortnox requires to be non-empty (Name, Address1) are left as they were.
@@ -68,15 +68,6 @@ def field_hashes(fields: FortnoxFields) -> dict[str, str]:
         key: hashlib.sha256(f"{key}\x1f{json.dumps(value, ensure_ascii=False)}".encode()).hexdigest()[:16]
         for key, value in fields.items()
     }
-
-
-def _digits(value: str) -> str:
-    return re.sub(r"\D", "", value)
-
-
-def _number_key(item: Mapping[str, Any]) -> tuple[int, str]:
-    number = str(item.get("CustomerNumber", ""))
-    return (int(number) if number.isdigit() else 1 << 62, number)
 
 
 class CustomerSync:
@@ -291,23 +282,16 @@ class CustomerSync:
         Fortnox filters are substring matches, so every hit is checked for an exact match.
         """
         rule = self._settings.match_rule
-        if rule is MatchRule.EMAIL and fields.get("Email"):
-            wanted = str(fields["Email"]).strip().lower()
-            hits = self._fortnox.list_customers({"email": wanted})
-            exact = [h for h in hits if str(h.get("Email") or "").strip().lower() == wanted]
-        elif rule is MatchRule.ORGANISATION_NUMBER and fields.get("OrganisationNumber"):
-            wanted = _digits(str(fields["OrganisationNumber"]))
-            if not wanted:
-                return None
-            hits = self._fortnox.list_customers({"organisationnumber": str(fields["OrganisationNumber"])})
-            exact = [h for h in hits if _digits(str(h.get("OrganisationNumber") or "")) == wanted]
-        else:
+        wanted = match_key(fields, rule)
+        if wanted is None:
             return None
-        if not exact:
-            return None
-        # Several exact matches are duplicates someone made by hand; the oldest is the one
-        # invoices most likely point at.
-        return str(min(exact, key=_number_key)["CustomerNumber"])
+        search = (
+            {"email": wanted}
+            if rule is MatchRule.EMAIL
+            else {"organisationnumber": str(fields["OrganisationNumber"])}
+        )
+        hits = self._fortnox.list_customers(search)
+        return lowest_number(h for h in hits if match_key(h, rule) == wanted)
 
     def _recover(self, reference: str, link: CustomerLink) -> str | None:
         """Find the customer an interrupted attempt created, by its ExternalReference.
@@ -325,7 +309,7 @@ class CustomerSync:
                 for c in candidates
                 if any(field_hashes({k: c.get(k)}).get(k) == v for k, v in sent.items() if c.get(k))
             ]
-        for candidate in sorted(candidates, key=_number_key):
+        for candidate in sorted(candidates, key=lambda c: number_order(c.get("CustomerNumber"))):
             number = str(candidate.get("CustomerNumber") or "")
             if number and self._fortnox.get_customer(number).get("ExternalReference") == reference:
                 return number

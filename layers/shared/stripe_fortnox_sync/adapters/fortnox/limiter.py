@@ -14,6 +14,10 @@ from collections.abc import Callable
 from stripe_fortnox_sync.core.errors import RateLimitTimeout
 from stripe_fortnox_sync.core.ports import SlotStore
 
+# Our clock and Fortnox's differ by the network delay; a small margin added to the window keeps
+# the server-side window from seeing 26. (The operator commands' time estimates add it too.)
+MARGIN_SECONDS = 0.25
+
 
 class SlidingWindowLimiter:
     def __init__(
@@ -23,9 +27,7 @@ class SlidingWindowLimiter:
         *,
         max_requests: int = 25,
         window_seconds: float = 5.0,
-        # Our clock and Fortnox's differ by the network delay; a small margin keeps the
-        # server-side window from seeing 26.
-        margin_seconds: float = 0.25,
+        margin_seconds: float = MARGIN_SECONDS,
         max_wait_seconds: float = 30.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,

@@ -1,0 +1,208 @@
+"""The operator commands on the command line: `backfill`, `redrive`, `status` and `reconcile`.
+
+Each works on a deployed stack (`--stack`, `--outputs`) or on the local stack (`--local`). Only
+argparse is imported here: the commands' own modules (boto3, Stripe, the layer) load when one of
+them runs, so `stripe-fortnox sign` and friends start quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stripe_fortnox_cli.exits import EXIT_AUTH, EXIT_CONFIG, EXIT_FAILED, fail
+from stripe_fortnox_cli.ops.errors import OperationError
+
+if TYPE_CHECKING:
+    from stripe_fortnox_cli.ops.stack import Stack
+
+
+def _target() -> argparse.ArgumentParser:
+    """The options that choose the stack, shared by every operator command."""
+    target = argparse.ArgumentParser(add_help=False)
+    choice = target.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--stack", help="CloudFormation stack name (default $STRIPE_FORTNOX_STACK or stripe-fortnox-sync)"
+    )
+    choice.add_argument(
+        "--outputs", metavar="FILE", help="stack outputs as JSON (describe-stacks output or a flat object)"
+    )
+    choice.add_argument(
+        "--local",
+        nargs="?",
+        const=".local-stack",
+        metavar="STATE_DIR",
+        help="the local stack of `stripe-fortnox dev` (its outputs.json; default .local-stack)",
+    )
+    target.add_argument(
+        "--region", help="AWS region of a deployed stack (default: the usual AWS configuration)"
+    )
+    return target
+
+
+def _stripe_key(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stripe-key",
+        help="Stripe key with read access to Customers (default $STRIPE_API_KEY, else the stack's "
+        "secret); $STRIPE_API_BASE points at another API (localstripe)",
+    )
+
+
+def _waiting(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", action="store_true", help="follow the sync until the queue is empty")
+    parser.add_argument(
+        "--wait-timeout", type=float, metavar="SECONDS", help="give up waiting after this long"
+    )
+
+
+def _add_backfill(sub: Any, target: argparse.ArgumentParser) -> None:
+    backfill = sub.add_parser(
+        "backfill",
+        parents=[target],
+        help="sync every existing Stripe customer through the queue (resumable)",
+        description="Queue one synthetic customer.updated event per Stripe customer. Unmapped customers are "
+        "matched against one full Fortnox listing, so each costs about one Fortnox request.",
+    )
+    _stripe_key(backfill)
+    backfill.add_argument(
+        "--dry-run", action="store_true", help="show what would be created, updated, left alone"
+    )
+    backfill.add_argument("--list", action="store_true", help="one line per customer (ids only)")
+    backfill.add_argument("--cursor", metavar="FILE", help="where progress is kept (default: per stack)")
+    backfill.add_argument(
+        "--restart", action="store_true", help="ignore a saved cursor and start from the newest"
+    )
+    backfill.add_argument(
+        "--max-customers", type=int, metavar="N", help="queue at most N customers in this run"
+    )
+    _waiting(backfill)
+    backfill.set_defaults(func=run_command)
+
+
+def _add_redrive(sub: Any, target: argparse.ArgumentParser) -> None:
+    redrive = sub.add_parser(
+        "redrive",
+        parents=[target],
+        help="move dead-letter events back to the event queue",
+        description="Move parked events back to the event queue (same message group, new deduplication id).",
+    )
+    redrive.add_argument(
+        "--dry-run", action="store_true", help="list the events and why they failed; move nothing"
+    )
+    redrive.add_argument(
+        "--reason", action="append", metavar="REASON", help="only events parked for this reason (repeatable)"
+    )
+    redrive.add_argument("--max-messages", type=int, metavar="N", help="move or list at most N events")
+    redrive.set_defaults(func=run_command)
+
+
+def _add_status(sub: Any, target: argparse.ArgumentParser) -> None:
+    status = sub.add_parser(
+        "status", parents=[target], help="mapped customers, queues, last sync, Fortnox token health"
+    )
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--customer", metavar="CUS_ID", help="one customer's mapping and recent activity")
+    status.set_defaults(func=run_command)
+
+
+def _add_reconcile(sub: Any, target: argparse.ArgumentParser) -> None:
+    reconcile = sub.add_parser(
+        "reconcile",
+        parents=[target],
+        help="compare Stripe, the mapping and Fortnox; --fix queues the fixes",
+        description="Report missing, orphaned and drifted customers (Name, Email, ZipCode, City, Address1, "
+        "OrganisationNumber). Exit 1 when there are differences that were not queued for fixing.",
+    )
+    _stripe_key(reconcile)
+    reconcile.add_argument("--csv", metavar="FILE", help="also write the findings as CSV")
+    reconcile.add_argument(
+        "--fix", action="store_true", help="queue synthetic events that fix the differences"
+    )
+    reconcile.add_argument(
+        "--show-values", action="store_true", help="show drifted values, not only field names (personal data)"
+    )
+    _waiting(reconcile)
+    reconcile.set_defaults(func=run_command)
+
+
+def add_parsers(sub: Any) -> None:
+    """Add `backfill`, `redrive`, `status` and `reconcile` to the CLI's sub-parsers."""
+    target = _target()
+    _add_backfill(sub, target)
+    _add_redrive(sub, target)
+    _add_status(sub, target)
+    _add_reconcile(sub, target)
+
+
+# Running one ------------------------------------------------------------------------------------
+
+
+def _dispatch(stack: Stack, args: argparse.Namespace) -> int:
+    from stripe_fortnox_cli.ops import backfill, reconcile, redrive, status
+
+    out, err = sys.stdout, sys.stderr
+    if args.command == "backfill":
+        backfill_options = backfill.BackfillOptions(
+            stripe_key=args.stripe_key,
+            cursor=Path(args.cursor) if args.cursor else None,
+            restart=args.restart,
+            dry_run=args.dry_run,
+            max_customers=args.max_customers,
+            wait=args.wait,
+            wait_timeout=args.wait_timeout,
+            list_customers=args.list,
+        )
+        return backfill.backfill(stack, backfill_options, out, err)
+    if args.command == "redrive":
+        redrive_options = redrive.RedriveOptions(
+            dry_run=args.dry_run, reasons=frozenset(args.reason or ()), max_messages=args.max_messages
+        )
+        return redrive.redrive(stack, redrive_options, out, err)
+    if args.command == "status":
+        return status.status(stack, status.StatusOptions(json=args.json, customer=args.customer), out)
+    if args.command == "reconcile":
+        reconcile_options = reconcile.ReconcileOptions(
+            stripe_key=args.stripe_key,
+            csv_path=Path(args.csv) if args.csv else None,
+            fix=args.fix,
+            show_values=args.show_values,
+            wait=args.wait,
+            wait_timeout=args.wait_timeout,
+        )
+        return reconcile.reconcile(stack, reconcile_options, out, err)
+    raise OperationError(f"unknown command {args.command}")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """The CLI's `backfill`, `redrive`, `status` and `reconcile`; errors become exit codes."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+    from stripe_fortnox_cli.ops.stack import open_stack
+    from stripe_fortnox_cli.ops.store import QueueError
+    from stripe_fortnox_sync.core.errors import ConfigError, FortnoxAuthError, FortnoxError, RateLimitTimeout
+
+    try:
+        return _dispatch(open_stack(args), args)
+    except OperationError as exc:
+        return fail(str(exc), exc.exit_code)
+    except FortnoxAuthError as exc:
+        return fail(f"Fortnox refused the credentials: {exc}", EXIT_AUTH)
+    except (FortnoxError, RateLimitTimeout, QueueError) as exc:
+        return fail(str(exc), EXIT_FAILED)
+    except ConfigError as exc:
+        return fail(str(exc), EXIT_CONFIG)
+    except NoCredentialsError:
+        return fail("no AWS credentials found (profile, environment or SSO)", EXIT_CONFIG)
+    except NoRegionError:
+        return fail("no AWS region: pass --region or set AWS_REGION", EXIT_CONFIG)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        return fail(
+            f"AWS refused {exc.operation_name}: {error.get('Code')}: {error.get('Message')}", EXIT_FAILED
+        )
+    except BotoCoreError as exc:
+        hint = " (is `stripe-fortnox dev` running?)" if os.environ.get("AWS_ENDPOINT_URL") else ""
+        return fail(f"cannot reach AWS: {exc}{hint}", EXIT_FAILED)
