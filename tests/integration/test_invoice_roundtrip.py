@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
-from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
+from fortnox_sim import FortnoxSimulator
 from stripe_fortnox_sync import fortnox_invoices as fx
 from stripe_fortnox_sync.fortnox_client import FortnoxClient, FortnoxError
 from stripe_fortnox_sync.invoice_mapping import (

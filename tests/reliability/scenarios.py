@@ -23,7 +23,7 @@ from unittest import mock
 import boto3
 import requests
 
-from stripe_fortnox_cli.fortnox_sim import DEFAULT_CURRENCIES, FortnoxSimulator
+from fortnox_sim import DEFAULT_CURRENCIES, FortnoxSimulator
 from stripe_fortnox_sync.aws.dynamodb import DynamoMappingStore, DynamoStateStore
 from stripe_fortnox_sync.customer_mapping import map_customer
 from stripe_fortnox_sync.fortnox_auth import FortnoxCredentials

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
+from fortnox_sim import FortnoxSimulator
 from stripe_fortnox_sync import fortnox_invoices as fx
 from stripe_fortnox_sync.customer_sync import PermanentEventError
 from stripe_fortnox_sync.fortnox_client import FortnoxClient, FortnoxError
