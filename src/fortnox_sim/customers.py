@@ -17,7 +17,6 @@ from .listing import matching, number_key, page, param, positive, search
 from .replies import Response, _bad
 from .resource import Call, Resource
 from .state import FORTNOX_TIMEZONE
-from .validation import json_body
 
 __all__ = ["CUSTOMERS", "CustomerRegister", "render_customer"]
 
@@ -132,7 +131,7 @@ def _read(call: Call, number: str) -> Response:
 
 
 def _create(call: Call, _: str) -> Response:
-    clean = validated(json_body(call.content_type, call.body, "Customer"), True, call.knobs)
+    clean = validated(call.content_type, call.body, True, call.knobs)
     register = call.part(CustomerRegister)
     number = register.claim(clean.pop("CustomerNumber", "") or "")
     register.customers[number] = new_customer(number, clean)
@@ -141,7 +140,7 @@ def _create(call: Call, _: str) -> Response:
 
 
 def _update(call: Call, number: str) -> Response:
-    clean = validated(json_body(call.content_type, call.body, "Customer"), False, call.knobs)
+    clean = validated(call.content_type, call.body, False, call.knobs)
     given = clean.pop("CustomerNumber", None)
     if given not in (None, "", number):
         raise _bad("customer_number_immutable", "CustomerNumber cannot be changed")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from . import api
@@ -18,6 +19,12 @@ __all__ = ["Dispatcher"]
 
 _Admin = Callable[[str, str, Mapping[str, list[str]], bytes], Response]
 _Admit = Callable[[tuple[str, str]], bool]
+
+
+class _Admitted(NamedTuple):
+    tenant_id: str
+    hang: float | None  # seconds the request hangs (an injected timeout), None for no hang
+    applies_write: bool  # whether a hanging request still writes before its answer is lost
 
 
 class Dispatcher:
@@ -98,9 +105,8 @@ class Dispatcher:
         admission = self._admission(headers.get("authorization") or "")
         if isinstance(admission, Response):
             return admission
-        tenant_id, hang, applies_write = admission
-        if hang is not None and not applies_write:
-            self.stopping.wait(hang)
+        if admission.hang is not None and not admission.applies_write:
+            self.stopping.wait(admission.hang)
             return error_response(504, "gateway_timeout", "Gateway timeout (injected); nothing was written")
         host = headers.get("host")
         base_url = f"http://{host}/3" if host else self._fallback_url()
@@ -112,20 +118,20 @@ class Dispatcher:
                 base_url=base_url,
                 knobs=self._state.knobs,
                 now=self._state.clock.wall(),
-                tenant_id=tenant_id,
+                tenant_id=admission.tenant_id,
                 tenants=self._state.tenants,
             )
             try:
                 response = api.answer(call, method, path)
             except ApiError as exc:
                 response = exc.response()
-        if hang is not None:
+        if admission.hang is not None:
             # The write (if any) is done; only the answer is late, as when a real timeout loses it.
-            self.stopping.wait(hang)
+            self.stopping.wait(admission.hang)
         return response
 
-    def _admission(self, authorization: str) -> Response | tuple[str, float | None, bool]:
-        """A refusal, or the request's tenant, how long it should hang, and whether it writes first."""
+    def _admission(self, authorization: str) -> Response | _Admitted:
+        """A refusal (401, 429, injected 500), or what the admitted request needs to go on."""
         with self._state.lock:
             self._state.stats.api_requests += 1
             grant, problem = self._authority.bearer_locked(authorization)
@@ -135,4 +141,4 @@ class Dispatcher:
             refusal = self._faults.refusal((grant.client_id, grant.tenant_id), self._admit)
             if refusal is not None:
                 return refusal
-            return grant.tenant_id, self._faults.hang(), self._state.knobs.timeout_applies_write
+            return _Admitted(grant.tenant_id, self._faults.hang(), self._state.knobs.timeout_applies_write)

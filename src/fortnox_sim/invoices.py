@@ -42,7 +42,7 @@ from .ledger import InvoiceBook, check_account, check_not_cancelled, check_year,
 from .listing import matching, number_key, page, positive, search
 from .replies import Response, _bad
 from .resource import Call, Resource
-from .validation import DATE_RE, FieldChecker, json_body, parse_date
+from .validation import DATE_RE, FieldChecker, parse_date
 
 __all__ = ["INVOICES"]
 
@@ -83,9 +83,7 @@ _FROM_CUSTOMER: Final[Mapping[str, str]] = {
 
 
 def _fields(call: Call) -> dict[str, Any]:
-    # Decimal keeps 19.99 exact: Fortnox reads amounts as decimals, not doubles.
-    body = json_body(call.content_type, call.body, "Invoice", parse_float=Decimal)
-    return FieldChecker().fields("", body, INVOICE_FIELDS, INVOICE_READ_ONLY)
+    return FieldChecker().body(call.content_type, call.body, "Invoice", INVOICE_FIELDS, INVOICE_READ_ONLY)
 
 
 # ----------------------------------------------------------------------------- reads

@@ -22,7 +22,7 @@ from .ledger import InvoiceBook, check_account, check_not_cancelled, check_year,
 from .listing import number_key, page, positive
 from .replies import Response, _bad
 from .resource import Call, Resource
-from .validation import FieldChecker, json_body, parse_date
+from .validation import FieldChecker, parse_date
 
 __all__ = ["INVOICE_PAYMENTS"]
 
@@ -50,9 +50,8 @@ def _read(call: Call, number: str) -> Response:
 
 
 def _create(call: Call, _: str) -> Response:
-    # Decimal keeps 19.99 exact: Fortnox reads amounts as decimals, not doubles.
-    body = json_body(call.content_type, call.body, "InvoicePayment", parse_float=Decimal)
-    fields = FieldChecker().fields("", body, PAYMENT_FIELDS, PAYMENT_READ_ONLY)
+    checker = FieldChecker()
+    fields = checker.body(call.content_type, call.body, "InvoicePayment", PAYMENT_FIELDS, PAYMENT_READ_ONLY)
     book = call.part(InvoiceBook)
     invoice = _payable_invoice(book, fields, call.knobs)
     payment_date = parse_date("PaymentDate", fields.get("PaymentDate") or call.today.isoformat())

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from .replies import _bad
 
@@ -119,6 +119,20 @@ class FieldChecker:
 
     null is taken as "not sent", as for a field left out of a partial update.
     """
+
+    # Decimal keeps 19.99 exact: Fortnox reads amounts as decimals, not doubles.
+    parse_float: ClassVar[type[Decimal] | None] = Decimal
+
+    def body(
+        self,
+        content_type: str | None,
+        body: bytes,
+        wrapper: str,
+        specs: Mapping[str, Field],
+        read_only: frozenset[str],
+    ) -> dict[str, Any]:
+        """A request body's wrapped object ({"Invoice": {...}}), checked field by field."""
+        return self.fields("", json_body(content_type, body, wrapper, self.parse_float), specs, read_only)
 
     def fields(
         self, name: str, value: Mapping[str, Any], specs: Mapping[str, Field], read_only: frozenset[str]
