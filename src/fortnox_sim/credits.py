@@ -64,7 +64,8 @@ def link_credit(book: InvoiceBook, original: dict[str, Any], credit: Mapping[str
     book.touch(original["DocumentNumber"], now)
 
 
-def credit_invoice(call: Call, number: str) -> Response:
+def credit_invoice(call: Call) -> Response:
+    number = call.number
     book = call.part(InvoiceBook)
     invoice = book.invoice(number)
     check_not_cancelled(invoice)

@@ -100,15 +100,14 @@ def _since(raw: str | None) -> float | None:
     raise _bad("invalid_parameter", "lastmodified must be YYYY-MM-DD HH:MM")
 
 
-def _list(call: Call, _: str) -> Response:
+def _list(call: Call) -> Response:
     query = _list_query(call.query)
     register = call.part(CustomerRegister)
     matches = matching(register.ordered(), query.search, call.knobs.search_wildcards)
     if query.active is not None:
         matches = [c for c in matches if c["Active"] is query.active]
     if query.since is not None:
-        since = query.since
-        matches = [c for c in matches if register.modified_at[c["CustomerNumber"]] >= since]
+        matches = [c for c in matches if register.modified_at[c["CustomerNumber"]] >= query.since]
     if query.by_name:
         matches.sort(key=lambda c: (str(c.get("Name") or "").casefold(), number_key(c["CustomerNumber"])))
     if query.descending:
@@ -126,11 +125,11 @@ def _find(call: Call, number: str) -> dict[str, Any]:
     return customer
 
 
-def _read(call: Call, number: str) -> Response:
-    return Response(200, {"Customer": render_customer(_find(call, number), call.base_url)})
+def _read(call: Call) -> Response:
+    return Response(200, {"Customer": render_customer(_find(call, call.number), call.base_url)})
 
 
-def _create(call: Call, _: str) -> Response:
+def _create(call: Call) -> Response:
     clean = validated(call.content_type, call.body, True, call.knobs)
     register = call.part(CustomerRegister)
     number = register.claim(clean.pop("CustomerNumber", "") or "")
@@ -139,7 +138,8 @@ def _create(call: Call, _: str) -> Response:
     return Response(201, {"Customer": render_customer(register.customers[number], call.base_url)})
 
 
-def _update(call: Call, number: str) -> Response:
+def _update(call: Call) -> Response:
+    number = call.number
     clean = validated(call.content_type, call.body, False, call.knobs)
     given = clean.pop("CustomerNumber", None)
     if given not in (None, "", number):
@@ -150,7 +150,8 @@ def _update(call: Call, number: str) -> Response:
     return Response(200, {"Customer": render_customer(customer, call.base_url)})
 
 
-def _delete(call: Call, number: str) -> Response:
+def _delete(call: Call) -> Response:
+    number = call.number
     _find(call, number)
     register = call.part(CustomerRegister)
     del register.customers[number]

@@ -122,20 +122,17 @@ def _list_query(call: Call) -> _ListQuery:
     )
 
 
-def _list(call: Call, _: str) -> Response:
+def _list(call: Call) -> Response:
     query = _list_query(call)
     book = call.part(InvoiceBook)
     matches = [book.invoices[n] for n in sorted(book.invoices, key=number_key)]
     matches = matching(matches, query.search, call.knobs.search_wildcards)
     if query.status is not None:
-        status = query.status
-        matches = [i for i in matches if _status_matches(i, status, call.today)]
+        matches = [i for i in matches if _status_matches(i, query.status, call.today)]
     if query.from_date is not None:
-        from_date = query.from_date
-        matches = [i for i in matches if i["InvoiceDate"] >= from_date]
+        matches = [i for i in matches if i["InvoiceDate"] >= query.from_date]
     if query.to_date is not None:
-        to_date = query.to_date
-        matches = [i for i in matches if i["InvoiceDate"] <= to_date]
+        matches = [i for i in matches if i["InvoiceDate"] <= query.to_date]
     if query.sortby != "documentnumber":
         by_total, field = query.sortby == "total", INVOICE_SORT_FIELDS[query.sortby]
         matches.sort(
@@ -167,14 +164,15 @@ def _status_matches(invoice: Mapping[str, Any], status: str, today: date) -> boo
     return not cancelled and not paid and (status == "unpaid" or overdue)
 
 
-def _read(call: Call, number: str) -> Response:
-    return Response(200, {"Invoice": render_invoice(call.part(InvoiceBook).invoice(number), call.base_url)})
+def _read(call: Call) -> Response:
+    invoice = call.part(InvoiceBook).invoice(call.number)
+    return Response(200, {"Invoice": render_invoice(invoice, call.base_url)})
 
 
 # ----------------------------------------------------------------------------- writes
 
 
-def _create(call: Call, _: str) -> Response:
+def _create(call: Call) -> Response:
     fields = _fields(call)
     customer_number = fields.get("CustomerNumber")
     if not customer_number:
@@ -215,7 +213,8 @@ def _new_invoice(number: str, customer: Mapping[str, Any], today: date) -> dict[
     return invoice
 
 
-def _update(call: Call, number: str) -> Response:
+def _update(call: Call) -> Response:
+    number = call.number
     invoice = call.part(InvoiceBook).invoice(number)
     fields = _fields(call)
     _assert_changeable(invoice)
@@ -244,7 +243,8 @@ def _assert_changeable(invoice: Mapping[str, Any]) -> None:
         )
 
 
-def _bookkeep(call: Call, number: str) -> Response:
+def _bookkeep(call: Call) -> Response:
+    number = call.number
     book = call.part(InvoiceBook)
     invoice = book.invoice(number)
     check_not_cancelled(invoice)
@@ -262,7 +262,8 @@ def _bookkeep(call: Call, number: str) -> Response:
     return Response(200, {"Invoice": render_invoice(invoice, call.base_url)})
 
 
-def _cancel(call: Call, number: str) -> Response:
+def _cancel(call: Call) -> Response:
+    number = call.number
     book = call.part(InvoiceBook)
     invoice = book.invoice(number)
     _assert_changeable(invoice)
@@ -281,8 +282,8 @@ INVOICES = Resource(
         ("", "POST"): _create,
         ("{n}", "GET"): _read,
         ("{n}", "PUT"): _update,
-        ("bookkeep", "PUT"): _bookkeep,
-        ("cancel", "PUT"): _cancel,
-        ("credit", "PUT"): credit_invoice,
+        ("{n}/bookkeep", "PUT"): _bookkeep,
+        ("{n}/cancel", "PUT"): _cancel,
+        ("{n}/credit", "PUT"): credit_invoice,
     },
 )

@@ -27,7 +27,7 @@ from .validation import FieldChecker, parse_date
 __all__ = ["INVOICE_PAYMENTS"]
 
 
-def _list(call: Call, _: str) -> Response:
+def _list(call: Call) -> Response:
     limit = positive(call.query, "limit", 100, 500)
     page_number = positive(call.query, "page", 1, None)
     wanted = call.param("invoicenumber")
@@ -44,12 +44,12 @@ def _list(call: Call, _: str) -> Response:
     return Response(200, {"InvoicePayments": items, "MetaInformation": meta})
 
 
-def _read(call: Call, number: str) -> Response:
-    payment = call.part(InvoiceBook).payment(number)
+def _read(call: Call) -> Response:
+    payment = call.part(InvoiceBook).payment(call.number)
     return Response(200, {"InvoicePayment": render_payment(payment, call.base_url)})
 
 
-def _create(call: Call, _: str) -> Response:
+def _create(call: Call) -> Response:
     checker = FieldChecker()
     fields = checker.body(call.content_type, call.body, "InvoicePayment", PAYMENT_FIELDS, PAYMENT_READ_ONLY)
     book = call.part(InvoiceBook)
@@ -163,7 +163,8 @@ def _copied(fields: Mapping[str, Any], invoice: Mapping[str, Any], rate: Decimal
     }
 
 
-def _bookkeep(call: Call, number: str) -> Response:
+def _bookkeep(call: Call) -> Response:
+    number = call.number
     payment = call.part(InvoiceBook).payment(number)
     if payment["Booked"]:
         raise _bad("already_booked", f"Invoice payment {number} is already booked")
@@ -174,7 +175,8 @@ def _bookkeep(call: Call, number: str) -> Response:
     return Response(200, {"InvoicePayment": render_payment(payment, call.base_url)})
 
 
-def _delete(call: Call, number: str) -> Response:
+def _delete(call: Call) -> Response:
+    number = call.number
     book = call.part(InvoiceBook)
     payment = book.payment(number)
     if payment["Booked"]:
@@ -195,6 +197,6 @@ INVOICE_PAYMENTS = Resource(
         ("", "POST"): _create,
         ("{n}", "GET"): _read,
         ("{n}", "DELETE"): _delete,
-        ("bookkeep", "PUT"): _bookkeep,
+        ("{n}/bookkeep", "PUT"): _bookkeep,
     },
 )

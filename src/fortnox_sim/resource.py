@@ -1,14 +1,15 @@
 """What a /3 resource module provides (a route table) and what its handlers get (a Call).
 
-A resource answers /3/{name}, /3/{name}/{n} and /3/{name}/{n}/{action}. Its routes map
-(key, method) to a handler, the key being "" for the collection, "{n}" for one item, or the
-action's name. Routing, the 404s and the 405s are the same for every resource, here.
+A resource answers /3/{name} and the paths below it. Its routes map (pattern, method) to a
+handler; a pattern is the path after /3/{name}: "" for the collection, "{n}" for one item,
+"{n}/bookkeep" for an action on it, or any segments, "{...}" standing for one (say
+"{series}/{n}"). Routing, the 404s and the 405s are the same for every resource, here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TypeVar
 from urllib.parse import unquote
@@ -35,6 +36,12 @@ class Call:
     now: float  # the simulator's wall clock, epoch seconds
     tenant_id: str
     tenants: dict[str, Tenant]
+    params: tuple[str, ...] = ()  # the route's placeholders, unquoted, in path order
+
+    @property
+    def number(self) -> str:
+        """The item's number: the route's first placeholder ("" for the collection)."""
+        return self.params[0] if self.params else ""
 
     @property
     def today(self) -> date:
@@ -56,8 +63,7 @@ class Call:
         return tenant.part(kind) if tenant is not None else None
 
 
-# A handler gets the item's number (unquoted; "" for the collection).
-Handler = Callable[[Call, str], Response]
+Handler = Callable[[Call], Response]
 
 
 @dataclass(frozen=True)
@@ -70,39 +76,42 @@ class Resource:
 
     def template(self, segments: Sequence[str]) -> str:
         """The stats route of a path under this resource ("/3/invoices/{n}/bookkeep")."""
-        base = f"/3/{self.name}"
-        if len(segments) == 3:
-            return base
-        if len(segments) == 4:
-            return base + "/{n}"
-        if len(segments) == 5 and segments[4] in self._actions():
-            return f"{base}/{{n}}/{segments[4]}"
-        return "/3/{unknown}"
+        pattern = self._pattern(segments[3:])
+        if pattern is None:
+            return "/3/{unknown}"
+        return f"/3/{self.name}/{pattern}" if pattern else f"/3/{self.name}"
 
     def answer(self, call: Call, method: str, path: str) -> Response:
         segments = path.split("/")
-        key = self._route_key(segments)
-        if key is None:
+        rest = segments[3:]
+        pattern = self._pattern(rest)
+        if pattern is None or (self.blank_number_is_unknown and rest == [""]):
             raise _bad("unknown_resource", f"The simulator does not implement {path}", 404)
-        handler = self.routes.get((key, method))
+        handler = self.routes.get((pattern, method))
         if handler is None:
             raise _bad("method_not_allowed", f"{method} is not allowed on {self.template(segments)}", 405)
         # Split before unquoting: a number may contain an encoded "/".
-        return handler(call, unquote(segments[3]) if len(segments) > 3 else "")
+        parts = zip(_parts(pattern), rest, strict=True)
+        params = tuple(unquote(value) for part, value in parts if _is_placeholder(part))
+        return handler(replace(call, params=params))
 
-    def _route_key(self, segments: Sequence[str]) -> str | None:
-        """The key of the routes a path falls under; None for a path the resource does not have."""
-        key: str | None = None
-        if len(segments) == 3:
-            key = ""
-        elif len(segments) == 4 and (unquote(segments[3]) or not self.blank_number_is_unknown):
-            key = "{n}"
-        elif len(segments) == 5 and segments[4] in self._actions():
-            key = segments[4]
-        return key if key in self._keys() else None
+    def _pattern(self, rest: Sequence[str]) -> str | None:
+        """The most specific pattern the path's segments after /3/{name} fit; None when none does."""
+        patterns = dict.fromkeys(pattern for pattern, _ in self.routes)
+        fitting = [pattern for pattern in patterns if _fits(_parts(pattern), rest)]
+        # A literal segment beats a placeholder: "sublist/{series}" before "{series}/{n}".
+        return min(fitting, key=lambda p: sum(map(_is_placeholder, _parts(p))), default=None)
 
-    def _actions(self) -> set[str]:
-        return self._keys() - {"", "{n}"}
 
-    def _keys(self) -> set[str]:
-        return {key for key, _ in self.routes}
+def _parts(pattern: str) -> list[str]:
+    return pattern.split("/") if pattern else []
+
+
+def _is_placeholder(part: str) -> bool:
+    return part.startswith("{") and part.endswith("}")
+
+
+def _fits(parts: Sequence[str], rest: Sequence[str]) -> bool:
+    if len(parts) != len(rest):
+        return False
+    return all(_is_placeholder(part) or part == value for part, value in zip(parts, rest, strict=True))
