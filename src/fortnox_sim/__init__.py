@@ -19,9 +19,10 @@ Simulator-only endpoints live under /_sim (never rate limited, never faulted):
   POST /_sim/clients               {"client_id", "client_secret"}
   POST /_sim/refresh-token         {"client_id", "tenant_id"} -> {"refresh_token"}
 
-Modules: server (FortnoxSimulator, serve), dispatch and transport (HTTP), state, knobs and stats,
-oauth, limits, api (the /3 resource table) with resource, customers, invoices, credits, payments
-and their helpers, admin (/_sim), validation and replies (shared by all).
+Modules: server (FortnoxSimulator, serve), dispatch and transport (HTTP), state, knobs, stats,
+oauth, limits, admin (/_sim), api (the /3 resource table) and resource (routing), the resources
+customers, invoices (with credits, invoice_content, amounts, ledger) and payments, their schemas
+(customer_fields, invoice_fields, company), and what all share: validation, listing, replies.
 """
 
 from .amounts import InvoiceTotals, RowAmounts, compute_row, compute_totals

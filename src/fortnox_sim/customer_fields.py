@@ -174,7 +174,7 @@ _CUSTOMER_NUMBER_RE: Final = re.compile(r"[A-Za-z0-9+/_-]+")
 LASTMODIFIED_FORMATS: Final[tuple[str, ...]] = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
 
 
-def validated(content_type: str | None, body: bytes, creating: bool, knobs: Knobs) -> dict[str, Any]:
+def validated(content_type: str | None, body: bytes, knobs: Knobs, *, creating: bool) -> dict[str, Any]:
     """A customer body's fields, checked; read-only ones dropped, null ones left out."""
     clean = _CustomerChecker(knobs).body(content_type, body, "Customer", _FIELDS, _READ_ONLY)
     name_value = clean.get("Name")

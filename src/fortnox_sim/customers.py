@@ -130,7 +130,7 @@ def _read(call: Call) -> Response:
 
 
 def _create(call: Call) -> Response:
-    clean = validated(call.content_type, call.body, True, call.knobs)
+    clean = validated(call.content_type, call.body, call.knobs, creating=True)
     register = call.part(CustomerRegister)
     number = register.claim(clean.pop("CustomerNumber", "") or "")
     register.customers[number] = new_customer(number, clean)
@@ -140,7 +140,7 @@ def _create(call: Call) -> Response:
 
 def _update(call: Call) -> Response:
     number = call.number
-    clean = validated(call.content_type, call.body, False, call.knobs)
+    clean = validated(call.content_type, call.body, call.knobs, creating=False)
     given = clean.pop("CustomerNumber", None)
     if given not in (None, "", number):
         raise _bad("customer_number_immutable", "CustomerNumber cannot be changed")

@@ -74,9 +74,8 @@ def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
         "currencies": _currencies(changes.get("currencies")),
         "closed_years": _closed_years(changes.get("closed_years")),
         "currency_rates": _currency_rates(changes.get("currency_rates")),
+        "accounts": _accounts(changes.get("accounts")),
     }
-    accounts = changes.get("accounts")
-    normalised["accounts"] = _accounts(accounts) if accounts is not None else None
     merged = {**changes, **normalised}
     return {name: value for name, value in merged.items() if value is not None}
 
@@ -136,8 +135,10 @@ def _currency_rates(currency_rates: Mapping[str, float] | None) -> dict[str, flo
     return rates
 
 
-def _accounts(accounts: Iterable[Any]) -> tuple[int, ...]:
+def _accounts(accounts: Iterable[Any] | None) -> tuple[int, ...] | None:
     """A chart of accounts: four-digit account numbers, sorted."""
+    if accounts is None:
+        return None
     if isinstance(accounts, str | bytes):
         raise ValueError("accounts must be a list of account numbers")
     result = set()
