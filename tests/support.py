@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
+    from fortnox_sim import FortnoxSimulator
     from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 
 CLI = [sys.executable, "-m", "stripe_fortnox_cli.cli"]
@@ -103,7 +103,7 @@ class NoLimit:
 @contextlib.contextmanager
 def invoicing_simulator() -> Iterator[tuple[FortnoxSimulator, FortnoxClient, str]]:
     """A simulator with SEK, EUR, USD and JPY at fixed rates, the real client, and one customer."""
-    from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
+    from fortnox_sim import FortnoxSimulator
     from stripe_fortnox_sync.adapters.fortnox.customers import FortnoxCustomerApi
     from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 

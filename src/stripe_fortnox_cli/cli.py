@@ -113,7 +113,7 @@ def cmd_sqs_event(args: argparse.Namespace) -> int:
 
 
 def cmd_fortnox_sim(args: argparse.Namespace) -> int:
-    from .fortnox_sim import serve
+    from fortnox_sim import serve
 
     try:
         serve(args.host, args.port)

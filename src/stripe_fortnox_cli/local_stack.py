@@ -26,7 +26,7 @@ from typing import Any
 
 import boto3
 
-from .fortnox_sim import FortnoxSimulator
+from fortnox_sim import FortnoxSimulator
 
 REGION = "eu-north-1"
 ACCOUNT = "123456789012"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from stripe_fortnox_cli.fortnox_sim import ERROR_CODES, FortnoxSimulator
+from fortnox_sim import ERROR_CODES, FortnoxSimulator
 
 CLIENT_ID = "test-client"
 CLIENT_SECRET = "test-secret"

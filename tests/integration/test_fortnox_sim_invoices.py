@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from stripe_fortnox_cli import fortnox_sim_invoices
-from stripe_fortnox_cli.fortnox_sim import ERROR_CODES, FortnoxSimulator
+from fortnox_sim import ERROR_CODES, FortnoxSimulator
+from fortnox_sim import invoices as fortnox_sim_invoices
 
 CLIENT_ID = "test-client"
 CLIENT_SECRET = "test-secret"

@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 import pytest
 
-from stripe_fortnox_cli.fortnox_sim_invoices import DEFAULT_ACCOUNTS, compute_row
+from fortnox_sim import DEFAULT_ACCOUNTS, compute_row
 from stripe_fortnox_cli.local_stack import LocalConfig, LocalStack
 from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 from tests.integration.test_pipeline import SECRET, customer, drain, event, outcomes, send

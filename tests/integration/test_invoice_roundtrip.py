@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
-from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
+from fortnox_sim import FortnoxSimulator
 from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
 from stripe_fortnox_sync.core.errors import FortnoxError

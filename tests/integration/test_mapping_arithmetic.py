@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from stripe_fortnox_cli.fortnox_sim_invoices import compute_totals
+from fortnox_sim import compute_totals
 from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
 from stripe_fortnox_sync.mapping.credits import credit_payload
 from stripe_fortnox_sync.mapping.fortnox_invoice import MappedInvoice

@@ -247,7 +247,7 @@ def test_crash_after_the_fortnox_write_does_not_duplicate(stack: LocalStack, mon
 
 
 def test_refresh_token_chain_survives_rotation(tmp_path: Any) -> None:
-    from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
+    from fortnox_sim import FortnoxSimulator
 
     with FortnoxSimulator(token_lifetime=3600) as sim:
         sim.register_client("cid", "csecret")

@@ -23,7 +23,7 @@ from unittest import mock
 import boto3
 import requests
 
-from stripe_fortnox_cli.fortnox_sim import DEFAULT_CURRENCIES, FortnoxSimulator
+from fortnox_sim import DEFAULT_CURRENCIES, FortnoxSimulator
 from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore, DynamoStateStore
 from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials
 from stripe_fortnox_sync.core.models import CustomerLink, LinkStatus

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
+from fortnox_sim import FortnoxSimulator
 from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
 from stripe_fortnox_sync.core.errors import FortnoxError, PermanentEventError, WaitingForInvoice

@@ -2,7 +2,7 @@
 
 The one promise: the invoice Fortnox computes from our rows totals exactly what Stripe charged, to the
 minor unit. Fortnox computes totals itself (row total = Price x DeliveredQuantity less discount, VAT per
-row, see `stripe_fortnox_cli.fortnox_sim_invoices` for the rules we assume), so the rows are built to
+row, see `fortnox_sim.amounts` for the rules we assume), so the rows are built to
 make that computation exact:
 
 - One row per Stripe line. Quantity and unit price are kept when unit price x quantity gives the

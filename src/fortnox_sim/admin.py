@@ -1,0 +1,96 @@
+"""The simulator-only endpoints under /_sim (never rate limited, never faulted, never counted)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from .listing import param
+from .replies import Response
+
+if TYPE_CHECKING:
+    from .server import FortnoxSimulator
+
+__all__ = ["handle_admin"]
+
+_Query = Mapping[str, list[str]]
+_Endpoint = Callable[["FortnoxSimulator", _Query, dict[str, Any]], Response]
+
+
+def handle_admin(sim: FortnoxSimulator, method: str, path: str, query: _Query, body: bytes) -> Response:
+    """Raises ValueError for a bad request, which the dispatcher answers with 400."""
+    data: Any = json.loads(body) if body.strip() else {}
+    if not isinstance(data, dict):
+        raise ValueError("body must be a JSON object")
+    endpoint = _ENDPOINTS.get((method, path))
+    if endpoint is None:
+        return Response(404, {"error": f"no simulator endpoint {method} {path}"})
+    return endpoint(sim, query, data)
+
+
+def _tenant_ids(sim: FortnoxSimulator, query: _Query) -> list[str]:
+    wanted = param(query, "tenant")
+    return [wanted] if wanted is not None else sim.tenant_ids()
+
+
+def _stats(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+    return Response(200, sim.stats(include_durations=param(query, "durations") == "1"))
+
+
+def _customers(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+    return Response(200, {"tenants": {name: sim.customers(name) for name in _tenant_ids(sim, query)}})
+
+
+def _invoices(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+    tenants = {n: {"invoices": sim.invoices(n), "payments": sim.payments(n)} for n in _tenant_ids(sim, query)}
+    return Response(200, {"tenants": tenants})
+
+
+def _reset(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+    sim.reset(customers=bool(data.get("customers")), knobs=bool(data.get("knobs")))
+    return Response(200, {"ok": True})
+
+
+def _config(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+    return Response(200, sim.config())
+
+
+def _configure(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+    """Knobs, and the one-off actions that share the endpoint."""
+    actions = {
+        key: data.pop(key) for key in ("force_429", "expire_access_tokens", "advance_clock") if key in data
+    }
+    try:
+        config = sim.configure(**data)
+    except TypeError as exc:
+        raise ValueError(f"unknown knob: {exc}") from None
+    if "force_429" in actions:
+        sim.force_429(int(actions["force_429"]))
+    if actions.get("expire_access_tokens"):
+        sim.expire_access_tokens()
+    if "advance_clock" in actions:
+        sim.advance_clock(float(actions["advance_clock"]))
+    return Response(200, sim.config() if actions else config)
+
+
+def _register_client(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+    sim.register_client(str(data.get("client_id") or ""), str(data.get("client_secret") or ""))
+    return Response(200, {"ok": True})
+
+
+def _refresh_token(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+    token = sim.issue_refresh_token(str(data.get("client_id") or ""), str(data.get("tenant_id") or ""))
+    return Response(200, {"refresh_token": token})
+
+
+_ENDPOINTS: Final[Mapping[tuple[str, str], _Endpoint]] = {
+    ("GET", "/_sim/stats"): _stats,
+    ("GET", "/_sim/invoices"): _invoices,
+    ("GET", "/_sim/customers"): _customers,
+    ("POST", "/_sim/reset"): _reset,
+    ("GET", "/_sim/config"): _config,
+    ("POST", "/_sim/config"): _configure,
+    ("POST", "/_sim/clients"): _register_client,
+    ("POST", "/_sim/refresh-token"): _refresh_token,
+}

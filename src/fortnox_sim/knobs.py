@@ -1,0 +1,150 @@
+"""The simulator's knobs: limits, faults, validation strictness and the company's invoice setup."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+from .company import DEFAULT_ACCOUNTS, DEFAULT_CURRENCIES, DEFAULT_CURRENCY_RATES
+
+__all__ = ["KnobChanges", "Knobs", "checked_changes"]
+
+
+@dataclass
+class Knobs:
+    error_rate: float = 0.0
+    latency_ms: float = 0.0
+    timeout_rate: float = 0.0
+    timeout_seconds: float = 30.0
+    timeout_applies_write: bool = False
+    rate_limit_enabled: bool = True
+    max_requests: int = 25
+    window_seconds: float = 5.0
+    token_lifetime: float = 3600.0
+    currencies: tuple[str, ...] = DEFAULT_CURRENCIES
+    # The spec gives Address1 minLength 1 and the country codes minLength 2, yet clearing a field
+    # means sending "". Off (the default), "" clears any optional field; on, "" must satisfy
+    # minLength like any other value.
+    strict_min_length: bool = False
+    # ILIKE treats "_" and "%" in the value as wildcards unless Fortnox escapes them, which is
+    # undocumented. On (the default) a search for "a_b" also finds "axb", the harsher case.
+    search_wildcards: bool = True
+    # Invoices: the chart of accounts row and payment accounts must be in, years whose books are
+    # closed, öresavrundning of SEK totals, SEK rates for other currencies, and whether a payment
+    # needs a booked invoice.
+    accounts: tuple[int, ...] = DEFAULT_ACCOUNTS
+    closed_years: tuple[int, ...] = ()
+    invoice_round_off: bool = True
+    currency_rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CURRENCY_RATES))
+    payment_requires_booked: bool = True
+
+
+class KnobChanges(TypedDict, total=False):
+    """What `FortnoxSimulator.configure` takes; None (or leaving a knob out) keeps its value."""
+
+    error_rate: float | None
+    latency_ms: float | None
+    timeout_rate: float | None
+    timeout_seconds: float | None
+    timeout_applies_write: bool | None
+    rate_limit_enabled: bool | None
+    max_requests: int | None
+    window_seconds: float | None
+    token_lifetime: float | None
+    currencies: Iterable[str] | None
+    strict_min_length: bool | None
+    search_wildcards: bool | None
+    accounts: Iterable[int] | None
+    closed_years: Iterable[int] | None
+    invoice_round_off: bool | None
+    currency_rates: Mapping[str, float] | None
+    payment_requires_booked: bool | None
+
+
+def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The knobs to set, checked and normalised: name -> new value (knobs given as None left out)."""
+    for name in changes:
+        if name not in KnobChanges.__optional_keys__:
+            # What Python says for an unknown keyword: /_sim/config reports it as an unknown knob.
+            raise TypeError(f"FortnoxSimulator.configure() got an unexpected keyword argument {name!r}")
+    _check_ranges(changes)
+    normalised = {
+        "currencies": _currencies(changes.get("currencies")),
+        "closed_years": _closed_years(changes.get("closed_years")),
+        "currency_rates": _currency_rates(changes.get("currency_rates")),
+        "accounts": _accounts(changes.get("accounts")),
+    }
+    merged = {**changes, **normalised}
+    return {name: value for name, value in merged.items() if value is not None}
+
+
+def _check_ranges(changes: Mapping[str, Any]) -> None:
+    for name in ("error_rate", "timeout_rate"):
+        rate = changes.get(name)
+        if rate is not None and not 0.0 <= rate <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1")
+    for name in ("latency_ms", "timeout_seconds", "token_lifetime"):
+        amount = changes.get(name)
+        if amount is not None and amount < 0:
+            raise ValueError(f"{name} must not be negative")
+    max_requests = changes.get("max_requests")
+    if max_requests is not None and max_requests < 1:
+        raise ValueError("max_requests must be at least 1")
+    window_seconds = changes.get("window_seconds")
+    if window_seconds is not None and window_seconds <= 0:
+        raise ValueError("window_seconds must be positive")
+
+
+def _currencies(currencies: Iterable[str] | None) -> tuple[str, ...] | None:
+    if currencies is None:
+        return None
+    if isinstance(currencies, str):
+        raise ValueError("currencies must be a list of codes, not one string")
+    codes = tuple(currencies)
+    if not all(isinstance(c, str) and re.fullmatch(r"[A-Z]{3}", c) for c in codes):
+        raise ValueError("currencies must be three-letter upper-case codes")
+    return codes
+
+
+def _closed_years(closed_years: Iterable[int] | None) -> tuple[int, ...] | None:
+    if closed_years is None:
+        return None
+    if isinstance(closed_years, str | bytes):
+        raise ValueError("closed_years must be a list of years")
+    years = tuple(sorted({int(year) for year in closed_years}))
+    if not all(1900 <= year <= 9999 for year in years):
+        raise ValueError("closed_years must be four-digit years")
+    return years
+
+
+def _currency_rates(currency_rates: Mapping[str, float] | None) -> dict[str, float] | None:
+    if currency_rates is None:
+        return None
+    if not isinstance(currency_rates, Mapping):
+        raise ValueError("currency_rates must map currency codes to SEK rates")
+    rates = {}
+    for code, rate in currency_rates.items():
+        if not (isinstance(code, str) and re.fullmatch(r"[A-Z]{3}", code)):
+            raise ValueError(f"currency_rates: {code!r} is not a three-letter upper-case code")
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < 1e6:
+            raise ValueError(f"currency_rates: the rate for {code} must be a positive number")
+        rates[code] = float(rate)
+    rates["SEK"] = 1.0
+    return rates
+
+
+def _accounts(accounts: Iterable[Any] | None) -> tuple[int, ...] | None:
+    """A chart of accounts: four-digit account numbers, sorted."""
+    if accounts is None:
+        return None
+    if isinstance(accounts, str | bytes):
+        raise ValueError("accounts must be a list of account numbers")
+    result = set()
+    for account in accounts:
+        number = int(account) if isinstance(account, str) and account.isdigit() else account
+        if isinstance(number, bool) or not isinstance(number, int) or not 1000 <= number <= 9999:
+            raise ValueError(f"account {account!r} is not a four-digit account number")
+        result.add(number)
+    return tuple(sorted(result))
