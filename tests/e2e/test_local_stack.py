@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from stripe_fortnox_cli.cli import sign_payload
 from stripe_fortnox_cli.fortnox_sim import FortnoxSimulator
+from stripe_fortnox_cli.local.events import sign_payload
 from tests.support import CLI, clean_env, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
