@@ -24,9 +24,9 @@ FORTNOX_CREDENTIAL_VARIABLES = (
 )
 # Settings without a stack parameter that `dev` still passes from its environment to the functions.
 TUNING_VARIABLES = ("FORTNOX_TIMEOUT_SECONDS", "FORTNOX_MAX_REQUESTS", "FORTNOX_MAX_ATTEMPTS")
-# Parameter-backed settings the local stack sets itself (`environment.stack_parameters`), or that
-# `LocalConfig` has a field for: `dev` does not pass these from its environment.
-LOCAL_VARIABLES = ("STAGE", "STRIPE_LIVEMODE", "FORTNOX_API_URL", "FORTNOX_AUTH_URL")
+# The stack parameters the local stack sets itself (`environment.stack_parameters`), from
+# `LocalConfig`'s fields: `dev` does not pass their settings' variables from its environment.
+LOCAL_PARAMETERS = ("Stage", "StripeMode", "FortnoxApiUrl", "FortnoxAuthUrl")
 
 
 class LocalStackError(Exception):
@@ -40,7 +40,7 @@ class LocalStackError(Exception):
 def passthrough_variables() -> tuple[str, ...]:
     """What `dev` passes from its environment to the functions: every stack parameter's setting
     (as an operator would set the parameter) except the local ones, and the Fortnox client's tuning."""
-    parameters = tuple(s.env for s in SETTINGS if s.parameter and s.env not in LOCAL_VARIABLES)
+    parameters = tuple(s.env for s in SETTINGS if s.parameter and s.parameter not in LOCAL_PARAMETERS)
     return (*parameters, *TUNING_VARIABLES)
 
 

@@ -40,9 +40,9 @@ def stack_parameters(config: LocalConfig, fortnox_api_url: str, fortnox_auth_url
     """The stack parameters, as a deployed stack's describe-stacks would give them.
 
     Each at its template default (the setting's declared default), except the ones the local
-    stack sets itself, and those `config.extra_env` sets through their variable. A parameter the
-    template translates (`Setting.env_value`, e.g. StripeMode) has no default of that kind: the
-    local stack must set it below.
+    stack sets itself (`LOCAL_PARAMETERS`), and those `config.extra_env` sets through their
+    variable. A parameter the template translates (`Setting.env_value`, e.g. StripeMode) has no
+    default of that kind: the local stack must set it here.
     """
     values = {s.parameter: declared_default(s) for s in SETTINGS if s.parameter and not s.from_parameter}
     values.update(
