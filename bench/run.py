@@ -202,7 +202,7 @@ def bench_webhook(n: int, repeats: int) -> tuple[Result, float]:
     timestamp = header.split(",")[0].split("=")[1]
     signature = header.split("v1=")[1]
     key = SECRET.encode()
-    from stripe_fortnox_cli.local_stack import api_gateway_event
+    from stripe_fortnox_cli.local.events import api_gateway_event
 
     event = api_gateway_event(raw, {"Stripe-Signature": header, "Content-Type": "application/json"})
 
@@ -268,7 +268,7 @@ def bench_webhook(n: int, repeats: int) -> tuple[Result, float]:
 def local_stack(workers: int = 1, **env: str) -> Iterator[Any]:
     import tempfile
 
-    from stripe_fortnox_cli.local_stack import LocalConfig, LocalStack
+    from stripe_fortnox_cli.local import LocalConfig, LocalStack
 
     with tempfile.TemporaryDirectory() as state:
         config = LocalConfig(

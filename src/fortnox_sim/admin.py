@@ -4,21 +4,51 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol, Unpack
 
+from .knobs import KnobChanges
 from .listing import param
 from .replies import Response
-
-if TYPE_CHECKING:
-    from .server import FortnoxSimulator
 
 __all__ = ["handle_admin"]
 
 _Query = Mapping[str, list[str]]
-_Endpoint = Callable[["FortnoxSimulator", _Query, dict[str, Any]], Response]
 
 
-def handle_admin(sim: FortnoxSimulator, method: str, path: str, query: _Query, body: bytes) -> Response:
+class Simulator(Protocol):
+    """What the /_sim endpoints ask of the simulator (`server.FortnoxSimulator`)."""
+
+    def tenant_ids(self) -> list[str]: ...
+
+    def stats(self, include_durations: bool = False) -> dict[str, Any]: ...
+
+    def customers(self, tenant: str | None = None) -> list[dict[str, Any]]: ...
+
+    def invoices(self, tenant: str | None = None) -> list[dict[str, Any]]: ...
+
+    def payments(self, tenant: str | None = None) -> list[dict[str, Any]]: ...
+
+    def reset(self, *, customers: bool = False, knobs: bool = False) -> None: ...
+
+    def config(self) -> dict[str, Any]: ...
+
+    def configure(self, **changes: Unpack[KnobChanges]) -> dict[str, Any]: ...
+
+    def force_429(self, count: int) -> None: ...
+
+    def expire_access_tokens(self) -> None: ...
+
+    def advance_clock(self, seconds: float) -> None: ...
+
+    def register_client(self, client_id: str, client_secret: str) -> None: ...
+
+    def issue_refresh_token(self, client_id: str, tenant_id: str) -> str: ...
+
+
+_Endpoint = Callable[[Simulator, _Query, dict[str, Any]], Response]
+
+
+def handle_admin(sim: Simulator, method: str, path: str, query: _Query, body: bytes) -> Response:
     """Raises ValueError for a bad request, which the dispatcher answers with 400."""
     data: Any = json.loads(body) if body.strip() else {}
     if not isinstance(data, dict):
@@ -29,34 +59,34 @@ def handle_admin(sim: FortnoxSimulator, method: str, path: str, query: _Query, b
     return endpoint(sim, query, data)
 
 
-def _tenant_ids(sim: FortnoxSimulator, query: _Query) -> list[str]:
+def _tenant_ids(sim: Simulator, query: _Query) -> list[str]:
     wanted = param(query, "tenant")
     return [wanted] if wanted is not None else sim.tenant_ids()
 
 
-def _stats(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+def _stats(sim: Simulator, query: _Query, data: dict[str, Any]) -> Response:
     return Response(200, sim.stats(include_durations=param(query, "durations") == "1"))
 
 
-def _customers(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+def _customers(sim: Simulator, query: _Query, data: dict[str, Any]) -> Response:
     return Response(200, {"tenants": {name: sim.customers(name) for name in _tenant_ids(sim, query)}})
 
 
-def _invoices(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+def _invoices(sim: Simulator, query: _Query, data: dict[str, Any]) -> Response:
     tenants = {n: {"invoices": sim.invoices(n), "payments": sim.payments(n)} for n in _tenant_ids(sim, query)}
     return Response(200, {"tenants": tenants})
 
 
-def _reset(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+def _reset(sim: Simulator, query: _Query, data: dict[str, Any]) -> Response:
     sim.reset(customers=bool(data.get("customers")), knobs=bool(data.get("knobs")))
     return Response(200, {"ok": True})
 
 
-def _config(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+def _config(sim: Simulator, query: _Query, data: dict[str, Any]) -> Response:
     return Response(200, sim.config())
 
 
-def _configure(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+def _configure(sim: Simulator, query: _Query, data: dict[str, Any]) -> Response:
     """Knobs, and the one-off actions that share the endpoint."""
     actions = {
         key: data.pop(key) for key in ("force_429", "expire_access_tokens", "advance_clock") if key in data
@@ -74,12 +104,12 @@ def _configure(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Re
     return Response(200, sim.config() if actions else config)
 
 
-def _register_client(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+def _register_client(sim: Simulator, query: _Query, data: dict[str, Any]) -> Response:
     sim.register_client(str(data.get("client_id") or ""), str(data.get("client_secret") or ""))
     return Response(200, {"ok": True})
 
 
-def _refresh_token(sim: FortnoxSimulator, query: _Query, data: dict[str, Any]) -> Response:
+def _refresh_token(sim: Simulator, query: _Query, data: dict[str, Any]) -> Response:
     token = sim.issue_refresh_token(str(data.get("client_id") or ""), str(data.get("tenant_id") or ""))
     return Response(200, {"refresh_token": token})
 

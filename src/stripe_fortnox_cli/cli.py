@@ -9,18 +9,11 @@ that needs attention or could not finish, 2 bad usage or configuration, 3 a port
 from __future__ import annotations
 
 import argparse
-import json
-import signal
 import sys
-import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from stripe import WebhookSignature
-
-from stripe_fortnox_cli.exits import EXIT_CONFIG, EXIT_OK, EXIT_PORT, fail
+from stripe_fortnox_cli.exits import EXIT_OK, EXIT_PORT, fail
 from stripe_fortnox_cli.ops.commands import add_parsers as add_operation_parsers
 
 DEV_SECRET = "whsec_local_development_only"
@@ -30,86 +23,19 @@ def _repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def sign_payload(payload: str, secret: str, timestamp: int | None = None) -> str:
-    return str(WebhookSignature.generate_signature_header(payload, secret, timestamp=timestamp))
-
-
-def _read_event_file(path: str) -> str:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SystemExit(fail(f"cannot read {path}: {exc.strerror}", EXIT_CONFIG)) from None
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SystemExit(fail(f"{path} is not JSON: {exc}", EXIT_CONFIG)) from None
-    return text
-
-
-def _print_event_line(event: Any) -> None:
-    number = event.fortnox_number or "-"
-    detail = f"  ({event.detail})" if event.detail else ""
-    print(
-        f"{time.strftime('%H:%M:%S')}  {event.event_type:<29} {event.stripe_id or '-':<22} "
-        f"{event.outcome:<11} fortnox={number:<6} {event.duration_ms:7.1f} ms{detail}",
-        flush=True,
-    )
-
-
 # Commands ---------------------------------------------------------------------------------------
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
-    from .local_stack import api_gateway_event
+    from .local.commands import run_sign
 
-    payload = _read_event_file(args.file)
-    header = sign_payload(payload, args.secret)
-    if args.apigw:
-        print(
-            json.dumps(
-                api_gateway_event(
-                    payload.encode(), {"Stripe-Signature": header, "Content-Type": "application/json"}
-                ),
-                indent=2,
-            )
-        )
-    else:
-        print(header)
-    return EXIT_OK
+    return run_sign(args.file, args.secret, args.apigw)
 
 
 def cmd_sqs_event(args: argparse.Namespace) -> int:
-    from stripe_fortnox_sync.sync.routes import message_group_id
+    from .local.commands import run_sqs_event
 
-    from .local_stack import ACCOUNT, REGION, STACK
-
-    records = []
-    for i, path in enumerate(args.files, start=1):
-        payload = _read_event_file(path)
-        event = json.loads(payload)
-        records.append(
-            {
-                "messageId": f"00000000-0000-4000-8000-{i:012d}",
-                "receiptHandle": f"local-receipt-{i}",
-                "body": payload,
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": str(int(event.get("created", 0)) * 1000),
-                    "MessageGroupId": message_group_id(event),
-                    "MessageDeduplicationId": event.get("id", ""),
-                    "SequenceNumber": str(18_800_000_000_000_000_000 + i),
-                },
-                "messageAttributes": {
-                    "event_type": {"stringValue": event.get("type", ""), "dataType": "String"}
-                },
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-events.fifo",
-                "awsRegion": REGION,
-            }
-        )
-    print(json.dumps({"Records": records}, indent=2))
-    return EXIT_OK
+    return run_sqs_event(args.files)
 
 
 def cmd_fortnox_sim(args: argparse.Namespace) -> int:
@@ -123,45 +49,13 @@ def cmd_fortnox_sim(args: argparse.Namespace) -> int:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    from .local_stack import LocalConfig, LocalStack, LocalStackError
+    from .local.commands import run_dev
 
-    try:
-        config = LocalConfig.from_env(args.host, args.port)
-        config.visibility_timeout = args.visibility_timeout
-        stack = LocalStack(config, on_event=_print_event_line)
-        stack.start()
-    except LocalStackError as exc:
-        return fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt:
-        return EXIT_OK
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    assert stack.fortnox is not None
-    print(f"Webhook:   POST {stack.webhook_url}")
-    if not config.webhook_secrets:
-        print(f"Secret:    {stack.webhook_secrets[0]}  (generated; set STRIPE_WEBHOOK_SECRET to choose)")
-    if stack.fortnox.simulator:
-        print(f"Fortnox:   embedded simulator at {stack.fortnox.api_url} (no Fortnox credentials given)")
-    else:
-        print(f"Fortnox:   {stack.fortnox.api_url}")
-    print(
-        f"Mode:      {'live' if config.livemode else 'test'};",
-        f"function logs in {config.state_dir / 'functions.log'}",
-    )
-    print("Stripe CLI: stripe listen --forward-to " + stack.webhook_url.replace("127.0.0.1", "localhost"))
-    print("Ctrl-C to stop.", flush=True)
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stack.stop()
-    return EXIT_OK
+    return run_dev(args.host, args.port, args.visibility_timeout)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from .local.demo import run_demo
 
     return run_demo(Path(args.events), port=args.port)
 

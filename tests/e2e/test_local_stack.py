@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from fortnox_sim import FortnoxSimulator
-from stripe_fortnox_cli.cli import sign_payload
+from stripe_fortnox_cli.local.events import sign_payload
 from tests.support import CLI, clean_env, free_port, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from fortnox_sim import FortnoxSimulator
-from stripe_fortnox_cli.cli import sign_payload
+from stripe_fortnox_cli.local.events import sign_payload
 from stripe_fortnox_cli.ops.store import MappingRow, scan_mapping
 from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
 from stripe_fortnox_sync.core.models import LinkStatus

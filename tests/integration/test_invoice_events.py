@@ -22,7 +22,7 @@ import boto3
 import pytest
 
 from fortnox_sim import DEFAULT_ACCOUNTS, compute_row
-from stripe_fortnox_cli.local_stack import LocalConfig, LocalStack
+from stripe_fortnox_cli.local import LocalConfig, LocalStack
 from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 from tests.integration.test_pipeline import SECRET, customer, drain, event, outcomes, send
 from tests.invoice_factory import PERIOD_END, PERIOD_START, LineSpec, fixture, line_tax, stripe_invoice

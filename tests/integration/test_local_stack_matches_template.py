@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,9 @@ import boto3
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from stripe_fortnox_cli.local_stack import LocalConfig, LocalStack
+from stripe_fortnox_cli.local import LocalConfig, LocalStack
+from stripe_fortnox_sync.core.settings import SETTINGS
+from tests.cfn import evaluate, function_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {
@@ -47,10 +51,9 @@ def test_queues_match(template: dict[str, Any], stack: LocalStack, resource: str
     assert int(actual["MessageRetentionPeriod"]) == wanted["MessageRetentionPeriod"]
     assert int(actual["MaximumMessageSize"]) == wanted["MaximumMessageSize"]
     if "RedrivePolicy" in wanted:
-        import json
-
         redrive = json.loads(actual["RedrivePolicy"])
-        assert redrive["maxReceiveCount"] == wanted["RedrivePolicy"]["maxReceiveCount"]
+        full = cfn_yaml.load(str(ROOT / "template.yaml"))
+        assert str(redrive["maxReceiveCount"]) == evaluate(wanted["RedrivePolicy"]["maxReceiveCount"], full)
         assert redrive["deadLetterTargetArn"].endswith("-dlq.fifo")
 
 
@@ -72,12 +75,35 @@ def test_tables_match(template: dict[str, Any], stack: LocalStack, resource: str
         assert ttl.get("TimeToLiveStatus", "DISABLED") == "DISABLED"
 
 
-def test_function_environments_are_the_ones_the_local_stack_sets(
-    template: dict[str, Any], stack: LocalStack
-) -> None:
-    import os
+@pytest.mark.parametrize("function", ["WebhookFunction", "SyncFunction"])
+def test_function_environments_are_the_ones_the_template_sets(function: str, stack: LocalStack) -> None:
+    """Each variable as the template sets it: the parameters at their defaults, the Refs of
+    resources as the local stack's outputs; only the local ones differ."""
+    assert stack.fortnox is not None
+    local_only = {
+        "STAGE": "local",
+        "FORTNOX_API_URL": stack.fortnox.api_url,
+        "FORTNOX_AUTH_URL": stack.fortnox.auth_url,
+    }
+    full = cfn_yaml.load(str(ROOT / "template.yaml"))
+    resources = {s.resource: stack.outputs[s.output] for s in SETTINGS if s.resource}
+    variables = function_environment(full, function)
+    missing = {n for n in variables if n not in os.environ}
+    assert not missing, f"{function}: the local stack does not set {sorted(missing)}"
+    for name, value in variables.items():
+        wanted = local_only.get(name) or evaluate(value, full, resources=resources)
+        assert os.environ[name] == wanted, (
+            f"{function} {name}: {os.environ[name]!r}, the template gives {wanted!r}"
+        )
 
-    for function in ("WebhookFunction", "SyncFunction"):
-        names = set(template[function]["Properties"]["Environment"]["Variables"])
-        missing = {n for n in names if n not in os.environ}
-        assert not missing, f"{function}: the local stack does not set {sorted(missing)}"
+
+def test_outputs_file_has_every_parameter_and_resource_as_the_functions_get_them(stack: LocalStack) -> None:
+    assert stack.outputs_file is not None
+    written = json.loads(stack.outputs_file.read_text(encoding="utf-8"))
+    for declared in SETTINGS:
+        if declared.parameter:
+            assert declared.env_value(written[declared.parameter]) == os.environ[declared.env], declared.name
+        elif declared.resource:
+            assert written[declared.output] == os.environ[declared.env], declared.name
+    assert written["WebhookUrl"] == stack.webhook_url and written["Region"] == "eu-north-1"
+    assert written["StripeMode"] == "test" and written["AwsEndpointUrl"].startswith("http://127.0.0.1:")

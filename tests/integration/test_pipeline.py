@@ -14,8 +14,8 @@ from typing import Any
 import boto3
 import pytest
 
-from stripe_fortnox_cli.cli import sign_payload
-from stripe_fortnox_cli.local_stack import LocalConfig, LocalStack
+from stripe_fortnox_cli.local import LocalConfig, LocalStack
+from stripe_fortnox_cli.local.events import sign_payload
 from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
 
 SECRET = "whsec_integration"

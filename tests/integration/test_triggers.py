@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from stripe_fortnox_cli.local_stack import LocalConfig, LocalStack
+from stripe_fortnox_cli.local import LocalConfig, LocalStack
 from tests.integration.test_pipeline import SECRET, customer, drain, event, fortnox_customers, outcomes, send
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "stripe"

@@ -21,8 +21,8 @@ from typing import Any
 import boto3
 
 from fortnox_sim import FortnoxSimulator
-from stripe_fortnox_cli.cli import sign_payload
-from stripe_fortnox_cli.local_stack import LocalConfig, LocalStack
+from stripe_fortnox_cli.local import LocalConfig, LocalStack
+from stripe_fortnox_cli.local.events import sign_payload
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.mapping.customer import map_customer
 from stripe_fortnox_sync.sync.customer_sync import CLEARABLE_FIELDS

@@ -23,7 +23,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from stripe_fortnox_cli.local_stack import api_gateway_event
+from stripe_fortnox_cli.local.events import api_gateway_event
 from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 from stripe_fortnox_sync.webhook.envelope import MAX_BODY_BYTES
 

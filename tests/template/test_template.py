@@ -34,6 +34,8 @@ ALLOWED_MANAGED_POLICIES = {
     "AWSXrayWriteOnlyAccess",
 }
 
+# Powertools' own settings, which the template sets as literals (checked against the alarms' namespace).
+POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
 GLOBAL_ENV = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
@@ -245,10 +247,10 @@ def test_event_queue_is_fifo_with_redrive_to_fifo_dlq(stack: _Stack, sync_timeou
     assert dlq["FifoQueue"] is True
     redrive = queue["RedrivePolicy"]
     assert _ref(redrive["deadLetterTargetArn"]) == "DeadLetterQueue"
-    assert 1 <= int(redrive["maxReceiveCount"]) <= 5
+    assert 2 <= int(stack.value(redrive["maxReceiveCount"])) <= 10
     # The sync parks an event that fails on its last receive, with the reason: it must know which.
     env = stack.props("SyncFunction")["Environment"]["Variables"]
-    assert int(env["MAX_RECEIVE_COUNT"]) == int(redrive["maxReceiveCount"])
+    assert _ref(env["MAX_RECEIVE_COUNT"]) == _ref(redrive["maxReceiveCount"]) == "MaxReceiveCount"
     assert int(queue["VisibilityTimeout"]) >= 6 * sync_timeout
     assert int(queue["MaximumMessageSize"]) == 262144
     for props in (queue, dlq):
@@ -306,11 +308,57 @@ def test_layer_is_built_for_python313_arm64(stack: _Stack) -> None:
 
 @pytest.mark.parametrize("function", sorted(FUNCTION_ENV))
 def test_function_environment(stack: _Stack, function: str) -> None:
+    from stripe_fortnox_sync.core.settings import SETTINGS
+
     variables = stack.props(function)["Environment"]["Variables"]
     missing = FUNCTION_ENV[function] - set(variables)
     assert not missing, f"{function} lacks {sorted(missing)}"
-    assert variables["STRIPE_LIVEMODE"] == {"Fn::If": ["IsLiveMode", "true", "false"]}
-    assert stack.template["Conditions"]["IsLiveMode"] == {"Fn::Equals": [{"Ref": "StripeMode"}, "live"]}
+    # Every variable is one the code declares (core/settings.py), or Powertools' own.
+    undeclared = set(variables) - {s.env for s in SETTINGS} - POWERTOOLS_ENV
+    assert not undeclared, f"{function} sets {sorted(undeclared)}, which no setting declares"
+
+
+def _declared_settings() -> list[Any]:
+    from stripe_fortnox_sync.core.settings import SETTINGS
+
+    return list(SETTINGS)
+
+
+@pytest.mark.parametrize("setting", _declared_settings(), ids=lambda s: s.env)
+def test_every_setting_reaches_the_functions_as_declared(stack: _Stack, setting: Any) -> None:
+    """The template sets each function's variable from the setting's parameter (its value, or
+    derived as `Setting.env_value` says) or resource, and nowhere else; the parameter's Default is
+    the declared default."""
+    from stripe_fortnox_cli.local.environment import declared_default
+    from stripe_fortnox_sync.core.settings import Settings
+    from tests.cfn import evaluate
+
+    functions = stack.of_type("AWS::Lambda::Function")
+    setting_it = {
+        name: f["Properties"]["Environment"]["Variables"][setting.env]
+        for name, f in functions.items()
+        if setting.env in f["Properties"]["Environment"]["Variables"]
+    }
+    if not setting.parameter and not setting.resource:
+        assert not setting_it, f"{setting.env} is declared without a parameter or resource"
+        return
+    assert setting_it, f"no function gets {setting.env}"
+    if setting.resource:
+        assert all(_ref(value) == setting.resource for value in setting_it.values()), setting_it
+        assert stack.template["Outputs"][setting.output]["Value"] == {"Ref": setting.resource}
+        return
+    parameter = stack.parameters[setting.parameter]
+    assert setting.env_value(str(parameter["Default"])) == declared_default(setting)
+    allowed = [str(v) for v in parameter.get("AllowedValues", [])]
+    for value in allowed or [str(parameter["Default"])]:
+        Settings.from_env(
+            {setting.env: setting.env_value(value)}
+        )  # what CloudFormation allows, the code reads
+    # Each value the parameter may take, or any other: the variable follows it.
+    for value in allowed or [str(parameter["Default"]), "another-value"]:
+        for name, variable in setting_it.items():
+            got = evaluate(variable, stack.template, {setting.parameter: value})
+            assert got == setting.env_value(value), f"{name} {setting.env} = {got!r} for {value!r}"
 
 
 def test_secrets_exist_and_no_function_holds_a_secret_value(stack: _Stack) -> None:
@@ -451,10 +499,9 @@ ISSUE_4_EVENT_TYPES = (
 
 def test_parameters_for_triggers_notifications_and_alarms(stack: _Stack) -> None:
     params = stack.parameters
+    # Their defaults are the declared ones: test_every_setting_reaches_the_functions_as_declared.
     assert params["EnabledEventTypes"]["Default"] == ISSUE_4_EVENT_TYPES
-    assert params["CheckoutModes"]["Default"] == "payment,subscription,setup"
     assert params["PaymentFailureComments"]["AllowedValues"] == ["true", "false"]
-    assert params["PaymentFailureComments"]["Default"] == "false"
     assert params["PaymentFailureEmail"]["Default"] == ""
     assert params["AlarmEmail"]["Default"] == ""
     assert int(params["OldestMessageAlarmSeconds"]["Default"]) == 900
@@ -465,16 +512,6 @@ def test_every_enabled_event_type_is_one_the_code_supports(stack: _Stack) -> Non
     from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 
     assert set(ISSUE_4_EVENT_TYPES.split(",")) <= set(SUPPORTED_TYPES)
-
-
-def test_sync_function_wiring_for_issue_4(stack: _Stack) -> None:
-    env = stack.props("SyncFunction")["Environment"]["Variables"]
-    assert _ref(env["CHECKOUT_MODES"]) == "CheckoutModes"
-    assert _ref(env["PAYMENT_FAILURE_COMMENTS"]) == "PaymentFailureComments"
-    assert _ref(env["INVOICE_ACCOUNTS"]) == "InvoiceAccounts"
-    assert _ref(env["PAYMENT_FAILURE_TOPIC_ARN"]) == "PaymentFailureTopic"
-    assert _ref(env["ACTIVITY_TABLE"]) == "ActivityTable"
-    assert _ref(env["STRIPE_API_KEY_SECRET_NAME"]) == "StripeApiKeySecret"
 
 
 def test_activity_table(stack: _Stack) -> None:
@@ -554,19 +591,17 @@ def test_enabled_event_types_pattern_accepts_exactly_what_the_code_accepts(
 
 def test_invoice_parameters_match_the_settings(stack: _Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     from stripe_fortnox_sync.core.errors import ConfigError
-    from stripe_fortnox_sync.core.settings import Settings
 
     params = stack.parameters
     checkout = params["InvoiceCheckoutPayments"]
     assert checkout["AllowedValues"] == ["true", "false"]
-    assert checkout["Default"] == ("true" if Settings().invoice_checkout_payments else "false")
     for value in checkout["AllowedValues"]:
         settings = _env_settings(monkeypatch, INVOICE_CHECKOUT_PAYMENTS=value)
         assert settings.invoice_checkout_payments is (value == "true")
 
     rate = params["PaymentIntentVatRate"]
     assert rate["Type"] == "String"
-    assert rate["Default"] == str(Settings().payment_intent_vat_rate) == "25"
+    assert rate["Default"] == "25"
     accepted = []
     for value in range(0, 101):
         try:
@@ -576,12 +611,8 @@ def test_invoice_parameters_match_the_settings(stack: _Stack, monkeypatch: pytes
         accepted.append(str(value))
     assert rate["AllowedValues"] == accepted == ["0", "6", "12", "25"]
 
-    env = stack.props("SyncFunction")["Environment"]["Variables"]
-    assert _ref(env["INVOICE_CHECKOUT_PAYMENTS"]) == "InvoiceCheckoutPayments"
-    assert _ref(env["PAYMENT_INTENT_VAT_RATE"]) == "PaymentIntentVatRate"
     webhook_env = stack.props("WebhookFunction")["Environment"]["Variables"]
     assert "INVOICE_CHECKOUT_PAYMENTS" not in webhook_env  # the webhook only routes by type
-    assert _ref(webhook_env["ENABLED_EVENT_TYPES"]) == _ref(env["ENABLED_EVENT_TYPES"]) == "EnabledEventTypes"
 
 
 def test_stripe_key_secret_names_the_invoice_permissions(stack: _Stack) -> None:

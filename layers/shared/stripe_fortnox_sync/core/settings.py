@@ -208,7 +208,7 @@ class Settings:
     fortnox_max_attempts: int = setting("FORTNOX_MAX_ATTEMPTS", 4, whole(1))
     # The event queue's maxReceiveCount: on its last receive an event that still fails is parked
     # with the reason, rather than moved by SQS with none.
-    max_receives: int = setting("MAX_RECEIVE_COUNT", 5, whole(1))
+    max_receives: int = setting("MAX_RECEIVE_COUNT", 5, whole(2), parameter="MaxReceiveCount")
     queue_url: str = setting("QUEUE_URL", "", resource="EventQueue", output="EventQueueUrl")
     dead_letter_queue_url: str = setting(
         "DEAD_LETTER_QUEUE_URL", "", resource="DeadLetterQueue", output="DeadLetterQueueUrl"

@@ -1,0 +1,214 @@
+"""`stripe-fortnox demo`: the sample events through the local stack, checked against expectations."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .config import LocalConfig, LocalStackError
+from .console import print_event_line, render_table
+from .events import sign_payload
+from .functions import ProcessedEvent
+from .stack import LocalStack
+
+INVOICE_COLUMNS = (
+    "DocumentNumber",
+    "CustomerNumber",
+    "Currency",
+    "Net",
+    "TotalVAT",
+    "RoundOff",
+    "Total",
+    "Booked",
+    "Balance",
+    "ExternalInvoiceReference1",
+    "CreditInvoiceReference",
+)
+TABLE_COLUMNS = (
+    "CustomerNumber",
+    "Name",
+    "CountryCode",
+    "Currency",
+    "Type",
+    "VATType",
+    "VATNumber",
+    "Active",
+    "ExternalReference",
+)
+
+Answer = tuple[int, dict[str, Any]]
+
+
+@dataclass
+class Sent:
+    """What the webhook answered: each sample file, the redelivery, the forged signature."""
+
+    answers: dict[str, Answer] = field(default_factory=dict)
+    redelivery: int = 0
+    forged: int = 0
+
+
+def _post(url: str, payload: str, header: str) -> Answer:
+    response = requests.post(
+        url,
+        data=payload.encode(),
+        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+        timeout=30,
+    )
+    return response.status_code, response.json()
+
+
+def _check_webhook(expected: dict[str, Any], answers: dict[str, Answer]) -> list[str]:
+    accepted = sum(1 for status, body in answers.values() if status == 200 and "received" in body)
+    ignored = sum(1 for status, body in answers.values() if status == 200 and "ignored" in body)
+    if accepted != expected["webhook"]["accepted"] or ignored != expected["webhook"]["ignored"]:
+        return [f"webhook accepted {accepted} and ignored {ignored}, expected {expected['webhook']}"]
+    return []
+
+
+def _check_outcomes(expected: dict[str, Any], processed: list[ProcessedEvent]) -> list[str]:
+    first_outcome: dict[str, str] = {}
+    for event in processed:
+        first_outcome.setdefault(event.event_id, event.outcome)
+    return [
+        f"{event_id}: outcome {first_outcome.get(event_id)}, expected {outcome}"
+        for event_id, outcome in expected["outcomes"].items()
+        if first_outcome.get(event_id) != outcome
+    ]
+
+
+def _check_one_each(
+    wanted: list[dict[str, Any]], found: list[dict[str, Any]], key: str, what: str, label: str = ""
+) -> list[str]:
+    """Exactly one of `found` per `wanted` row (matched on `key`), with the wanted values."""
+    problems = []
+    for want in wanted:
+        matches = [item for item in found if item.get(key) == want[key]]
+        if len(matches) != 1:
+            problems.append(f"{want[key]}: {len(matches)} Fortnox {what}, expected exactly 1")
+            continue
+        problems += [
+            f"{label}{want[key]}: {name} is {matches[0].get(name)!r}, expected {value!r}"
+            for name, value in want.items()
+            if matches[0].get(name) != value
+        ]
+    return problems
+
+
+def check(
+    expected: dict[str, Any],
+    answers: dict[str, Answer],
+    processed: list[ProcessedEvent],
+    customers: list[dict[str, Any]],
+    dead_letters: int,
+    notifications: int = 0,
+    invoices: list[dict[str, Any]] | None = None,
+) -> list[str]:
+    """Every way the run differs from `expected`, in words; empty when all landed."""
+    wanted_customers = expected["fortnox_customers"]
+    problems = _check_webhook(expected, answers) + _check_outcomes(expected, processed)
+    problems += _check_one_each(wanted_customers, customers, "ExternalReference", "customers")
+    if len(customers) != len(wanted_customers):
+        problems.append(f"{len(customers)} Fortnox customers, expected {len(wanted_customers)}")
+    if dead_letters:
+        problems.append(f"{dead_letters} message(s) in the dead-letter queue")
+    wanted_invoices = expected.get("fortnox_invoices", [])
+    problems += _check_one_each(
+        wanted_invoices, invoices or [], "ExternalInvoiceReference1", "invoices", label="invoice "
+    )
+    if notifications != expected.get("notifications", 0):
+        problems.append(
+            f"{notifications} payment-failure notifications, expected {expected.get('notifications', 0)}"
+        )
+    return problems
+
+
+def _send(stack: LocalStack, events_dir: Path, files: list[Path], expected: dict[str, Any]) -> Sent:
+    secret = stack.webhook_secrets[0]
+    sent = Sent()
+    for path in files:
+        payload = path.read_text(encoding="utf-8")
+        sent.answers[path.name] = _post(stack.webhook_url, payload, sign_payload(payload, secret))
+        print(
+            f"  sent {path.name:<40} -> {sent.answers[path.name][0]} {json.dumps(sent.answers[path.name][1])}"
+        )
+    redelivered = (events_dir / expected["redeliver"]).read_text(encoding="utf-8")
+    sent.redelivery, body = _post(stack.webhook_url, redelivered, sign_payload(redelivered, secret))
+    print(
+        f"  sent {expected['redeliver'] + ' again':<40} -> {sent.redelivery} {json.dumps(body)}",
+        "(Stripe retried it)",
+    )
+    sent.forged, body = _post(stack.webhook_url, redelivered, sign_payload(redelivered, "whsec_forged"))
+    print(f"  sent a forged signature{'':<23} -> {sent.forged} {json.dumps(body)}")
+    return sent
+
+
+def _wait(stack: LocalStack, expected: dict[str, Any], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    # The redelivery is either dropped by SQS's deduplication or answered as a duplicate by
+    # the sync's own: wait for the expected events, not for a count.
+    wanted = set(expected["outcomes"])
+    while not wanted <= {e.event_id for e in stack.processed} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stack.wait_until_idle(timeout=max(1.0, deadline - time.monotonic()))
+
+
+def _report(stack: LocalStack, expected: dict[str, Any], sent: Sent) -> list[str]:
+    """Print what landed in Fortnox; return how it differs from `expected`."""
+    assert stack.fortnox is not None and stack.fortnox.simulator is not None
+    simulator = stack.fortnox.simulator
+    customers, stats, invoices = simulator.customers(), simulator.stats(), simulator.invoices()
+    dead = stack.queue_depths()["DeadLetterQueueUrl"]
+    notices = stack.notifications()
+    print("\nFortnox customers (simulator):")
+    print(render_table(customers, TABLE_COLUMNS))
+    calls = stats.get("total") or stats.get("api_requests") or "?"
+    print(f"\nFortnox API requests: {calls}; dead-letter queue: {dead}")
+    if invoices:
+        print("\nFortnox invoices (simulator):")
+        print(render_table(invoices, INVOICE_COLUMNS))
+    for notice in notices:
+        print(f"Notification to the bookkeeper: {notice['subject']}")
+    problems = check(expected, sent.answers, stack.processed, customers, dead, len(notices), invoices)
+    if sent.forged != 400:
+        problems.append(f"forged signature answered {sent.forged}, expected 400")
+    if sent.redelivery != 200:
+        problems.append(f"redelivery answered {sent.redelivery}, expected 200")
+    return problems
+
+
+def run_demo(events_dir: Path, port: int = 0, timeout: float = 90.0) -> int:
+    from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
+
+    expected = json.loads((events_dir.parent / "expected.json").read_text(encoding="utf-8"))
+    files = sorted(events_dir.glob("*.json"))
+    # Every supported event, invoices included (opt-in in a deployed stack).
+    config = LocalConfig(port=port, extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES)})
+    print(
+        f"Starting the local stack (webhook, SQS and DynamoDB in moto, Fortnox simulator), "
+        f"{len(files)} events"
+    )
+    try:
+        stack = LocalStack(config, on_event=print_event_line)
+        stack.start()
+    except LocalStackError as exc:
+        print(f"stripe-fortnox: {exc}")
+        return exc.exit_code
+    try:
+        sent = _send(stack, events_dir, files, expected)
+        _wait(stack, expected, timeout)
+        problems = _report(stack, expected, sent)
+    finally:
+        stack.stop()
+    if problems:
+        print("\nDEMO FAILED:")
+        for problem in problems:
+            print(f"  - {problem}")
+        return 1
+    print("\nDemo OK: every event landed as expected, exactly once.")
+    return 0

@@ -1,0 +1,147 @@
+"""The local API Gateway: `POST /webhook` to the webhook function, `GET /health`.
+
+Like API Gateway it answers by itself what never reaches the function: 404 off the route; 400 on
+a Content-Length that is not one number of bytes, or a body the client ended before it; 408 when
+the body has not all arrived within the request timeout (a Content-Length larger than the body,
+or a body that trickles in); 500 when the function fails.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+from .config import LocalStackError
+
+
+class WebhookApp(Protocol):
+    """What the server serves: the local stack."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    def invoke_webhook(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]: ...
+
+
+def _error(message: str) -> str:
+    return json.dumps({"error": message})
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "stripe-fortnox-local"
+    app: WebhookApp  # set on the subclass each server makes
+
+    def do_POST(self) -> None:
+        if not self.app.ready:
+            self._send(503, _error("the local stack is still starting"))
+            return
+        if self.path.split("?")[0] != "/webhook":
+            self._send(404, _error("not found; POST /webhook"))
+            return
+        body = self._read_body()
+        if body is None:
+            return
+        try:
+            status, text = self.app.invoke_webhook(body, dict(self.headers.items()))
+        except Exception as exc:  # what API Gateway answers when the function fails
+            status, text = 500, json.dumps({"message": f"Internal Server Error: {type(exc).__name__}"})
+        self._send(status, text)
+
+    def do_GET(self) -> None:
+        if self.path != "/health":
+            self._send(404, _error("not found; POST /webhook"))
+        else:
+            self._send(200 if self.app.ready else 503, json.dumps({"ready": self.app.ready}))
+
+    def _read_body(self) -> bytes | None:
+        """The request's body, or None once a 400 or 408 has been answered."""
+        values = {v.strip() for v in self.headers.get_all("Content-Length") or ["0"]}
+        raw = values.pop() if len(values) == 1 else ""
+        if not (raw.isascii() and raw.isdigit()):  # a sign, a word, two different lengths
+            self._send(400, _error("Content-Length must be one number of bytes"), close=True)
+            return None
+        try:
+            body = self._read(int(raw))
+        except TimeoutError:
+            self._send(408, _error("the request body did not arrive in time"), close=True)
+            return None
+        if len(body) < int(raw):  # the client closed its side early
+            self._send(400, _error("the request body is shorter than its Content-Length"), close=True)
+            return None
+        return body
+
+    def _read(self, length: int) -> bytes:
+        """Up to `length` bytes, within `timeout` seconds in all however slowly they come."""
+        deadline = time.monotonic() + (self.timeout or 0.0)
+        chunks: list[bytes] = []
+        missing = length
+        while missing > 0:
+            if self.timeout is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                self.connection.settimeout(left)
+            chunk = self.rfile.read1(min(missing, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            missing -= len(chunk)
+        self.connection.settimeout(self.timeout)
+        return b"".join(chunks)
+
+    def _send(self, status: int, text: str, close: bool = False) -> None:
+        payload = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        if close:  # the rest of the request is unread: the connection cannot be reused
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class WebhookServer:
+    """A threading HTTP server for `app` on `host:port` (0: any free port), in a thread of its own."""
+
+    def __init__(self, app: WebhookApp, host: str, port: int, timeout: float) -> None:
+        self._app = app
+        self._address = (host, port)
+        # Seconds a connection may sit idle while a request (line, headers, body) is read.
+        self._timeout = timeout
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        handler = type("WebhookHandler", (_Handler,), {"app": self._app, "timeout": self._timeout})
+        try:
+            self._server = ThreadingHTTPServer(self._address, handler)
+        except OSError as exc:
+            host, port = self._address
+            raise LocalStackError(
+                f"cannot listen on {host}:{port}: {exc.strerror}; choose another with --port", exit_code=3
+            ) from None
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-http", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/webhook"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None

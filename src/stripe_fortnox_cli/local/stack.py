@@ -1,0 +1,216 @@
+"""The deployed pipeline on one machine: the real handlers, AWS emulated by moto's server.
+
+HTTP `POST /webhook` (`http.WebhookServer`) -> the webhook Lambda handler, as API Gateway would
+call it (`functions.WebhookFunction`) -> SQS FIFO in moto (`aws`) -> a worker that polls like
+Lambda's event source mapping (`event_source.SqsEventSource`) -> the sync Lambda handler
+(`functions.SyncFunction`) -> DynamoDB in moto and Fortnox (real, or the embedded simulator:
+`fortnox_target`). The functions' environment is derived from the settings' declarations
+(`environment`), as template.yaml sets it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from . import aws, environment
+from .config import LocalConfig
+from .event_source import SqsEventSource
+from .fortnox_target import FortnoxTarget, check_credentials, save_token_state, start_fortnox
+from .functions import (
+    FunctionLogs,
+    ProcessedEvent,
+    PublishedMessage,
+    SyncFunction,
+    WebhookFunction,
+    clear_secret_caches,
+)
+from .http import WebhookServer
+
+
+class LocalStack:
+    def __init__(self, config: LocalConfig, on_event: Callable[[ProcessedEvent], None] | None = None) -> None:
+        self.config = config
+        self.ready = False
+        self.fortnox: FortnoxTarget | None = None
+        self.webhook_secrets: list[str] = []
+        self.outputs: dict[str, str] = {}
+        self.outputs_file: Path | None = None
+        self._environment = environment.ProcessEnvironment()
+        self._http: WebhookServer | None = None
+        self._moto = aws.MotoServer(self._environment)
+        self._logs = FunctionLogs(on_event)
+        self._webhook: WebhookFunction | None = None
+        self._sync: SyncFunction | None = None
+        self._source: SqsEventSource | None = None
+
+    # Lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        cfg = self.config
+        try:
+            self._http = WebhookServer(self, cfg.host, cfg.port, cfg.request_timeout)
+            self._http.start()  # first: a busy port should fail before anything else starts
+            self._moto.start()
+            self.outputs = aws.create_resources(
+                cfg.visibility_timeout, cfg.max_receives, self._moto.endpoint_url
+            )
+            self.fortnox = start_fortnox(cfg)
+            self._start_functions(self.fortnox)
+            check_credentials(self.fortnox, self.outputs["StateTableName"], cfg.state_dir)
+        except BaseException:
+            self.stop()
+            raise
+        self.ready = True
+        if cfg.start_worker:
+            self.event_source.start(workers=self.sync.containers)
+
+    def _start_functions(self, fortnox: FortnoxTarget) -> None:
+        cfg = self.config
+        self.webhook_secrets = cfg.webhook_secrets or [f"whsec_dev_{secrets.token_hex(16)}"]
+        self.outputs.update(aws.create_secrets(self.webhook_secrets, cfg.stripe_api_key, fortnox.credentials))
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        parameters = environment.stack_parameters(cfg, fortnox.api_url, fortnox.auth_url)
+        self._environment.set(environment.function_environment(cfg, parameters, self.outputs))
+        # Secrets are cached per process; a new stack has new secrets under the same names.
+        clear_secret_caches()
+        self._webhook = WebhookFunction()
+        self._sync = SyncFunction(cfg.workers)
+        self._source = SqsEventSource(self.outputs["EventQueueUrl"], self._sync, cfg.visibility_timeout)
+        data = environment.outputs_file(self.outputs, parameters, self.webhook_url)
+        self.outputs_file = cfg.state_dir / "outputs.json"
+        self.outputs_file.write_text(json.dumps(data, indent=2))
+        self._logs.start(cfg.state_dir / "functions.log")
+
+    def stop(self) -> None:
+        self.ready = False
+        if self._source is not None:
+            self._source.signal_stop()
+        if self._http is not None:
+            self._http.stop()
+        if self._source is not None:
+            self._source.join()
+        if self.fortnox is not None and self.outputs and self._moto.running:
+            save_token_state(self.fortnox, self.outputs["StateTableName"], self.config.state_dir)
+        self._logs.stop()
+        if self.fortnox is not None:
+            self.fortnox.stop()
+        self._moto.stop()
+        self._environment.restore()
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # The parts ---------------------------------------------------------------------------------
+
+    @property
+    def webhook_url(self) -> str:
+        assert self._http is not None, "the local stack is not started"
+        return self._http.url
+
+    @property
+    def sync(self) -> SyncFunction:
+        assert self._sync is not None, "the local stack is not started"
+        return self._sync
+
+    @property
+    def event_source(self) -> SqsEventSource:
+        assert self._source is not None, "the local stack is not started"
+        return self._source
+
+    @property
+    def processed(self) -> list[ProcessedEvent]:
+        return self._logs.processed
+
+    @property
+    def published(self) -> list[PublishedMessage]:
+        return self._webhook.published if self._webhook else []
+
+    # Event-source and function bookkeeping, for tests and reports.
+    @property
+    def invocations(self) -> int:
+        return self._sync.invocations if self._sync else 0
+
+    @property
+    def max_concurrent_invocations(self) -> int:
+        return self._sync.max_concurrent_invocations if self._sync else 0
+
+    @property
+    def deliveries(self) -> int:
+        return self._source.deliveries if self._source else 0
+
+    @property
+    def redeliveries(self) -> int:
+        return self._source.redeliveries if self._source else 0
+
+    @property
+    def fifo_conflicts(self) -> int:
+        return self._source.fifo_conflicts if self._source else 0
+
+    # Driving it --------------------------------------------------------------------------------
+
+    def invoke_webhook(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        from .events import api_gateway_event
+
+        return self.invoke_webhook_event(api_gateway_event(body, headers))
+
+    def invoke_webhook_event(self, apigw_event: dict[str, Any]) -> tuple[int, str]:
+        """The webhook function on any API Gateway event, e.g. one with a text (not base64) body."""
+        assert self._webhook is not None, "the local stack is not started"
+        return self._webhook.invoke(apigw_event)
+
+    def poll_once(self, wait_seconds: int = 0) -> int:
+        """One receive-and-invoke round of the event source mapping; returns the batch size."""
+        return self.event_source.poll_once(wait_seconds)
+
+    def recycle_sync_containers(self) -> None:
+        """Replace every sync container with a cold one (see `SyncFunction.recycle`)."""
+        self.sync.recycle()
+
+    # Inspection -------------------------------------------------------------------------------
+
+    def queue_depths(self) -> dict[str, int]:
+        return {name: aws.queue_depth(self.outputs[name]) for name in ("EventQueueUrl", "DeadLetterQueueUrl")}
+
+    def wait_until_idle(self, timeout: float = 60.0, settle: float = 0.5) -> bool:
+        """True once the event queue has been empty for `settle` seconds."""
+        deadline = time.monotonic() + timeout
+        empty_since: float | None = None
+        while time.monotonic() < deadline:
+            if aws.queue_depth(self.outputs["EventQueueUrl"]) == 0:
+                empty_since = empty_since or time.monotonic()
+                if time.monotonic() - empty_since >= settle:
+                    return True
+            else:
+                empty_since = None
+            time.sleep(0.1)
+        return False
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """The payment-failure notices published so far (subject and message), consumed."""
+        return aws.take_notifications(self.outputs["PaymentFailureInboxUrl"])
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """Peek at the dead-letter queue without consuming it."""
+        return aws.peek_messages(self.outputs["DeadLetterQueueUrl"])
+
+
+@contextlib.contextmanager
+def running(
+    config: LocalConfig, on_event: Callable[[ProcessedEvent], None] | None = None
+) -> Iterator[LocalStack]:
+    stack = LocalStack(config, on_event)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
