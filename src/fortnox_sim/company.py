@@ -20,7 +20,7 @@ DEFAULT_CURRENCIES: Final[tuple[str, ...]] = ("SEK", "EUR", "USD", "GBP", "NOK",
 
 # The BAS accounts the simulated company has (name for the curious; only the numbers are checked).
 # Sales accounts by VAT situation, receivables, the bank and Stripe clearing accounts, output VAT and
-# öresutjämning: enough for every default of invoice_mapping.InvoiceAccounts and a few alternatives.
+# öresutjämning: enough for every default of mapping.accounts.InvoiceAccounts and a few alternatives.
 BAS_ACCOUNTS: Final[Mapping[int, str]] = {
     1510: "Kundfordringar",
     1580: "Fordringar för kontokort och kuponger",

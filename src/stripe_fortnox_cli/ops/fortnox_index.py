@@ -20,7 +20,7 @@ from stripe_fortnox_sync.mapping.matching import match_key, number_order
 
 if TYPE_CHECKING:
     from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
-    from stripe_fortnox_sync.core.ports import FortnoxRequester
+    from stripe_fortnox_sync.core.ports import Body, FortnoxRequester, Params
 
 
 def fortnox_client(settings: Settings) -> FortnoxClient:
@@ -48,14 +48,7 @@ class _CountedPages:
         self._progress = progress
         self.requests = 0
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        body: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    def request(self, method: str, path: str, *, params: Params = None, body: Body = None) -> dict[str, Any]:
         data = self._client.request(method, path, params=params, body=body)
         self.requests += 1
         total = int((data.get("MetaInformation") or {}).get("@TotalResources") or 0)

@@ -13,6 +13,9 @@ from stripe_fortnox_sync.core.models import CustomerLink, FortnoxFields, StripeE
 
 # (method, path template, HTTP status or 0 for no response, seconds)
 CallObserver = Callable[[str, str, int, float], None]
+# A Fortnox request's query parameters and JSON body.
+Params = Mapping[str, str | int] | None
+Body = Mapping[str, Any] | None
 
 
 # Fortnox ------------------------------------------------------------------------------------
@@ -22,12 +25,7 @@ class FortnoxRequester(Protocol):
     """One Fortnox API call with envelopes, retries, rate limit and tokens handled."""
 
     def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        body: Mapping[str, Any] | None = None,
+        self, method: str, path: str, *, params: Params = None, body: Body = None
     ) -> dict[str, Any]: ...
 
 

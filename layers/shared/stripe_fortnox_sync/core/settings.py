@@ -103,14 +103,21 @@ def match_rule(name: str, raw: str) -> MatchRule:
         raise ConfigError(f"{name} must be one of {allowed}, got {raw.strip().lower()!r}") from None
 
 
-def json_object(name: str, raw: str) -> tuple[tuple[str, Any], ...]:
+def parse_json_object(what: str, raw: str, *, secret: bool = False) -> dict[str, Any]:
+    """`raw` as a JSON object, or a ConfigError naming `what` (a variable; a secret, whose value the
+    message never quotes)."""
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
-        raise ConfigError(f"{name} must be a JSON object, got {raw[:60]!r}") from None
+        got = "" if secret else f", got {raw[:60]!r}"
+        raise ConfigError(f"{what} must be a JSON object{got}") from None
     if not isinstance(value, dict):
-        raise ConfigError(f"{name} must be a JSON object")
-    return tuple(sorted(value.items()))
+        raise ConfigError(f"{what} must be a JSON object")
+    return value
+
+
+def json_object(name: str, raw: str) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(parse_json_object(name, raw).items()))
 
 
 # Declarations ---------------------------------------------------------------------------------

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 
 from stripe_fortnox_sync.core.errors import ConfigError
+from stripe_fortnox_sync.core.settings import parse_json_object
 
 
 def secret_text(name: str, max_age: int) -> str:
@@ -18,14 +18,7 @@ def secret_text(name: str, max_age: int) -> str:
 
 
 def secret_json(name: str, max_age: int) -> dict[str, Any]:
-    raw = secret_text(name, max_age)
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        raise ConfigError(f"secret {name} is not JSON") from None
-    if not isinstance(value, dict):
-        raise ConfigError(f"secret {name} must hold a JSON object")
-    return value
+    return parse_json_object(f"secret {name}", secret_text(name, max_age), secret=True)
 
 
 def webhook_secrets(name: str, max_age: int) -> list[str]:

@@ -16,7 +16,14 @@ from tenacity import (
 )
 
 from stripe_fortnox_sync.core.errors import FortnoxError
-from stripe_fortnox_sync.core.ports import CallObserver, FortnoxRequester, RateLimiter, TokenProvider
+from stripe_fortnox_sync.core.ports import (
+    Body,
+    CallObserver,
+    FortnoxRequester,
+    Params,
+    RateLimiter,
+    TokenProvider,
+)
 
 
 def _lower_keys(value: Any) -> dict[str, Any]:
@@ -83,14 +90,7 @@ class FortnoxClient:
         self._observer = observer
         self.calls = 0
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        body: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    def request(self, method: str, path: str, *, params: Params = None, body: Body = None) -> dict[str, Any]:
         # A POST that timed out or got a 5xx may have been applied; only a 429 (refused before
         # processing) or a failed connect is safe to repeat in place. The rest goes back to the
         # queue, where the sync's crash recovery looks for what the first attempt created.
@@ -107,13 +107,7 @@ class FortnoxClient:
         result: dict[str, Any] = retrying(self._send_with_refresh, method, path, params, body)
         return result
 
-    def _send_with_refresh(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str | int] | None,
-        body: Mapping[str, Any] | None,
-    ) -> dict[str, Any]:
+    def _send_with_refresh(self, method: str, path: str, params: Params, body: Body) -> dict[str, Any]:
         token = self._tokens.access_token()
         try:
             return self._send(method, path, params, body, token)
@@ -124,14 +118,7 @@ class FortnoxClient:
             self._tokens.invalidate(token)
             return self._send(method, path, params, body, self._tokens.access_token())
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str | int] | None,
-        body: Mapping[str, Any] | None,
-        token: str,
-    ) -> dict[str, Any]:
+    def _send(self, method: str, path: str, params: Params, body: Body, token: str) -> dict[str, Any]:
         self._limiter.acquire()
         self.calls += 1
         started = time.perf_counter()
