@@ -70,17 +70,15 @@ class InMemoryStateStore:
             if self.locks.get(key) == owner:
                 del self.locks[key]
 
-    def load_slots(self, key: str) -> tuple[list[float], int]:
+    def swap_slots(
+        self, key: str, slots: list[float], expected_version: int
+    ) -> tuple[list[float], int] | None:
         with self._lock:
-            slots, version = self.slots.get(key, ([], 0))
-            return list(slots), version
-
-    def save_slots(self, key: str, slots: list[float], expected_version: int) -> bool:
-        with self._lock:
-            if self.slots.get(key, ([], 0))[1] != expected_version:
-                return False
+            stored, version = self.slots.get(key, ([], 0))
+            if version != expected_version:
+                return list(stored), version
             self.slots[key] = (list(slots), expected_version + 1)
-            return True
+            return None
 
 
 class FakeFortnox:

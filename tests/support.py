@@ -99,6 +99,9 @@ class NoLimit:
     def acquire(self) -> float:
         return 0.0
 
+    def reserve(self, count: int) -> None:
+        pass
+
 
 @contextlib.contextmanager
 def invoicing_simulator() -> Iterator[tuple[FortnoxSimulator, FortnoxClient, str]]:

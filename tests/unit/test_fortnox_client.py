@@ -30,6 +30,9 @@ class CountingLimiter:
         self.acquired += 1
         return 0.0
 
+    def reserve(self, count: int) -> None:
+        pass
+
 
 def make(script: list) -> tuple[FortnoxClient, Tokens, CountingLimiter, list[float], object]:
     session, adapter = scripted_session(script)

@@ -52,6 +52,9 @@ class Recording:
         self.calls.append((method, path))
         return self._client.request(method, path, params=params, body=body)
 
+    def reserve(self, count: int) -> None:
+        self._client.reserve(count)
+
     def writes(self) -> list[tuple[str, str]]:
         return [c for c in self.calls if c[0] != "GET"]
 

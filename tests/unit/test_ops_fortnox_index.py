@@ -35,6 +35,9 @@ class PagedFortnox:
     def __init__(self) -> None:
         self.calls: list[Mapping[str, str | int] | None] = []
 
+    def reserve(self, count: int) -> None:
+        pass
+
     def request(
         self,
         method: str,

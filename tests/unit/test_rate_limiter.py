@@ -51,15 +51,73 @@ def test_gives_up_after_max_wait() -> None:
         lim.acquire()
 
 
-def test_lost_write_race_retries() -> None:
-    clock, store = Clock(), InMemoryStateStore()
-    real_save = store.save_slots
-    calls = {"n": 0}
+class CountingStore(InMemoryStateStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
 
-    def flaky(key: str, slots: list[float], expected_version: int) -> bool:
-        calls["n"] += 1
-        return False if calls["n"] == 1 else real_save(key, slots, expected_version)
+    def swap_slots(
+        self, key: str, slots: list[float], expected_version: int
+    ) -> tuple[list[float], int] | None:
+        self.writes += 1
+        return super().swap_slots(key, slots, expected_version)
 
-    store.save_slots = flaky  # type: ignore[method-assign]
-    limiter(store, clock).acquire()
-    assert calls["n"] == 2 and len(store.load_slots("tenant")[0]) == 1
+
+def test_a_worker_alone_takes_each_slot_with_one_write_and_no_read() -> None:
+    clock, store = Clock(), CountingStore()
+    lim = limiter(store, clock)
+    for _ in range(60):
+        lim.acquire()
+    # The first write finds nothing stored; every later one goes through on the copy it keeps.
+    assert store.writes == 60 and len(store.slots["tenant"][0]) <= 25
+
+
+def test_a_lost_race_is_decided_again_on_what_the_refusal_returns() -> None:
+    clock, store = Clock(), CountingStore()
+    a, b = limiter(store, clock), limiter(store, clock)
+    a.acquire()
+    b.acquire()  # b's copy is empty: refused once, then written over a's slot
+    assert store.writes == 3 and len(store.slots["tenant"][0]) == 2
+
+
+def test_a_full_window_seen_in_a_refusal_is_waited_out() -> None:
+    clock, store = Clock(), CountingStore()
+    a, b = limiter(store, clock, max_requests=2), limiter(store, clock, max_requests=2)
+    a.acquire()
+    a.acquire()
+    started = clock.now
+    b.acquire()  # refused with a full window: waits for its oldest slot to leave the window
+    assert clock.now - started >= 5.0 and store.writes == 4
+
+
+def test_a_flow_reserves_its_slots_in_one_write_each_stamped_no_earlier_than_its_request() -> None:
+    clock, store = Clock(), CountingStore()
+    lim = limiter(store, clock)
+    lim.reserve(4)
+    used = []
+    for _ in range(4):
+        lim.acquire()
+        used.append(clock.now)
+        clock.now += 0.2  # a Fortnox call
+    assert store.writes == 1
+    stamps = sorted(store.slots["tenant"][0])
+    assert len(stamps) == 4 and all(stamp >= request for stamp, request in zip(stamps, used, strict=True))
+
+
+def test_a_request_later_than_its_reserved_stamp_takes_a_slot_of_its_own() -> None:
+    clock, store = Clock(), CountingStore()
+    lim = limiter(store, clock)
+    lim.reserve(3)
+    lim.acquire()
+    clock.now += 5.0  # the flow stalled: the reserved stamps lie in the past
+    lim.acquire()
+    assert store.writes == 2
+
+
+def test_reserved_slots_count_against_other_workers() -> None:
+    clock, store = Clock(), CountingStore()
+    a, b = limiter(store, clock, max_requests=4), limiter(store, clock, max_requests=4)
+    a.reserve(4)
+    started = clock.now
+    b.acquire()
+    assert clock.now - started > 5.0  # b waited for a reserved slot to leave the window

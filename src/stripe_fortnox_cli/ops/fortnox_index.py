@@ -48,6 +48,9 @@ class _CountedPages:
         self._progress = progress
         self.requests = 0
 
+    def reserve(self, count: int) -> None:
+        self._client.reserve(count)
+
     def request(self, method: str, path: str, *, params: Params = None, body: Body = None) -> dict[str, Any]:
         data = self._client.request(method, path, params=params, body=body)
         self.requests += 1

@@ -28,6 +28,10 @@ class FortnoxRequester(Protocol):
         self, method: str, path: str, *, params: Params = None, body: Body = None
     ) -> dict[str, Any]: ...
 
+    def reserve(self, count: int) -> None:
+        """The next `count` requests follow in quick succession: take their rate-limit slots at once."""
+        ...
+
 
 class FortnoxCustomers(Protocol):
     def list_customers(self, params: Mapping[str, str | int]) -> list[dict[str, Any]]: ...
@@ -66,6 +70,10 @@ class FortnoxInvoices(Protocol):
 
     def list_payments(self, invoice_number: str | int) -> list[dict[str, Any]]: ...
 
+    def reserve(self, count: int) -> None:
+        """The next `count` calls follow in quick succession (a sale's create, book, pay, book)."""
+        ...
+
 
 class TokenProvider(Protocol):
     def access_token(self) -> str: ...
@@ -75,6 +83,8 @@ class TokenProvider(Protocol):
 
 class RateLimiter(Protocol):
     def acquire(self) -> float: ...
+
+    def reserve(self, count: int) -> None: ...
 
 
 # Stores ---------------------------------------------------------------------------------------
@@ -99,12 +109,12 @@ class TokenStore(Protocol):
 
 
 class SlotStore(Protocol):
-    def load_slots(self, key: str) -> tuple[list[float], int]:
-        """The recent request times and the version they were stored at (0 when none)."""
-        ...
-
-    def save_slots(self, key: str, slots: list[float], expected_version: int) -> bool:
-        """Store `slots` as version `expected_version + 1` if the stored version still matches."""
+    def swap_slots(
+        self, key: str, slots: list[float], expected_version: int
+    ) -> tuple[list[float], int] | None:
+        """Store `slots` as version `expected_version + 1` if the stored version is `expected_version`
+        (0: none stored yet). None when stored; otherwise the request times and version stored now,
+        which come back with the refusal, so a lost race costs no extra read."""
         ...
 
 

@@ -132,7 +132,7 @@ class DynamoStateStore:
             item["refresh_token"] = {"S": state.refresh_token}
         if state.seed_refresh_token:
             item["seed_refresh_token"] = {"S": state.seed_refresh_token}
-        return self._conditional_put(item, state.version - 1)
+        return self._conditional_put(item, state.version - 1) is None
 
     def try_lock(self, key: str, owner: str, ttl_seconds: float) -> bool:
         now = time.time()
@@ -171,35 +171,41 @@ class DynamoStateStore:
 
     # SlotStore --------------------------------------------------------------------------------
 
-    def load_slots(self, key: str) -> tuple[list[float], int]:
-        item = self._client.get_item(
-            TableName=self._table, Key={"pk": {"S": f"rate#{key}"}}, ConsistentRead=True
-        ).get("Item")
-        if not item:
-            return [], 0
-        return [float(v["N"]) for v in item.get("slots", {}).get("L", [])], int(item["version"]["N"])
-
-    def save_slots(self, key: str, slots: list[float], expected_version: int) -> bool:
+    def swap_slots(
+        self, key: str, slots: list[float], expected_version: int
+    ) -> tuple[list[float], int] | None:
         item = {
             "pk": {"S": f"rate#{key}"},
             "slots": {"L": [{"N": _num(round(t, 4))} for t in slots]},
             "version": {"N": str(expected_version + 1)},
         }
-        return self._conditional_put(item, expected_version)
+        refused = self._conditional_put(item, expected_version, return_current=True)
+        if refused is None:
+            return None
+        stored = [float(v["N"]) for v in refused.get("slots", {}).get("L", [])]
+        return stored, int(refused.get("version", {}).get("N", "0"))
 
-    def _conditional_put(self, item: dict[str, Any], expected_version: int) -> bool:
+    def _conditional_put(
+        self, item: dict[str, Any], expected_version: int, *, return_current: bool = False
+    ) -> dict[str, Any] | None:
+        """None when `item` was stored over `expected_version` (0: over nothing); otherwise the
+        item stored now ({} without `return_current`, or when it is gone)."""
         kwargs: dict[str, Any] = {"TableName": self._table, "Item": item}
         if expected_version <= 0:
             kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
             kwargs["ConditionExpression"] = "version = :v"
             kwargs["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
+        if return_current:
+            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         try:
             self._client.put_item(**kwargs)
-            return True
+            return None
         except ClientError as exc:
             if _conditional_failed(exc):
-                return False
+                # With ReturnValuesOnConditionCheckFailure, the refusal carries the stored item.
+                current = exc.response.get("Item")
+                return dict(current) if isinstance(current, Mapping) else {}
             raise
 
 

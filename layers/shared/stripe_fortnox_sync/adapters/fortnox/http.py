@@ -90,6 +90,9 @@ class FortnoxClient:
         self._observer = observer
         self.calls = 0
 
+    def reserve(self, count: int) -> None:
+        self._limiter.reserve(count)
+
     def request(self, method: str, path: str, *, params: Params = None, body: Body = None) -> dict[str, Any]:
         # A POST that timed out or got a 5xx may have been applied; only a 429 (refused before
         # processing) or a failed connect is safe to repeat in place. The rest goes back to the

@@ -38,6 +38,9 @@ class FortnoxInvoiceApi:
     def __init__(self, client: FortnoxRequester) -> None:
         self._client = client
 
+    def reserve(self, count: int) -> None:
+        self._client.reserve(count)
+
     def list_invoices(self, params: Mapping[str, str | int]) -> list[dict[str, Any]]:
         """Every page of an invoice list (fortnox_InvoiceListItem: no rows) with the given filters."""
         return pages(self._client, "/invoices", "Invoices", params)
