@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from stripe_fortnox_sync.bootstrap import build_sync_service
-from stripe_fortnox_sync.core.observability import logger, metrics
+from stripe_fortnox_sync.core.observability import metrics, new_invocation
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.sync.service import SyncService
 
@@ -34,8 +34,8 @@ def record_handler(record: SQSRecord) -> None:
 
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    new_invocation()
     service = _service()
     service.idempotency_config.register_lambda_context(context)
     service.start_batch()

@@ -10,7 +10,7 @@ from typing import Any
 from stripe_fortnox_sync.adapters.aws.secrets import webhook_secrets
 from stripe_fortnox_sync.adapters.aws.sqs import SqsFifoPublisher
 from stripe_fortnox_sync.core.errors import ConfigError
-from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics
+from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics, new_invocation
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.sync.routes import enabled_types
 from stripe_fortnox_sync.webhook.accept import WebhookResponse, handle_webhook
@@ -45,8 +45,8 @@ def _answer(response: WebhookResponse) -> dict[str, Any]:
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    new_invocation()
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     metrics.add_metric(name="WebhookReceived", unit=MetricUnit.Count, value=1)
     try:

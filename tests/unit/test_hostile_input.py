@@ -22,7 +22,7 @@ from stripe import WebhookSignature
 from stripe_fortnox_sync.adapters.aws.errors import transient as aws_transient
 from stripe_fortnox_sync.core.errors import FortnoxError, StripeUnavailable, WaitingForInvoice
 from stripe_fortnox_sync.core.models import HINT_KEY, Outcome, StripeEvent, SyncResult
-from stripe_fortnox_sync.core.payload import MAX_DEPTH, event_problem
+from stripe_fortnox_sync.core.payload import MAX_DEPTH, PayloadError, parse_event, value_problem
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 from stripe_fortnox_sync.sync.service import SyncService
@@ -275,7 +275,7 @@ def test_the_payload_rules_accept_stripes_own_fixtures() -> None:
     fixtures = Path(__file__).resolve().parents[1] / "fixtures"
     for path in sorted(fixtures.glob("*.json")):
         obj = json.loads(path.read_text())
-        assert event_problem(event(obj)) is None, path.name
+        assert parse_event(json.dumps(event(obj)))["data"]["object"] == obj, path.name
 
 
 @pytest.mark.parametrize(
@@ -299,3 +299,49 @@ def test_on_the_last_receive_a_retried_failure_is_parked_with_its_reason(
     (parked,) = parker.parked
     assert parked["attributes"]["failure_reason"] == reason
     assert "receive 5" in parked["attributes"]["failure_message"]
+
+
+# The fast checks riding on the parse say what the plain walk over the parsed value says ----------
+
+surrogates = st.sampled_from(["\ud800", "\udbff", "\udc00", "\udfff", "\U0001f600", r"\ud800", "x"])
+tricky_text = st.lists(surrogates | st.text(max_size=3), max_size=5).map("".join)
+tricky_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | tricky_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(tricky_text, inner, max_size=3),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(value=tricky_values, ascii_only=st.booleans())
+def test_parse_event_refuses_exactly_what_the_reference_walk_refuses(value: Any, ascii_only: bool) -> None:
+    envelope = event({"id": "cus_1", "object": "customer", "metadata": {"v": value}})
+    text = json.dumps(envelope, ensure_ascii=ascii_only, allow_nan=True)
+    # What the text means: JSON joins an escaped surrogate pair into one character.
+    expected = value_problem(json.loads(text))
+    try:
+        parsed = parse_event(text)
+    except PayloadError:
+        assert expected is not None, text[:200]
+    else:
+        assert expected is None, expected
+        assert parsed == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "lone"),
+    [
+        (r'"\\ud800"', False),  # an escaped backslash, then the letters ud800
+        (r'"\\\ud800"', True),  # an escaped backslash, then a real escape
+        (r'"\ud83d\ude00"', False),  # a pair: one emoji
+        (r'"\ude00\ud83d"', True),  # the pair the wrong way round
+        (r'"\uD800x"', True),
+    ],
+)
+def test_surrogate_escapes_are_told_apart_by_the_backslashes_before_them(text: str, lone: bool) -> None:
+    envelope = json.dumps(event({"id": "cus_1", "object": "customer"})).replace('"cus_1"', text, 1)
+    if lone:
+        with pytest.raises(PayloadError, match="surrogate"):
+            parse_event(envelope)
+    else:
+        parse_event(envelope)

@@ -31,7 +31,7 @@ from stripe_fortnox_sync.core.errors import (
 )
 from stripe_fortnox_sync.core.models import FieldWarning, Outcome, StripeEvent, SyncResult
 from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics
-from stripe_fortnox_sync.core.payload import event_problem
+from stripe_fortnox_sync.core.payload import PayloadError, parse_event
 from stripe_fortnox_sync.core.ports import EventPublisher
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.sync import routes
@@ -72,6 +72,17 @@ def _result_from_dict(data: dict[str, Any], duplicate: bool = False) -> SyncResu
             f"duplicate delivery (first: {result.outcome.value})",
         )
     return result
+
+
+def _identified(body: str) -> dict[str, Any] | None:
+    """The id and type of a refused event, for its park record, when they can be read safely."""
+    try:
+        raw = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"].isascii():
+        return None
+    return {"id": raw["id"], "type": str(raw.get("type") or "")[:100]}
 
 
 def _describe(exc: BaseException) -> str:
@@ -180,13 +191,11 @@ class SyncService:
         """Apply one queued event; `receive_count` is SQS's ApproximateReceiveCount for it."""
         started = time.perf_counter()
         try:
-            raw = json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            return self._park(body, None, "bad_payload", f"queued message is not JSON: {exc}")
-        problem = event_problem(raw)
-        if problem:
-            known = raw if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
-            return self._park(body, known, "invalid_event", problem)
+            raw = parse_event(body)
+        except PayloadError as exc:
+            if exc.not_json:
+                return self._park(body, None, "bad_payload", f"queued message is not JSON: {exc}")
+            return self._park(body, _identified(body), "invalid_event", str(exc))
         event = StripeEvent.from_dict(raw)
         logger.set_correlation_id(event.id)
         logger.append_keys(event_type=event.type)
@@ -256,18 +265,17 @@ class SyncService:
             logger.warning(
                 "Stripe value adjusted to fit Fortnox", extra={"field": warning.field, "why": warning.reason}
             )
-        logger.info(
-            "event processed",
-            extra={
-                "event_id": result.event_id,
-                "event_type": result.event_type,
-                "outcome": result.outcome.value,
-                "stripe_id": result.stripe_id,
-                "fortnox_number": result.fortnox_number,
-                "detail": result.detail,
-                "duration_ms": round(seconds * 1000, 1),
-            },
-        )
+        fields = {
+            "event_id": result.event_id,
+            "event_type": result.event_type,
+            "outcome": result.outcome.value,
+            "stripe_id": result.stripe_id,
+            "fortnox_number": result.fortnox_number,
+            "detail": result.detail,
+            "duration_ms": round(seconds * 1000, 1),
+        }
+        # Empty fields cost ingestion and say nothing.
+        logger.info("event processed", extra={k: v for k, v in fields.items() if v not in (None, "")})
 
     def _park(self, body: str, raw: dict[str, Any] | None, reason: str, message: str) -> SyncResult:
         event_id = str(raw.get("id")) if isinstance(raw, dict) else "unknown"

@@ -7,12 +7,11 @@ come from the route table.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from stripe_fortnox_sync.core.payload import event_problem
+from stripe_fortnox_sync.core.payload import PayloadError, parse_event
 from stripe_fortnox_sync.core.ports import EventPublisher
 from stripe_fortnox_sync.sync.routes import message_group_id
 from stripe_fortnox_sync.webhook.envelope import MAX_BODY_BYTES, queueable
@@ -46,15 +45,9 @@ def _parse(raw_body: bytes, signature: str | None, secrets: Sequence[str]) -> tu
     except UnicodeDecodeError:
         raise _Refused(400, "body is not UTF-8", "bad_encoding") from None
     try:
-        event = json.loads(payload)
-    except RecursionError:
-        raise _Refused(400, "body is nested too deeply", "not_an_event") from None
-    except ValueError:
-        raise _Refused(400, "body is not JSON", "bad_body") from None
-    problem = event_problem(event)
-    if problem:
-        raise _Refused(400, problem, "not_an_event")
-    return payload, event
+        return payload, parse_event(payload)
+    except PayloadError as exc:
+        raise _Refused(400, str(exc), "bad_body" if exc.not_json else "not_an_event") from None
 
 
 class _Refused(Exception):

@@ -1,0 +1,197 @@
+"""Each event type alone through the local stack: the Fortnox requests counted at the simulator, the
+AWS requests the functions make counted at botocore, the sync's duration and its log bytes."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .common import AwsRequests, Result, customer, event, local_stack, sample, send, wait_processed
+
+
+@dataclass
+class Measured:
+    """One event type's work, counted."""
+
+    label: str
+    fortnox: int
+    aws: Counter[str] = field(default_factory=Counter)
+    write_units: int = 0
+    read_units: float = 0.0
+    sync_ms: float = 0.0
+    log_bytes: int = 0
+    metrics_bytes: int = 0
+
+    def requests(self, prefix: str) -> int:
+        return sum(n for name, n in self.aws.items() if name.startswith(prefix))
+
+
+class _CountingSink(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = 0
+
+    def write(self, text: str) -> int:
+        self.written += len(text.encode())
+        return len(text)
+
+
+class _LogBytes(logging.Handler):
+    """The bytes of the functions' JSON log lines, as CloudWatch would ingest them."""
+
+    def __init__(self, formatter: logging.Formatter | None) -> None:
+        super().__init__(level=logging.INFO)
+        self.setFormatter(formatter)
+        self.written = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.written += len(self.format(record).encode()) + 1
+
+
+class Probe:
+    """Sends one event at a time to a running stack and counts what it cost."""
+
+    def __init__(self, stack: Any, counter: AwsRequests) -> None:
+        from stripe_fortnox_sync.core.observability import logger
+
+        self._stack = stack
+        self._counter = counter
+        self._logger = logging.getLogger(logger.name)
+        self._formatter = logger.registered_formatter
+
+    def measure(self, label: str, evt: dict[str, Any]) -> Measured:
+        sim, stack = self._stack.fortnox.simulator, self._stack
+        time.sleep(0.2)  # nothing else in flight
+        self._counter.clear()
+        before, done = sim.stats()["api_requests"], len(stack.processed)
+        # The functions' EMF metric documents: CloudWatch ingests them as log lines too.
+        emf, lines = _CountingSink(), _LogBytes(self._formatter)
+        self._logger.addHandler(lines)
+        try:
+            with contextlib.redirect_stdout(emf):
+                send(stack, evt)
+                wait_processed(stack, done + 1, 30)
+                time.sleep(0.3)  # the webhook's and the sync's last writes, log lines and metrics
+        finally:
+            self._logger.removeHandler(lines)
+        calls, write_units, read_units = self._counter.snapshot()
+        return Measured(
+            label,
+            int(sim.stats()["api_requests"] - before),
+            calls,
+            write_units,
+            read_units,
+            stack.processed[-1].duration_ms,
+            lines.written,
+            emf.written,
+        )
+
+
+def _customer_events(rule: str) -> list[tuple[str, dict[str, Any]]]:
+    phone = "+46 8 1"
+    deleted = {"id": "cus_Bench000001", "object": "customer", "deleted": True}
+    if rule == "none":
+        return [("new customer (match rule none)", event("evt_nn", "customer.created", 100, customer(1)))]
+    return [
+        ("new customer", event("evt_n", "customer.created", 100, customer(1))),
+        ("changed customer", event("evt_c", "customer.updated", 200, customer(1, phone=phone))),
+        ("unchanged customer", event("evt_s", "customer.updated", 300, customer(1, phone=phone))),
+        ("deleted customer", event("evt_d", "customer.deleted", 400, deleted)),
+    ]
+
+
+def _invoice_events() -> list[tuple[str, dict[str, Any]]]:
+    paid = sample("14-invoice.paid.json")
+    return [
+        ("invoice.paid, new invoice", paid),
+        ("invoice.paid again (new event id)", {**paid, "id": "evt_BenchInvPaidAgain"}),
+        ("first partial refund", sample("16-refund.created-partial.json")),
+        ("second refund", sample("17-refund.created-rest.json")),
+    ]
+
+
+# The local stack turns metrics off (no CloudWatch); here their documents are counted. The rate
+# limit must not bind: events follow each other faster than Fortnox's 25 requests per 5 s, and the
+# sync's time waiting for a slot is not what an event costs. (The limiter still writes its slot.)
+METRICS_ON = {"POWERTOOLS_METRICS_DISABLED": "false", "FORTNOX_MAX_REQUESTS": "1000"}
+
+
+def measure_all() -> list[Measured]:
+    """Every event type, warm: a first event pays the cold start (secrets, the token)."""
+    from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
+
+    measured: list[Measured] = []
+    runs: list[tuple[dict[str, str], Callable[[], list[tuple[str, dict[str, Any]]]]]] = [
+        ({**METRICS_ON, "CUSTOMER_MATCH_RULE": "email"}, lambda: _customer_events("email")),
+        ({**METRICS_ON, "CUSTOMER_MATCH_RULE": "none"}, lambda: _customer_events("none")),
+        ({**METRICS_ON, "ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES)}, _invoice_events),
+    ]
+    counter = AwsRequests()
+    with counter.installed():
+        for env, events in runs:
+            with local_stack(settings=env) as stack:
+                stack.fortnox.simulator.configure(rate_limit_enabled=False)
+                probe = Probe(stack, counter)
+                probe.measure("warm-up", sample("01-customer.created.json"))
+                measured += [probe.measure(label, evt) for label, evt in events()]
+    return measured
+
+
+FORTNOX_TARGETS = {
+    "new customer": (2, "search, create"),
+    "changed customer": (1, "one PUT of the changed fields"),
+    "unchanged customer": (0, "field hashes equal"),
+    "deleted customer": (1, "PUT Active: false"),
+    "new customer (match rule none)": (1, "create only"),
+    "invoice.paid, new invoice": (
+        6,
+        "the invoice's newer customer details: 1 PUT; search, create, book, pay, book payment",
+    ),
+    "invoice.paid again (new event id)": (3, "search, read, list payments"),
+    "first partial refund": (7, "search refund and payment, read sale, create credit, book, pay back, book"),
+    "second refund": (8, "+1: reads the first credit"),
+}
+
+
+def fortnox_result(measured: list[Measured]) -> Result:
+    result = Result("3. Fortnox requests per event, counted at the simulator")
+    for m in measured:
+        target, what = FORTNOX_TARGETS[m.label]
+        result.row(f"{m.label} ({what})", str(m.fortnox), f"<= {target}", m.fortnox <= target)
+    result.notes.append(
+        "Each event alone through the local stack (real handlers, moto, the simulator), after a warm-up "
+        "event that pays the cold start (secrets, the Fortnox token)."
+    )
+    result.notes.append(
+        "Invoices: the demo's samples (events/stripe/01, 14, 16, 17) with every invoice event enabled and "
+        "automatic bookkeeping; the redelivery is the same invoice.paid under a new event id (Stripe's "
+        "id dedup would answer it with 0)."
+    )
+    return result
+
+
+def aws_result(measured: list[Measured]) -> Result:
+    result = Result("4. AWS requests per event, counted at botocore")
+    for m in measured:
+        reads = m.requests("dynamodb.GetItem") + m.requests("dynamodb.Query")
+        writes = sum(m.requests(f"dynamodb.{op}") for op in ("PutItem", "UpdateItem", "DeleteItem"))
+        others = ", ".join(
+            f"{name} {n}" for name, n in sorted(m.aws.items()) if not name.startswith("dynamodb")
+        )
+        result.row(
+            m.label,
+            f"DynamoDB {reads} reads ({m.read_units:g} RRU), {writes} writes ({m.write_units} WRU); {others}",
+        )
+    result.notes.append(
+        "Every call the webhook and sync functions make (their code, Powertools' idempotency layer, the "
+        "rate limiter, the token store), counted where botocore sends it; the local stack's own polling is "
+        "left out (in AWS the event source mapping's receive and delete are counted in the cost below). "
+        "Write units: one per started KB of the item written; read units: one per strongly consistent read."
+    )
+    return result
