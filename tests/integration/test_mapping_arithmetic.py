@@ -25,6 +25,7 @@ from stripe_fortnox_sync.mapping.credits import credit_payload
 from stripe_fortnox_sync.mapping.fortnox_invoice import MappedInvoice
 from stripe_fortnox_sync.mapping.money import decimal_to_minor, minor_to_decimal
 from stripe_fortnox_sync.mapping.sales import map_checkout_session, map_payment_intent, map_stripe_invoice
+from tests.builders import fixture
 from tests.invoice_examples import (
     TABLE,
     consulting_intent,
@@ -33,9 +34,9 @@ from tests.invoice_examples import (
     mismatched_checkout,
     paged_invoice,
     shipping_invoice,
+    stripe_invoices,
     tshirts_and_book,
 )
-from tests.invoice_factory import fixture, stripe_invoices
 
 ACCOUNTS = InvoiceAccounts()
 

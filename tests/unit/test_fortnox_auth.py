@@ -7,19 +7,11 @@ import pytest
 from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials, OAuthTokenProvider
 from stripe_fortnox_sync.core.errors import ConfigError, FortnoxAuthError
 from stripe_fortnox_sync.core.models import TokenState
-from tests.fakes import InMemoryStateStore, scripted_session
+from tests.fakes import FakeClock, InMemoryStateStore, scripted_session
 
 AUTH_URL = "https://auth.test/oauth-v1"
 SERVICE = FortnoxCredentials("cid", "csecret", tenant_id="4711")
 REFRESH = FortnoxCredentials("cid", "csecret", refresh_token="r0")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def grant(n: int, refresh: bool = True) -> tuple[int, dict]:
@@ -33,11 +25,11 @@ def provider(
     creds: FortnoxCredentials,
     script: list,
     store: InMemoryStateStore | None = None,
-    clock: Clock | None = None,
+    clock: FakeClock | None = None,
 ):
     session, adapter = scripted_session(script)
     store = store or InMemoryStateStore()
-    clock = clock or Clock()
+    clock = clock or FakeClock()
     p = OAuthTokenProvider(creds, AUTH_URL, store, session=session, clock=clock, sleep=lambda s: None)
     return p, adapter, store, clock
 
@@ -113,7 +105,7 @@ def test_only_one_refresh_under_concurrency() -> None:
     store = InMemoryStateStore()
     script = [grant(i) for i in range(1, 3)]
     session, adapter = scripted_session(script)
-    clock = Clock()
+    clock = FakeClock()
     gate = threading.Barrier(8)
     tokens: list[str] = []
 

@@ -4,26 +4,15 @@ import pytest
 
 from stripe_fortnox_sync.adapters.fortnox.limiter import SlidingWindowLimiter
 from stripe_fortnox_sync.core.errors import RateLimitTimeout
-from tests.fakes import InMemoryStateStore
+from tests.fakes import FakeClock, InMemoryStateStore
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def limiter(store: InMemoryStateStore, clock: Clock, **kw: float) -> SlidingWindowLimiter:
+def limiter(store: InMemoryStateStore, clock: FakeClock, **kw: float) -> SlidingWindowLimiter:
     return SlidingWindowLimiter(store, "tenant", clock=clock, sleep=clock.sleep, **kw)  # type: ignore[arg-type]
 
 
 def test_no_window_of_five_seconds_ever_holds_more_than_25() -> None:
-    clock, store = Clock(), InMemoryStateStore()
+    clock, store = FakeClock(1000.0), InMemoryStateStore()
     taken = []
     for _ in range(200):
         limiter(store, clock).acquire()
@@ -35,7 +24,7 @@ def test_no_window_of_five_seconds_ever_holds_more_than_25() -> None:
 
 
 def test_two_workers_share_one_window() -> None:
-    clock, store = Clock(), InMemoryStateStore()
+    clock, store = FakeClock(1000.0), InMemoryStateStore()
     a, b = limiter(store, clock), limiter(store, clock)
     for _ in range(13):
         a.acquire()
@@ -44,7 +33,7 @@ def test_two_workers_share_one_window() -> None:
 
 
 def test_gives_up_after_max_wait() -> None:
-    clock, store = Clock(), InMemoryStateStore()
+    clock, store = FakeClock(1000.0), InMemoryStateStore()
     lim = limiter(store, clock, max_requests=1, window_seconds=60, max_wait_seconds=1)
     lim.acquire()
     with pytest.raises(RateLimitTimeout):
@@ -52,7 +41,7 @@ def test_gives_up_after_max_wait() -> None:
 
 
 def test_lost_write_race_retries() -> None:
-    clock, store = Clock(), InMemoryStateStore()
+    clock, store = FakeClock(1000.0), InMemoryStateStore()
     real_save = store.save_slots
     calls = {"n": 0}
 
