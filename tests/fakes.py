@@ -47,17 +47,21 @@ Obj = dict[str, Any]
 
 
 class InMemoryMappingStore:
+    """The `MappingStore` port with the table's conditional write: a save must carry the stored
+    version. `crash_on_save`: the number (counted in `saves`) of a save that dies before writing."""
+
     def __init__(self) -> None:
         self.links: dict[str, CustomerLink] = {}
-        self.fail_next_save = False
+        self.saves = 0
+        self.crash_on_save: int | None = None
 
     def get(self, stripe_id: str) -> CustomerLink | None:
         link = self.links.get(stripe_id)
         return copy.deepcopy(link) if link else None
 
     def save(self, link: CustomerLink) -> CustomerLink:
-        if self.fail_next_save:
-            self.fail_next_save = False
+        self.saves += 1
+        if self.saves == self.crash_on_save:
             raise RuntimeError("simulated crash before the mapping write")
         stored = self.links.get(link.stripe_id)
         if (stored.version if stored else 0) != link.version:
@@ -68,13 +72,16 @@ class InMemoryMappingStore:
 
 
 class InMemoryStateStore:
-    """TokenStore and SlotStore in one, like the DynamoDB state table."""
+    """TokenStore and SlotStore in one, like the DynamoDB state table. `lose_next_slot_race`: the
+    next slot write finds another worker's write first, as a lost conditional write would."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.tokens: dict[str, TokenState] = {}
         self.locks: dict[str, str] = {}
         self.slots: dict[str, tuple[list[float], int]] = {}
+        self.slot_writes = 0
+        self.lose_next_slot_race = False
 
     def load_token(self, key: str) -> TokenState | None:
         with self._lock:
@@ -107,6 +114,10 @@ class InMemoryStateStore:
 
     def save_slots(self, key: str, slots: list[float], expected_version: int) -> bool:
         with self._lock:
+            self.slot_writes += 1
+            if self.lose_next_slot_race:
+                self.lose_next_slot_race = False
+                return False
             if self.slots.get(key, ([], 0))[1] != expected_version:
                 return False
             self.slots[key] = (list(slots), expected_version + 1)
@@ -123,6 +134,7 @@ class FakeFortnox:
 
     def __init__(self) -> None:
         self.customers: dict[str, dict[str, Any]] = {}
+        self.updates: list[tuple[str, FortnoxFields]] = []
         self.calls: Counter[str] = Counter()
         self._next = 1
         self.fail_with: FortnoxError | None = None
@@ -161,6 +173,7 @@ class FakeFortnox:
 
     def update_customer(self, number: str, fields: FortnoxFields) -> dict[str, Any]:
         self._call("update")
+        self.updates.append((number, dict(fields)))
         if number not in self.customers:
             raise FortnoxError("not found", status=404)
         self.customers[number].update(fields)
@@ -188,6 +201,11 @@ class ScriptedAdapter(BaseAdapter):
         response.url = request.url or ""
         response.request = request
         return response
+
+    def body(self, index: int) -> str:
+        """The body of the `index`th request sent, as text."""
+        sent = self.requests[index].body
+        return sent.decode() if isinstance(sent, bytes) else sent or ""
 
     def close(self) -> None:
         pass

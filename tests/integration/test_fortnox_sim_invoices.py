@@ -336,7 +336,7 @@ def test_payment_needs_a_booked_invoice_and_settles_it(api: Api, sim: FortnoxSim
 def test_payment_validation(api: Api, sim: FortnoxSimulator) -> None:
     api.invoice()
     api.action("1", "bookkeep")
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"Amount": 10}, "invoice_not_found"),
         ({"InvoiceNumber": 9, "Amount": 10}, "invoice_not_found"),
         ({"InvoiceNumber": 1}, "invalid_amount"),

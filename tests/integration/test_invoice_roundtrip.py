@@ -80,7 +80,7 @@ def assert_matches_stripe(final: dict[str, Any], stripe_total: int, currency: st
         assert round_off == 0
 
 
-DE_BUSINESS = {
+DE_BUSINESS: dict[str, Any] = {
     "customer_address": {"country": "DE", "city": None, "line1": None, "line2": None, "postal_code": None},
     "customer_tax_ids": [{"type": "eu_vat", "value": "DE123456789"}],
 }

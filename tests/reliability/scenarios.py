@@ -29,11 +29,12 @@ from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials
 from stripe_fortnox_sync.core.models import CustomerLink, LinkStatus
 from stripe_fortnox_sync.core.settings import MatchRule, Settings
 from stripe_fortnox_sync.mapping.customer import map_customer
+from tests.builders import event
 
 from .harness import Counts, ExternalFortnox, Pipeline, moto_fifo_probe, pipeline
 from .hostile import hostile_input, unqueueable_characters
 from .hostile_signed import signed_hostile_input
-from .stripe_data import BASE_CREATED, History, event, histories, messy_customer
+from .stripe_data import BASE_CREATED, History, histories, messy_customer
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -106,7 +107,7 @@ def test_list_customers_follows_pages() -> None:
         "1",
         "2",
     ]
-    assert "page=2" in adapter.requests[1].url
+    assert "page=2" in str(adapter.requests[1].url)
 
 
 @pytest.mark.parametrize(
@@ -119,10 +120,12 @@ def test_list_customers_follows_pages() -> None:
         ({"error": "invalid_client"}, None, "invalid_client"),
     ],
 )
-def test_error_envelope_is_parsed_case_insensitively(body: dict, code: int | None, message: str) -> None:
+def test_error_envelope_is_parsed_case_insensitively(
+    body: dict[str, Any], code: int | None, message: str
+) -> None:
     response = requests.Response()
     response.status_code = 400
-    response._content = requests.compat.json.dumps(body).encode()
+    response._content = json.dumps(body).encode()
     err = error_from_response(response)
     assert (err.code, err.message) == (code, message)
 

@@ -7,13 +7,28 @@ from stripe_fortnox_sync.core.errors import RateLimitTimeout
 from tests.fakes import FakeClock, InMemoryStateStore
 
 
-def limiter(store: InMemoryStateStore, clock: FakeClock, **kw: float) -> SlidingWindowLimiter:
-    return SlidingWindowLimiter(store, "tenant", clock=clock, sleep=clock.sleep, **kw)  # type: ignore[arg-type]
+def limiter(
+    store: InMemoryStateStore,
+    clock: FakeClock,
+    *,
+    max_requests: int = 25,
+    window_seconds: float = 5.0,
+    max_wait_seconds: float = 30.0,
+) -> SlidingWindowLimiter:
+    return SlidingWindowLimiter(
+        store,
+        "tenant",
+        max_requests=max_requests,
+        window_seconds=window_seconds,
+        max_wait_seconds=max_wait_seconds,
+        clock=clock,
+        sleep=clock.sleep,
+    )
 
 
 def test_no_window_of_five_seconds_ever_holds_more_than_25() -> None:
     clock, store = FakeClock(1000.0), InMemoryStateStore()
-    taken = []
+    taken: list[float] = []
     for _ in range(200):
         limiter(store, clock).acquire()
         taken.append(clock.now)
@@ -42,13 +57,6 @@ def test_gives_up_after_max_wait() -> None:
 
 def test_lost_write_race_retries() -> None:
     clock, store = FakeClock(1000.0), InMemoryStateStore()
-    real_save = store.save_slots
-    calls = {"n": 0}
-
-    def flaky(key: str, slots: list[float], expected_version: int) -> bool:
-        calls["n"] += 1
-        return False if calls["n"] == 1 else real_save(key, slots, expected_version)
-
-    store.save_slots = flaky  # type: ignore[method-assign]
+    store.lose_next_slot_race = True
     limiter(store, clock).acquire()
-    assert calls["n"] == 2 and len(store.load_slots("tenant")[0]) == 1
+    assert store.slot_writes == 2 and len(store.load_slots("tenant")[0]) == 1

@@ -15,6 +15,10 @@ import stripe
 from stripe_fortnox_sync.adapters.stripe_api import StripeApi
 from stripe_fortnox_sync.core.errors import PermanentEventError, StripeUnavailable
 
+# stripe-python leaves these two constructors unannotated.
+invalid_request: Callable[..., stripe.InvalidRequestError] = stripe.InvalidRequestError
+connection_error: Callable[..., stripe.APIConnectionError] = stripe.APIConnectionError
+
 
 def _raise(exc: Exception) -> Callable[[], Any]:
     def call() -> Any:
@@ -25,9 +29,7 @@ def _raise(exc: Exception) -> Callable[[], Any]:
 
 def test_an_unknown_object_is_missing() -> None:
     api = StripeApi("rk_test_x")
-    gone = stripe.InvalidRequestError(
-        "No such refund: 're_x'", "id", code="resource_missing", http_status=404
-    )
+    gone = invalid_request("No such refund: 're_x'", "id", code="resource_missing", http_status=404)
     assert api._call("the refund lookup", _raise(gone)) is None
     assert api._call("the refund list", _raise(gone), missing=[]) == []
 
@@ -36,7 +38,7 @@ def test_an_unknown_object_is_missing() -> None:
     ("error", "reason"),
     [
         (
-            stripe.InvalidRequestError("Invalid limit", "limit", code="parameter_invalid", http_status=400),
+            invalid_request("Invalid limit", "limit", code="parameter_invalid", http_status=400),
             "stripe_request",
         ),
         (stripe.AuthenticationError("Invalid API Key provided", http_status=401), "stripe_auth"),
@@ -52,7 +54,7 @@ def test_what_a_human_must_fix_is_parked(error: Exception, reason: str) -> None:
 @pytest.mark.parametrize(
     "error",
     [
-        stripe.APIConnectionError("Connection refused"),
+        connection_error("Connection refused"),
         stripe.RateLimitError("Too many requests", http_status=429),
         stripe.APIError("Internal error", http_status=500),
     ],

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stripe_fortnox_sync.core.errors import (
     ConfigError,
@@ -157,7 +158,7 @@ def test_customer_sync_is_built_once_and_lazily() -> None:
     def factory() -> Any:
         built.append(1)
         fake: Any = ScriptedSync()
-        return fake  # type: ignore[no-any-return]
+        return fake
 
     svc = SyncService(Settings(), factory, FakeQueue(), None)
     assert built == []
@@ -189,8 +190,9 @@ def test_refused_credentials_rebuild_the_fortnox_side_and_forget_cached_secrets(
     assert built == [1, 1]
 
 
-class LambdaContext:
-    def get_remaining_time_in_millis(self) -> int:
+class FakeLambdaContext(LambdaContext):
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
         return 60_000
 
 
@@ -198,7 +200,7 @@ class MemoryPersistence(BasePersistenceLayer):
     """The idempotency table in memory, with DynamoDB's conditional put."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
         self.records: dict[str, DataRecord] = {}
 
     def _get_record(self, idempotency_key: str) -> DataRecord:
@@ -231,7 +233,7 @@ def test_a_refund_waiting_for_its_invoice_is_retried_not_parked_nor_remembered()
     persistence = MemoryPersistence()
     fake: Any = sync
     svc = SyncService(Settings(event_types=("refund.created",)), lambda: fake, parker, persistence)
-    svc.idempotency_config.register_lambda_context(LambdaContext())
+    svc.idempotency_config.register_lambda_context(FakeLambdaContext())
     metrics.clear_metrics()
     with pytest.raises(WaitingForInvoice):
         svc.handle(refund_body())
