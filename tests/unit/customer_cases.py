@@ -26,21 +26,15 @@ SETTINGS = Settings()
 # (case id, Stripe customer, tax_ids argument, expected fields (subset), fields that must be
 # absent, fields that must carry a warning)
 Case = tuple[str, dict[str, Any], list[dict[str, Any]] | None, dict[str, Any], set[str], set[str]]
-CASE_FIELDS = ("stripe_customer", "tax_ids", "expected", "absent", "warned_fields")
 
 
 def warned(result_warnings: tuple[FieldWarning, ...]) -> set[str]:
     return {w.field for w in result_warnings}
 
 
-def assert_maps(
-    stripe_customer: dict[str, Any],
-    tax_ids: list[dict[str, Any]] | None,
-    expected: dict[str, Any],
-    absent: set[str],
-    warned_fields: set[str],
-) -> None:
+def assert_maps(case: Case) -> None:
     """One case: the expected fields and warnings, nothing absent present, Fortnox's limits kept."""
+    _, stripe_customer, tax_ids, expected, absent, warned_fields = case
     before = copy.deepcopy(stripe_customer)
     result = map_customer(stripe_customer, SETTINGS, tax_ids)
 

@@ -17,7 +17,6 @@ from stripe_fortnox_sync.mapping.iso_codes import COUNTRY_CODES, CURRENCY_CODES,
 from stripe_fortnox_sync.mapping.text import MAX_LENGTHS, clean_text
 from tests.builders import address, customer
 from tests.unit.customer_cases import (
-    CASE_FIELDS,
     SETTINGS,
     Case,
     assert_fortnox_limits,
@@ -148,15 +147,9 @@ CASES: list[Case] = [
 ]
 
 
-@pytest.mark.parametrize(CASE_FIELDS, [pytest.param(*case[1:], id=case[0]) for case in CASES])
-def test_map_customer(
-    stripe_customer: dict[str, Any],
-    tax_ids: list[dict[str, Any]] | None,
-    expected: dict[str, Any],
-    absent: set[str],
-    warned_fields: set[str],
-) -> None:
-    assert_maps(stripe_customer, tax_ids, expected, absent, warned_fields)
+@pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
+def test_map_customer(case: Case) -> None:
+    assert_maps(case)
 
 
 def test_dropped_values_say_why() -> None:

@@ -4,15 +4,12 @@ addresses. VAT and companies are in test_customer_vat.py, text and codes in test
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from stripe_fortnox_sync.core.models import FieldWarning
 from stripe_fortnox_sync.mapping.customer import map_customer
 from tests.builders import address, customer, shipping
 from tests.unit.customer_cases import (
-    CASE_FIELDS,
     FIXTURE_ID,
     SETTINGS,
     STRIPE_CUSTOMER,
@@ -235,15 +232,9 @@ CASES: list[Case] = [
 ]
 
 
-@pytest.mark.parametrize(CASE_FIELDS, [pytest.param(*case[1:], id=case[0]) for case in CASES])
-def test_map_customer(
-    stripe_customer: dict[str, Any],
-    tax_ids: list[dict[str, Any]] | None,
-    expected: dict[str, Any],
-    absent: set[str],
-    warned_fields: set[str],
-) -> None:
-    assert_maps(stripe_customer, tax_ids, expected, absent, warned_fields)
+@pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
+def test_map_customer(case: Case) -> None:
+    assert_maps(case)
 
 
 def test_fixture_customer_maps_to_exactly_these_fields() -> None:

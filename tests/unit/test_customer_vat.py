@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.mapping.customer import map_customer, swedish_org_number_from_vat
 from tests.builders import address, customer, tax_id
 from tests.unit.customer_cases import (
-    CASE_FIELDS,
     Case,
     assert_maps,
 )
@@ -203,15 +200,9 @@ CASES: list[Case] = [
 ]
 
 
-@pytest.mark.parametrize(CASE_FIELDS, [pytest.param(*case[1:], id=case[0]) for case in CASES])
-def test_map_customer(
-    stripe_customer: dict[str, Any],
-    tax_ids: list[dict[str, Any]] | None,
-    expected: dict[str, Any],
-    absent: set[str],
-    warned_fields: set[str],
-) -> None:
-    assert_maps(stripe_customer, tax_ids, expected, absent, warned_fields)
+@pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
+def test_map_customer(case: Case) -> None:
+    assert_maps(case)
 
 
 def test_seller_country_and_metadata_keys_come_from_settings() -> None:

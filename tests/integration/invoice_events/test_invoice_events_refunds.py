@@ -1,21 +1,17 @@
 """refund.created, refund.updated and charge.refunded through the local stack
-(tests/integration/invoice_checks.py): a full refund is Fortnox's credit action, partial refunds are
+(tests/integration/invoice_events/checks.py): a full refund is Fortnox's credit action, partial refunds are
 credit invoices, a refund before its sale waits, a redelivered one is one credit, and with a Stripe
 API key a foreign-currency refund pays back the SEK Stripe settled."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-
-import pytest
 
 from stripe_fortnox_cli.local import LocalStack
 from tests.builders import (
     PERIOD_START,
-    REFUND_DAY,
     LineSpec,
     customer_invoice,
     event,
@@ -25,7 +21,8 @@ from tests.builders import (
     settled_payment_intent,
     tax_id_list,
 )
-from tests.integration.invoice_checks import (
+from tests.integration.invoice_events.checks import (
+    MAY_20,
     assert_booked_and_paid,
     by_reference,
     credits_of,
@@ -36,15 +33,6 @@ from tests.integration.invoice_checks import (
 )
 from tests.integration.stack import drain, drain_until, enqueue, outcomes, send, simulator
 from tests.stripe_api_fake import FakeStripeApi
-
-MAY_20 = REFUND_DAY  # 2024-05-20 10:00 UTC: when the refunds are made
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    """Without a Stripe API key: every event applies its own payload."""
-    with invoice_stack(tmp_path) as running:
-        yield running
 
 
 def test_full_refund_credits_the_invoice_through_fortnox(stack: LocalStack) -> None:

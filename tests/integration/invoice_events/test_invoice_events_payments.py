@@ -1,5 +1,5 @@
 """checkout.session.completed and payment_intent.succeeded as sales, through the local stack with
-the real `StripeApi` against `tests.stripe_api_fake` (tests/integration/invoice_checks.py): a Checkout
+the real `StripeApi` against `tests.stripe_api_fake` (tests/integration/invoice_events/checks.py): a Checkout
 payment is invoiced once, a bare PaymentIntent is a one-row invoice, and its pending refund waits."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from pathlib import Path
 
 from tests.builders import (
     PERIOD_START,
-    REFUND_DAY,
     checkout_session,
     event,
     ingrid_integration,
@@ -18,7 +17,8 @@ from tests.builders import (
     tax_id_list,
     taxed_line_item,
 )
-from tests.integration.invoice_checks import (
+from tests.integration.invoice_events.checks import (
+    MAY_20,
     TIMES,
     assert_booked_and_paid,
     by_reference,
@@ -30,8 +30,6 @@ from tests.integration.invoice_checks import (
 )
 from tests.integration.stack import drain, outcomes, send
 from tests.stripe_api_fake import FakeStripeApi
-
-MAY_20 = REFUND_DAY  # 2024-05-20 10:00 UTC: when the refunds are made
 
 
 def test_checkout_payment_is_invoiced_once_and_its_payment_intent_is_ignored(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""invoice.paid through the local stack (tests/integration/invoice_checks.py): renewals, mixed VAT
+"""invoice.paid through the local stack (tests/integration/invoice_events/checks.py): renewals, mixed VAT
 rates, an invoice of the current API that names no PaymentIntent, and Fortnox refusing; the same
 invoice.paid delivered three times is test_triggers'
 `test_invoice_paid_three_times_is_one_booked_paid_invoice`."""
@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-
-import pytest
 
 from fortnox_sim import DEFAULT_ACCOUNTS, compute_row
 from stripe_fortnox_cli.local import LocalStack
 from tests.builders import (
     PERIOD_END,
     PERIOD_START,
-    REFUND_DAY,
     LineSpec,
     customer_invoice,
     event,
@@ -28,7 +24,8 @@ from tests.builders import (
     refunded_charge,
     tax_id_list,
 )
-from tests.integration.invoice_checks import (
+from tests.integration.invoice_events.checks import (
+    MAY_20,
     TIMES,
     assert_booked_and_paid,
     by_reference,
@@ -41,15 +38,6 @@ from tests.integration.invoice_checks import (
 )
 from tests.integration.stack import drain, enqueue, outcomes, parked, send, simulator
 from tests.stripe_api_fake import FakeStripeApi
-
-MAY_20 = REFUND_DAY  # 2024-05-20 10:00 UTC: when the refunds are made
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    """Without a Stripe API key: every event applies its own payload."""
-    with invoice_stack(tmp_path) as running:
-        yield running
 
 
 def test_subscription_renewal_is_two_booked_paid_invoices(stack: LocalStack) -> None:

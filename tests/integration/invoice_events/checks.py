@@ -1,4 +1,5 @@
-"""The invoice event tests' stack and what they read back from Fortnox (the simulator).
+"""The invoice event tests' stack (the `stack` fixture is in conftest.py) and what they read back
+from Fortnox (the simulator).
 
 Every test asserts the documents the simulator ends up holding, with totals equal to Stripe's to the
 öre: `assert_booked_and_paid` checks a sale or a credit and its one payment through the Stripe
@@ -15,9 +16,11 @@ from typing import Any
 
 from stripe_fortnox_cli.local import LocalStack
 from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
+from tests.builders import REFUND_DAY
 from tests.integration.stack import local_stack, simulator
 from tests.stripe_api_fake import FakeStripeApi
 
+MAY_20 = REFUND_DAY  # 2024-05-20 10:00 UTC: when the refunds are made
 CLEARING = 1580
 ROUNDING = 3740
 TIMES = " \u00d7 "  # "3 x Seat" with the multiplication sign, as Stripe and the rows write it
