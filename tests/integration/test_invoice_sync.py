@@ -3,7 +3,8 @@
 Every step is resumable and Fortnox itself records how far it got: a second delivery only looks,
 a refund finds its sale and the credits made before it, a crash between the credit action and its
 tagging is picked up, and a refund that comes before its sale waits. Amounts must land to the öre
-(to the yen for JPY), and payments go through the Stripe clearing account.
+(to the yen for JPY), and payments go through the Stripe clearing account. What is refused before
+Fortnox is asked anything is in tests/unit/test_invoice_steps.py.
 """
 
 from __future__ import annotations
@@ -367,25 +368,6 @@ def test_jpy_refunds_are_exact_to_the_yen(fortnox: Fortnox) -> None:
         assert credit["Balance"] == 0
         (paid_back,) = fortnox.payments(result.fortnox_number)
         assert Decimal(str(paid_back["AmountCurrency"])) == -amount
-
-
-@pytest.mark.parametrize(
-    ("over", "why"),
-    [
-        ({"amount": 0}, "an id and an amount"),
-        ({"amount": None}, "an id and an amount"),
-        ({"id": None}, "an id and an amount"),
-        ({"payment_intent": None, "charge": None}, "names no payment"),
-    ],
-)
-def test_a_refund_without_an_amount_or_a_payment_is_a_bad_payload(
-    fortnox: Fortnox, over: dict[str, Any], why: str
-) -> None:
-    sync, recording = fortnox.sync()
-    with pytest.raises(PermanentEventError) as bad:
-        send_refund(sync, {**refund("bad", "re_bad", 100), **over})
-    assert bad.value.reason == "bad_payload" and why in str(bad.value)
-    assert recording.calls == []
 
 
 @pytest.mark.parametrize(
