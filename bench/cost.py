@@ -18,8 +18,15 @@ PRICES = {  # USD, eu-north-1 list prices (2026-11), arm64
     "secrets_call": 0.05 / 1e4,
     "logs_gb": 0.50,
 }
-# The HTTP API's access log line per request (the template's format, filled in).
-ACCESS_LOG_BYTES = 300
+# What API Gateway puts in for each $context variable of the access log format, typically.
+_ACCESS_LOG_VALUES = {
+    "requestId": "JZs1ai2KgjMEMAw=",
+    "identity.sourceIp": "54.187.174.169",
+    "status": "200",
+    "integrationLatency": "23",
+    "integrationErrorMessage": "-",
+    "error.message": "-",
+}
 # A warm webhook invocation's SQS send, which the in-process measurement stubs out.
 WEBHOOK_SQS_MS = 8.0
 TARGETS = {"new customer": 6.00, "changed customer": 5.00, "invoice.paid, new invoice": 8.00}
@@ -32,10 +39,20 @@ def _memory() -> tuple[int, int]:
     return webhook_mb, sync_mb
 
 
+def access_log_bytes() -> int:
+    """The HTTP API's access log line per request: the template's format, filled in."""
+    template = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    block = template.split("AccessLogSettings:", 1)[1].split("Format: >-", 1)[1].split("\n\n", 1)[0]
+    line = "".join(part.strip() for part in block.splitlines() if part.strip().startswith(("{", '"')))
+    for name, value in _ACCESS_LOG_VALUES.items():
+        line = line.replace(f"$context.{name}", value)
+    return len(line.encode()) + 1
+
+
 def per_event_usd(m: Measured, webhook_us: float) -> dict[str, float]:
     webhook_mb, sync_mb = _memory()
     webhook_ms = max(1.0, webhook_us / 1000) + WEBHOOK_SQS_MS
-    log_bytes = m.log_bytes + m.metrics_bytes + ACCESS_LOG_BYTES
+    log_bytes = m.log_bytes + m.metrics_bytes + access_log_bytes()
     return {
         "API Gateway": PRICES["http_api_request"],
         "Lambda": 2 * PRICES["lambda_request"]
@@ -73,7 +90,7 @@ def cost_result(measured: list[Measured], webhook_us: float) -> Result:
     result.notes.append(
         "Logs: the bytes the two functions wrote for the event (their JSON log lines and their EMF "
         "metric documents; the platform's START/END/REPORT lines are off: SystemLogLevel WARN), plus "
-        f"{ACCESS_LOG_BYTES} bytes of the "
+        f"{access_log_bytes()} bytes of the "
         "HTTP API's access log. SQS: the webhook's send and the event source's receive and delete, a "
         "batch of one. DynamoDB on demand: the write and read units counted in section 4."
     )

@@ -1,33 +1,67 @@
-"""In-memory fakes of the ports, for unit tests: the same contracts, no AWS, no HTTP."""
+"""In-memory fakes of the ports (stripe_fortnox_sync/core/ports.py), for unit tests: the same
+contracts, no AWS, no HTTP. `_implements_the_ports` at the end lets mypy check each fake against the
+port it stands in for.
+
+Fortnox: `FakeFortnox` (customers), `InMemoryFortnoxInvoices` (invoices and payments, totals by the
+simulator's model of Fortnox's arithmetic), `RecordingRequester` (one API call: recorded, answered by
+a function or another requester, optionally failing once), `FakeTokens`, `CountingLimiter`; requests'
+transport: `scripted_session`. Stores: `InMemoryMappingStore`, `InMemoryStateStore` (tokens and rate
+limit slots). Stripe: `FakeStripe`. Queues and people: `FakeQueue` (the event and dead-letter
+queues), `Recorder` (activity log, notifier, observer). And `FakeInvoiceSync`, a stand-in for
+`InvoiceSync` that books nothing, and `FakeClock`.
+"""
 
 from __future__ import annotations
 
 import copy
+import itertools
+import json
+import re
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal, NamedTuple
 
 import requests
 from requests.adapters import BaseAdapter
 
+from fortnox_sim import compute_totals
+from stripe_fortnox_sync.core import ports
 from stripe_fortnox_sync.core.errors import ConflictError, FortnoxError
-from stripe_fortnox_sync.core.models import CustomerLink, FortnoxFields, TokenState
+from stripe_fortnox_sync.core.models import (
+    CustomerLink,
+    FortnoxFields,
+    Outcome,
+    StripeEvent,
+    SyncResult,
+    TokenState,
+)
+from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
+
+Obj = dict[str, Any]
+
+# Stores -----------------------------------------------------------------------------------------
 
 
 class InMemoryMappingStore:
+    """The `MappingStore` port with the table's conditional write: a save must carry the stored
+    version. `crash_on_save`: the number (counted in `saves`) of a save that dies before writing."""
+
     def __init__(self) -> None:
         self.links: dict[str, CustomerLink] = {}
-        self.fail_next_save = False
+        self.saves = 0
+        self.crash_on_save: int | None = None
 
     def get(self, stripe_id: str) -> CustomerLink | None:
         link = self.links.get(stripe_id)
         return copy.deepcopy(link) if link else None
 
     def save(self, link: CustomerLink) -> CustomerLink:
-        if self.fail_next_save:
-            self.fail_next_save = False
+        self.saves += 1
+        if self.saves == self.crash_on_save:
             raise RuntimeError("simulated crash before the mapping write")
         stored = self.links.get(link.stripe_id)
         if (stored.version if stored else 0) != link.version:
@@ -38,13 +72,16 @@ class InMemoryMappingStore:
 
 
 class InMemoryStateStore:
-    """TokenStore and SlotStore in one, like the DynamoDB state table."""
+    """TokenStore and SlotStore in one, like the DynamoDB state table. `lose_next_slot_race`: the
+    next slot write finds another worker's write first, as a lost conditional write would."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.tokens: dict[str, TokenState] = {}
         self.locks: dict[str, str] = {}
         self.slots: dict[str, tuple[list[float], int]] = {}
+        self.slot_writes = 0
+        self.lose_next_slot_race = False
 
     def load_token(self, key: str) -> TokenState | None:
         with self._lock:
@@ -74,11 +111,20 @@ class InMemoryStateStore:
         self, key: str, slots: list[float], expected_version: int
     ) -> tuple[list[float], int] | None:
         with self._lock:
+            self.slot_writes += 1
             stored, version = self.slots.get(key, ([], 0))
+            if self.lose_next_slot_race:
+                # Another worker's write lands first: the refusal carries what it stored.
+                self.lose_next_slot_race = False
+                self.slots[key] = (stored, version + 1)
+                return list(stored), version + 1
             if version != expected_version:
                 return list(stored), version
             self.slots[key] = (list(slots), expected_version + 1)
             return None
+
+
+# Fortnox ----------------------------------------------------------------------------------------
 
 
 class FakeFortnox:
@@ -88,6 +134,7 @@ class FakeFortnox:
 
     def __init__(self) -> None:
         self.customers: dict[str, dict[str, Any]] = {}
+        self.updates: list[tuple[str, FortnoxFields]] = []
         self.calls: Counter[str] = Counter()
         self._next = 1
         self.fail_with: FortnoxError | None = None
@@ -126,6 +173,7 @@ class FakeFortnox:
 
     def update_customer(self, number: str, fields: FortnoxFields) -> dict[str, Any]:
         self._call("update")
+        self.updates.append((number, dict(fields)))
         if number not in self.customers:
             raise FortnoxError("not found", status=404)
         self.customers[number].update(fields)
@@ -135,7 +183,7 @@ class FakeFortnox:
 class ScriptedAdapter(BaseAdapter):
     """A requests transport answering from a script: (status, json body) or an exception."""
 
-    def __init__(self, script: list[tuple[int, Any] | Exception]) -> None:
+    def __init__(self, script: Sequence[tuple[int, Any] | Exception]) -> None:
         super().__init__()
         self.script = list(script)
         self.requests: list[requests.PreparedRequest] = []
@@ -148,22 +196,264 @@ class ScriptedAdapter(BaseAdapter):
         status, body = step
         response = requests.Response()
         response.status_code = status
-        response._content = b"" if body is None else requests.compat.json.dumps(body).encode()
+        response._content = b"" if body is None else json.dumps(body).encode()
         response.headers["Content-Type"] = "application/json"
         response.url = request.url or ""
         response.request = request
         return response
 
+    def body(self, index: int) -> str:
+        """The body of the `index`th request sent, as text."""
+        sent = self.requests[index].body
+        return sent.decode() if isinstance(sent, bytes) else sent or ""
+
     def close(self) -> None:
         pass
 
 
-def scripted_session(script: list[tuple[int, Any] | Exception]) -> tuple[requests.Session, ScriptedAdapter]:
+def scripted_session(
+    script: Sequence[tuple[int, Any] | Exception],
+) -> tuple[requests.Session, ScriptedAdapter]:
     session = requests.Session()
     adapter = ScriptedAdapter(script)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session, adapter
+
+
+class Request(NamedTuple):
+    """One Fortnox API call as a `FortnoxRequester` receives it."""
+
+    method: str
+    path: str
+    params: Mapping[str, str | int] | None
+    body: Mapping[str, Any] | None
+
+
+class RecordingRequester:
+    """The `FortnoxRequester` port: records every request in `requests`, then answers it with
+    `answer` (or, made with `over`, passes it on to another requester). With `fail_once=(method,
+    path pattern)` the first matching request fails as Fortnox's 503 would, after being recorded."""
+
+    def __init__(self, answer: Callable[[Request], Obj], *, fail_once: tuple[str, str] | None = None) -> None:
+        self._answer = answer
+        self._fail_once = fail_once
+        self._inner: ports.FortnoxRequester | None = None
+        self.requests: list[Request] = []
+        self.reserved: list[int] = []
+
+    @classmethod
+    def over(
+        cls, requester: ports.FortnoxRequester, *, fail_once: tuple[str, str] | None = None
+    ) -> RecordingRequester:
+        def passed_on(sent: Request) -> Obj:
+            return requester.request(sent.method, sent.path, params=sent.params, body=sent.body)
+
+        recording = cls(passed_on, fail_once=fail_once)
+        recording._inner = requester
+        return recording
+
+    def reserve(self, count: int) -> None:
+        self.reserved.append(count)
+        if self._inner is not None:
+            self._inner.reserve(count)
+
+    @property
+    def calls(self) -> list[tuple[str, str]]:
+        """(method, path) of every request so far."""
+        return [(r.method, r.path) for r in self.requests]
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [c for c in self.calls if c[0] != "GET"]
+
+    def clear(self) -> None:
+        self.requests.clear()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Obj:
+        sent = Request(method, path, params, body)
+        self.requests.append(sent)
+        if self._fail_once and method == self._fail_once[0] and re.fullmatch(self._fail_once[1], path):
+            self._fail_once = None
+            raise FortnoxError("Fortnox is down", status=503, method=method, path=path)
+        return self._answer(sent)
+
+
+class InMemoryFortnoxInvoices:
+    """The `FortnoxInvoices` port in memory: documents and payments as Fortnox keeps them.
+
+    Totals follow the simulator's model of Fortnox's arithmetic (`fortnox_sim.compute_totals`, with
+    öresavrundning for SEK); `Balance` starts at `Total` and a payment lowers it by its amount in the
+    invoice's currency and its write-offs. Booked documents keep their rows; an invoice is credited
+    once. `calls` counts the calls by method name; `fail_next` makes the next call of that name fail as
+    Fortnox's 503 would.
+    """
+
+    def __init__(self) -> None:
+        self.invoices: dict[str, Obj] = {}
+        self.payments: dict[str, Obj] = {}
+        self.calls: Counter[str] = Counter()
+        self.fail_next: str | None = None
+        self._numbers = itertools.count(1)
+        self._payment_numbers = itertools.count(1)
+
+    def _call(self, name: str) -> None:
+        self.calls[name] += 1
+        if self.fail_next == name:
+            self.fail_next = None
+            raise FortnoxError("Fortnox is down", status=503)
+
+    def reserve(self, count: int) -> None:
+        # No rate limit in memory; the call is counted like the others (it costs no request).
+        self.calls[f"reserve {count}"] += 1
+
+    def _stored(self, number: str | int) -> Obj:
+        found = self.invoices.get(str(number))
+        if found is None:
+            raise FortnoxError("Kan inte hitta fakturan.", status=404, code=2000434)
+        return found
+
+    def _add(self, payload: Mapping[str, Any]) -> Obj:
+        document: Obj = {
+            "ExternalInvoiceReference1": "",
+            "ExternalInvoiceReference2": "",
+            "CurrencyRate": 1.0,
+            "CreditInvoiceReference": "0",
+            **copy.deepcopy(dict(payload)),
+            "DocumentNumber": str(next(self._numbers)),
+            "Booked": False,
+            "Cancelled": False,
+        }
+        totals = compute_totals(
+            document.get("InvoiceRows") or [],
+            vat_included=bool(document.get("VATIncluded")),
+            currency=str(document.get("Currency") or "SEK"),
+            round_off=True,
+        )
+        total = float(totals.total)
+        document.update(
+            Net=float(totals.net),
+            TotalVAT=float(totals.total_vat),
+            RoundOff=float(totals.round_off),
+            Total=total,
+        )
+        document["Balance"] = total
+        self.invoices[document["DocumentNumber"]] = document
+        return document
+
+    def find_invoices_by_external_reference(self, reference: str, *, field: Literal[1, 2] = 1) -> list[Obj]:
+        self._call("find")
+        hits = [d for d in self.invoices.values() if d.get(f"ExternalInvoiceReference{field}") == reference]
+        hits.sort(key=lambda d: (bool(d["Cancelled"]), d["Total"] < 0, int(d["DocumentNumber"])))
+        return copy.deepcopy(hits)
+
+    def find_invoice_by_external_reference(self, reference: str, *, field: Literal[1, 2] = 1) -> Obj | None:
+        found = self.find_invoices_by_external_reference(reference, field=field)
+        return found[0] if found else None
+
+    def get_invoice(self, number: str | int) -> Obj:
+        self._call("get")
+        return copy.deepcopy(self._stored(number))
+
+    def create_invoice(self, payload: Mapping[str, Any]) -> Obj:
+        self._call("create")
+        return copy.deepcopy(self._add(payload))
+
+    def update_invoice(self, number: str | int, payload: Mapping[str, Any]) -> Obj:
+        self._call("update")
+        stored = self._stored(number)
+        if stored["Booked"] and "InvoiceRows" in payload:
+            raise FortnoxError("Kan inte ändra en bokförd faktura.", status=400)
+        stored.update(copy.deepcopy(dict(payload)))
+        return copy.deepcopy(stored)
+
+    def bookkeep_invoice(self, number: str | int) -> Obj:
+        self._call("bookkeep")
+        stored = self._stored(number)
+        stored["Booked"] = True
+        return copy.deepcopy(stored)
+
+    def credit_invoice(self, number: str | int) -> Obj:
+        self._call("credit")
+        sale = self._stored(number)
+        if not sale["Booked"] or sale["CreditInvoiceReference"] != "0":
+            raise FortnoxError("Fakturan kan inte krediteras.", status=400)
+        rows = [
+            {**row, "DeliveredQuantity": -Decimal(str(row["DeliveredQuantity"]))}
+            for row in sale["InvoiceRows"]
+        ]
+        kept = ("CustomerNumber", "Currency", "CurrencyRate", "InvoiceDate", "VATIncluded")
+        references = ("ExternalInvoiceReference1", "ExternalInvoiceReference2")
+        credit = self._add({**{k: sale[k] for k in kept + references if k in sale}, "InvoiceRows": rows})
+        credit["CreditInvoiceReference"] = sale["DocumentNumber"]
+        sale["CreditInvoiceReference"] = credit["DocumentNumber"]
+        return copy.deepcopy(sale)
+
+    def register_payment(self, payload: Mapping[str, Any]) -> Obj:
+        self._call("register_payment")
+        invoice = self._stored(payload["InvoiceNumber"])
+        key = "Amount" if invoice.get("Currency", "SEK") == "SEK" else "AmountCurrency"
+        settled = Decimal(str(payload[key])) + sum(
+            (Decimal(str(w["Amount"])) for w in payload.get("WriteOffs", [])), Decimal(0)
+        )
+        invoice["Balance"] = float(Decimal(str(invoice["Balance"])) - settled)
+        payment = {
+            **copy.deepcopy(dict(payload)),
+            "Number": str(next(self._payment_numbers)),
+            "Booked": False,
+        }
+        self.payments[payment["Number"]] = payment
+        return copy.deepcopy(payment)
+
+    def bookkeep_payment(self, number: str | int) -> Obj:
+        self._call("bookkeep_payment")
+        self.payments[str(number)]["Booked"] = True
+        return copy.deepcopy(self.payments[str(number)])
+
+    def list_payments(self, invoice_number: str | int) -> list[Obj]:
+        self._call("list_payments")
+        return [
+            copy.deepcopy(p) for p in self.payments.values() if str(p["InvoiceNumber"]) == str(invoice_number)
+        ]
+
+
+class FakeTokens:
+    """The `TokenProvider` port: token-0, and a new one (token-1, ...) after each invalidation."""
+
+    def __init__(self) -> None:
+        self.issued = 0
+        self.invalidated: list[str] = []
+
+    def access_token(self) -> str:
+        return f"token-{self.issued}"
+
+    def invalidate(self, token: str) -> None:
+        self.invalidated.append(token)
+        self.issued += 1
+
+
+class CountingLimiter:
+    """The `RateLimiter` port without a limit: never waits, counts the requests it let through."""
+
+    def __init__(self) -> None:
+        self.acquired = 0
+        self.reserved: list[int] = []
+
+    def acquire(self) -> float:
+        self.acquired += 1
+        return 0.0
+
+    def reserve(self, count: int) -> None:
+        self.reserved.append(count)
+
+
+# Stripe -----------------------------------------------------------------------------------------
 
 
 class FakeStripe:
@@ -235,3 +525,166 @@ class FakeStripe:
         self._read("refund", refund_id)
         found = self.refunds.get(refund_id)
         return copy.deepcopy(found) if found else None
+
+
+# Queues, people, time ---------------------------------------------------------------------------
+
+
+class FakeQueue:
+    """The `EventPublisher` port: an SQS FIFO queue (the event queue, or the dead-letter queue the
+    sync parks events in) that keeps what was published in `sent`, refuses what SQS would refuse (a
+    message group id outside 1-128 printable ASCII characters, a body that is no UTF-8), and with
+    `down=True` fails like an unreachable SQS."""
+
+    def __init__(self, *, down: bool = False) -> None:
+        self.down = down
+        self.sent: list[Obj] = []
+
+    def publish(
+        self, body: str, group_id: str, dedup_id: str, attributes: dict[str, str] | None = None
+    ) -> None:
+        if self.down:
+            raise RuntimeError("SQS is down")
+        if not (1 <= len(group_id) <= 128 and all("!" <= c <= "~" for c in group_id)):
+            raise ValueError(f"SQS refuses the message group id {group_id!r}")
+        body.encode("utf-8")
+        self.sent.append({"body": body, "group": group_id, "dedup": dedup_id, "attributes": attributes or {}})
+
+
+class Recorder:
+    """The `ActivityLog`, `Notifier` and `Observer` ports in one: remembers what each was told."""
+
+    def __init__(self) -> None:
+        self.activity: list[tuple[str, str, Obj]] = []
+        self.notes: list[tuple[str, str]] = []
+        self.skipped: list[str] = []
+        self.failures: list[Obj] = []
+
+    def record(self, customer_id: str, event: StripeEvent, details: Mapping[str, Any]) -> None:
+        self.activity.append((customer_id, event.type, dict(details)))
+
+    def notify(self, subject: str, message: str, attributes: Mapping[str, str]) -> None:
+        self.notes.append((subject, message))
+
+    def skipped_without_key(self, event: StripeEvent, what: str) -> None:
+        self.skipped.append(what)
+
+    def payment_failed(self, event: StripeEvent, details: Mapping[str, Any]) -> None:
+        self.failures.append(dict(details))
+
+
+class FakeInvoiceSync(InvoiceSync):
+    """Stands in for `InvoiceSync` in the handlers' context: books nothing, records in `calls` what it
+    was asked to book (the Stripe id and what decides the booking), answers CREATED as invoice 900."""
+
+    def __init__(self) -> None:
+        super().__init__(InMemoryFortnoxInvoices(), InvoiceAccounts())
+        self.calls: list[tuple[str, Obj]] = []
+
+    def _booked(self, event: StripeEvent, call: str, stripe_id: str, **details: Any) -> SyncResult:
+        self.calls.append((call, {"id": stripe_id, **details}))
+        return SyncResult(
+            event.id, event.type, stripe_id, Outcome.CREATED, "900", f"{call} {stripe_id} booked"
+        )
+
+    def paid(
+        self,
+        event: StripeEvent,
+        invoice: Mapping[str, Any],
+        customer_number: str,
+        *,
+        vat_type: str | None = None,
+        lines: Sequence[Mapping[str, Any]] | None = None,
+        settlement_sek_minor: int | None = None,
+    ) -> SyncResult:
+        listed = None if lines is None else [line["id"] for line in lines]
+        return self._booked(
+            event,
+            "paid",
+            invoice["id"],
+            customer=customer_number,
+            lines=listed,
+            settlement=settlement_sek_minor,
+        )
+
+    def checkout_paid(
+        self,
+        event: StripeEvent,
+        session: Mapping[str, Any],
+        line_items: Sequence[Mapping[str, Any]],
+        customer_number: str,
+        *,
+        settlement_sek_minor: int | None = None,
+    ) -> SyncResult:
+        items = [item["id"] for item in line_items]
+        return self._booked(
+            event,
+            "checkout_paid",
+            session["id"],
+            customer=customer_number,
+            items=items,
+            settlement=settlement_sek_minor,
+        )
+
+    def payment_intent_paid(
+        self,
+        event: StripeEvent,
+        intent: Mapping[str, Any],
+        customer_number: str,
+        *,
+        vat_rate: int,
+        vat_type: str | None = None,
+        settlement_sek_minor: int | None = None,
+    ) -> SyncResult:
+        return self._booked(
+            event,
+            "payment_intent_paid",
+            intent["id"],
+            customer=customer_number,
+            vat_rate=vat_rate,
+            vat_type=vat_type,
+            settlement=settlement_sek_minor,
+        )
+
+    def refund(
+        self, event: StripeEvent, refund: Mapping[str, Any], *, settlement_sek_minor: int | None = None
+    ) -> SyncResult:
+        payment = refund.get("payment_intent")
+        return self._booked(
+            event,
+            "refund",
+            refund["id"],
+            amount=refund["amount"],
+            payment=payment,
+            settlement=settlement_sek_minor,
+        )
+
+
+class FakeClock:
+    """Time that moves only when told: call it for the time, `sleep` to move it on."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _implements_the_ports() -> None:
+    """Never called: mypy checks here that every fake fits the port it stands in for."""
+    _customers: ports.FortnoxCustomers = FakeFortnox()
+    _invoices: ports.FortnoxInvoices = InMemoryFortnoxInvoices()
+    _requester: ports.FortnoxRequester = RecordingRequester(lambda request: {})
+    _tokens: ports.TokenProvider = FakeTokens()
+    _limiter: ports.RateLimiter = CountingLimiter()
+    _mapping: ports.MappingStore = InMemoryMappingStore()
+    _token_store: ports.TokenStore = InMemoryStateStore()
+    _slot_store: ports.SlotStore = InMemoryStateStore()
+    _stripe: ports.StripeReader = FakeStripe()
+    _queue: ports.EventPublisher = FakeQueue()
+    _activity: ports.ActivityLog = Recorder()
+    _notifier: ports.Notifier = Recorder()
+    _observer: ports.Observer = Recorder()

@@ -1,17 +1,28 @@
 """Examples the invoice mapping tests share: the unit tests check their rows, and
-tests/integration/test_mapping_arithmetic.py checks that Fortnox's arithmetic totals them exactly.
+tests/integration/test_mapping_arithmetic.py checks that Fortnox's arithmetic totals them exactly;
+`stripe_invoices()` draws any number more for hypothesis.
 
-Stripe objects start from Stripe's own examples (tests/fixtures) with amounts computed the way Stripe
-computes them (tests/invoice_factory.py).
+The Stripe objects come from tests/builders.py.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+import dataclasses
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from hypothesis import strategies as st
+
 from stripe_fortnox_sync.mapping.fortnox_invoice import MappedInvoice
-from tests.invoice_factory import LineSpec, fixture, stripe_invoice
+from tests.builders import (
+    LineSpec,
+    address,
+    line_item,
+    paid_checkout,
+    payment_intent,
+    stripe_invoice,
+    taxed_line_item,
+)
 
 TIMES = "\u00d7"
 
@@ -33,26 +44,12 @@ def rows(mapped: MappedInvoice) -> list[tuple[Any, ...]]:
 
 # ----------------------------------------------------------------------------- Stripe invoices
 
-DE_BUSINESS = {
-    "customer_address": {
-        "country": "DE",
-        "city": "Berlin",
-        "line1": "Str. 1",
-        "line2": None,
-        "postal_code": "10115",
-        "state": None,
-    },
+DE_BUSINESS: dict[str, Any] = {
+    "customer_address": address("DE", city="Berlin", line1="Str. 1", postal_code="10115"),
     "customer_tax_ids": [{"type": "eu_vat", "value": "DE123456789"}],
 }
-JP_CUSTOMER = {
-    "customer_address": {
-        "country": "JP",
-        "city": "Tokyo",
-        "line1": "1-1",
-        "line2": None,
-        "postal_code": "100-0001",
-        "state": None,
-    },
+JP_CUSTOMER: dict[str, Any] = {
+    "customer_address": address("JP", city="Tokyo", line1="1-1", postal_code="100-0001"),
 }
 
 # (what it shows, the Stripe invoice, its rows as `rows` gives them, VATIncluded, the total)
@@ -196,90 +193,28 @@ def paged_invoice() -> tuple[dict[str, Any], list[dict[str, Any]]]:
 # ----------------------------------------------------------------------------- Checkout and PaymentIntents
 
 
-def checkout_item(**over: Any) -> dict[str, Any]:
-    item = fixture("stripe_checkout_line_item.json")
-    item.update(over)
-    return item
-
-
-def checkout_session(amount_total: int, **over: Any) -> dict[str, Any]:
-    session = fixture("stripe_checkout_session.json")
-    session.update(
-        currency="sek",
-        amount_total=amount_total,
-        status="complete",
-        payment_status="paid",
-        payment_intent="pi_checkout",
-        customer_details={
-            **session["customer_details"],
-            "address": {
-                "country": "SE",
-                "city": None,
-                "line1": None,
-                "line2": None,
-                "postal_code": None,
-                "state": None,
-            },
-        },
-    )
-    session.update(over)
-    return session
+def checkout_session(amount_total: int, **fields: Any) -> dict[str, Any]:
+    """A paid SEK Checkout Session of a buyer in Sweden (no other address) through pi_checkout."""
+    details = {**paid_checkout(0)["customer_details"], "address": address("SE")}
+    return paid_checkout(amount_total, **{"customer_details": details, **fields})
 
 
 def tshirts_and_book() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A 556.00 SEK Checkout Session: two discounted T-shirts at 25 % on top, a book at 6 % included."""
-    tshirt = checkout_item(
-        currency="sek",
-        description="T-shirt",
-        quantity=2,
-        amount_subtotal=40000,
-        amount_discount=4000,
-        amount_tax=9000,
-        amount_total=45000,
-        taxes=[
-            {
-                "amount": 9000,
-                "rate": {"id": "txr_25", "percentage": 25.0, "inclusive": False},
-                "taxability_reason": "standard_rated",
-                "taxable_amount": 36000,
-            }
-        ],
-    )
-    book = checkout_item(
-        currency="sek",
-        description="Book",
-        quantity=1,
-        amount_subtotal=10600,
-        amount_discount=0,
-        amount_tax=600,
-        amount_total=10600,
-        taxes=[
-            {
-                "amount": 600,
-                "rate": {"id": "txr_6", "percentage": 6.0, "inclusive": True},
-                "taxability_reason": "standard_rated",
-                "taxable_amount": 10000,
-            }
-        ],
-    )
+    tshirt = taxed_line_item("T-shirt", 2, 20000, rate=25, discount=4000)
+    book = taxed_line_item("Book", 1, 10600, rate=6, inclusive=True)
     return checkout_session(55600), [tshirt, book]
 
 
 def mismatched_checkout() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A Checkout line item whose subtotal, discount and tax do not add up to its total (9.00 SEK)."""
-    item = checkout_item(
-        currency="sek", amount_subtotal=1000, amount_discount=0, amount_tax=0, amount_total=900
-    )
+    item = line_item(currency="sek", amount_subtotal=1000, amount_discount=0, amount_tax=0, amount_total=900)
     return checkout_session(900), [item]
 
 
 def consulting_intent() -> dict[str, Any]:
     """Stripe's example PaymentIntent, succeeded for 100.00 SEK."""
-    intent = fixture("stripe_payment_intent.json")
-    intent.update(
-        currency="sek", amount=10000, amount_received=10000, status="succeeded", description="Consulting"
-    )
-    return intent
+    return payment_intent(amount=10000, description="Consulting")
 
 
 # ----------------------------------------------------------------------------- Fortnox
@@ -306,3 +241,46 @@ def fortnox_invoice(**over: Any) -> dict[str, Any]:
     }
     base.update(over)
     return base
+
+
+# ----------------------------------------------------------------------------- hypothesis
+
+SWEDISH_RATES = (25, 12, 6, 0)
+
+
+def _minor(unit: Decimal | int, quantity: int) -> int:
+    return int((Decimal(unit) * quantity).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@st.composite
+def line_specs(draw: st.DrawFn, *, zero_decimal: bool = False) -> LineSpec:
+    quantity = draw(st.integers(min_value=1, max_value=50))
+    if draw(st.booleans()):
+        unit: Decimal | int = draw(st.integers(min_value=0, max_value=2_000_000 if zero_decimal else 500_000))
+    else:
+        # unit_amount_decimal with up to 4 decimals of the minor unit (Stripe allows 12).
+        unit = Decimal(draw(st.integers(min_value=0, max_value=50_000_000))).scaleb(-4)
+    amount = _minor(unit, quantity)
+    discount = draw(st.integers(min_value=0, max_value=amount)) if draw(st.booleans()) and amount else 0
+    return LineSpec(
+        unit_amount=unit,
+        quantity=quantity,
+        rate=draw(st.sampled_from((*SWEDISH_RATES, 19, 21))),
+        inclusive=draw(st.booleans()),
+        discount=discount,
+        description=draw(st.sampled_from(["Pro plan", "Seat", "Support 🚀 hours", "Setup fee"])),
+        rounding=draw(st.sampled_from(["half_up", "half_even"])),
+        old_api=draw(st.booleans()),
+        taxed=draw(st.integers(min_value=0, max_value=9)) > 0,
+    )
+
+
+@st.composite
+def stripe_invoices(draw: st.DrawFn) -> dict[str, Any]:
+    currency = draw(st.sampled_from(["sek", "sek", "sek", "eur", "jpy"]))
+    specs = draw(st.lists(line_specs(zero_decimal=currency == "jpy"), min_size=1, max_size=6))
+    # One tax behaviour per invoice most of the time, as Stripe prices usually are; sometimes mixed.
+    if draw(st.integers(min_value=0, max_value=4)):
+        inclusive = specs[0].inclusive
+        specs = [dataclasses.replace(s, inclusive=inclusive) for s in specs]
+    return stripe_invoice(specs, currency)

@@ -95,25 +95,20 @@ class SimulatorTokens:
         self._token = None
 
 
-class NoLimit:
-    def acquire(self) -> float:
-        return 0.0
-
-    def reserve(self, count: int) -> None:
-        pass
-
-
 @contextlib.contextmanager
 def invoicing_simulator() -> Iterator[tuple[FortnoxSimulator, FortnoxClient, str]]:
     """A simulator with SEK, EUR, USD and JPY at fixed rates, the real client, and one customer."""
     from fortnox_sim import FortnoxSimulator
     from stripe_fortnox_sync.adapters.fortnox.customers import FortnoxCustomerApi
     from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
+    from tests.fakes import CountingLimiter
 
     with FortnoxSimulator(max_requests=1_000_000, currencies=("SEK", "EUR", "USD", "JPY")) as sim:
         sim.configure(currency_rates={"EUR": 11.5, "USD": 10.5, "JPY": 0.07})
         sim.register_client(SIM_CLIENT_ID, SIM_CLIENT_SECRET)
-        client = FortnoxClient(sim.api_url, SimulatorTokens(sim.auth_url), NoLimit(), sleep=lambda _: None)
+        client = FortnoxClient(
+            sim.api_url, SimulatorTokens(sim.auth_url), CountingLimiter(), sleep=lambda _: None
+        )
         customer = str(
             FortnoxCustomerApi(client).create_customer({"Name": "Stripe Kund AB"})["CustomerNumber"]
         )

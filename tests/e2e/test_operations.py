@@ -30,6 +30,7 @@ from stripe_fortnox_cli.local.events import sign_payload
 from stripe_fortnox_cli.ops.store import MappingRow, scan_mapping
 from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
 from stripe_fortnox_sync.core.models import LinkStatus
+from tests.builders import event
 from tests.support import CLI, clean_env, free_port, start_localstripe, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -81,7 +82,8 @@ class Ops:
         )
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, **self.aws)
+        factory: Any = boto3.client  # the service is a name, not one of the stubs' literals
+        return factory(service, **self.aws)
 
     def mapping(self) -> dict[str, MappingRow]:
         rows = scan_mapping(self.outputs["MappingTableName"], client=self.client("dynamodb"))
@@ -146,14 +148,7 @@ class Ops:
 def customer_event(
     customer: dict[str, Any], event_id: str, kind: str = "customer.created", created: int | None = None
 ) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "object": "event",
-        "type": kind,
-        "created": created or int(time.time()),
-        "livemode": False,
-        "data": {"object": customer},
-    }
+    return event(event_id, kind, created or int(time.time()), customer)
 
 
 @pytest.fixture(scope="module")

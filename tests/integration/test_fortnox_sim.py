@@ -3,60 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from fortnox_sim import ERROR_CODES, FortnoxSimulator
-
-CLIENT_ID = "test-client"
-CLIENT_SECRET = "test-secret"
-TENANT = "tenant-1"
+from tests.integration.simulator_api import CLIENT_ID, CLIENT_SECRET, TENANT, SimulatorApi, grant, token
 
 
-@pytest.fixture
-def sim() -> Iterator[FortnoxSimulator]:
-    # A generous window so that only the rate-limit tests meet the limit.
-    with FortnoxSimulator(max_requests=1000, window_seconds=5.0) as simulator:
-        simulator.register_client(CLIENT_ID, CLIENT_SECRET)
-        yield simulator
-
-
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
-
-
-def grant(
-    sim: FortnoxSimulator, http: requests.Session, tenant: str = TENANT, **form: str
-) -> requests.Response:
-    data = form or {"grant_type": "client_credentials"}
-    headers = {"TenantId": tenant} if data.get("grant_type") == "client_credentials" else {}
-    return http.post(
-        sim.auth_url + "/token", data=data, auth=(CLIENT_ID, CLIENT_SECRET), headers=headers, timeout=5
-    )
-
-
-def token(sim: FortnoxSimulator, http: requests.Session, tenant: str = TENANT) -> str:
-    response = grant(sim, http, tenant)
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
-
-
-class Api:
-    """A thin client for the tests: bearer token, JSON bodies, no retries."""
-
-    def __init__(self, sim: FortnoxSimulator, http: requests.Session, tenant: str = TENANT) -> None:
-        self.sim, self.http = sim, http
-        self.token = token(sim, http, tenant)
-
-    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
-        kwargs.setdefault("timeout", 5)
-        return self.http.request(method, self.sim.api_url + path, headers=headers, **kwargs)
+class Api(SimulatorApi):
+    """A thin client for the customer tests."""
 
     def create(self, **fields: Any) -> requests.Response:
         return self.call("POST", "/customers", json={"Customer": fields})

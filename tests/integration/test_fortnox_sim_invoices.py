@@ -4,7 +4,6 @@ bookkeeping, credits, payments, lists, and the shared auth, rate limit, faults a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,37 +12,11 @@ import requests
 
 from fortnox_sim import ERROR_CODES, FortnoxSimulator
 from fortnox_sim import invoices as fortnox_sim_invoices
-
-CLIENT_ID = "test-client"
-CLIENT_SECRET = "test-secret"
-TENANT = "tenant-1"
+from tests.integration.simulator_api import TENANT, SimulatorApi
 
 
-@pytest.fixture
-def sim() -> Iterator[FortnoxSimulator]:
-    with FortnoxSimulator(max_requests=1000, window_seconds=5.0) as simulator:
-        simulator.register_client(CLIENT_ID, CLIENT_SECRET)
-        yield simulator
-
-
-class Api:
-    """Bearer token, JSON bodies, no retries; the customer "1" exists."""
-
-    def __init__(self, sim: FortnoxSimulator, http: requests.Session, tenant: str = TENANT) -> None:
-        self.sim, self.http = sim, http
-        response = http.post(
-            sim.auth_url + "/token",
-            data={"grant_type": "client_credentials"},
-            auth=(CLIENT_ID, CLIENT_SECRET),
-            headers={"TenantId": tenant},
-            timeout=5,
-        )
-        self.token = response.json()["access_token"]
-
-    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
-        kwargs.setdefault("timeout", 5)
-        return self.http.request(method, self.sim.api_url + path, headers=headers, **kwargs)
+class Api(SimulatorApi):
+    """The invoice tests' client; the customer "1" exists."""
 
     def customer(self, **fields: Any) -> str:
         response = self.call("POST", "/customers", json={"Customer": {"Name": "Kund AB", **fields}})
@@ -82,11 +55,10 @@ def row(**fields: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def api(sim: FortnoxSimulator) -> Iterator[Api]:
-    with requests.Session() as http:
-        client = Api(sim, http)
-        client.customer()
-        yield client
+def api(sim: FortnoxSimulator, http: requests.Session) -> Api:
+    client = Api(sim, http)
+    client.customer()
+    return client
 
 
 def error(response: requests.Response, status: int, code: str) -> str:
@@ -364,7 +336,7 @@ def test_payment_needs_a_booked_invoice_and_settles_it(api: Api, sim: FortnoxSim
 def test_payment_validation(api: Api, sim: FortnoxSimulator) -> None:
     api.invoice()
     api.action("1", "bookkeep")
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"Amount": 10}, "invoice_not_found"),
         ({"InvoiceNumber": 9, "Amount": 10}, "invoice_not_found"),
         ({"InvoiceNumber": 1}, "invalid_amount"),

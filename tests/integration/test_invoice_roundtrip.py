@@ -29,7 +29,8 @@ from stripe_fortnox_sync.mapping.fortnox_invoice import MappedInvoice, total_dif
 from stripe_fortnox_sync.mapping.money import minor_to_decimal
 from stripe_fortnox_sync.mapping.payments import payment_payload
 from stripe_fortnox_sync.mapping.sales import map_checkout_session, map_stripe_invoice
-from tests.invoice_factory import LineSpec, checkout_tshirts, stripe_invoice, stripe_invoices
+from tests.builders import LineSpec, checkout_tshirts, stripe_invoice
+from tests.invoice_examples import stripe_invoices
 from tests.support import SIM_TENANT, invoicing_simulator
 
 TENANT = SIM_TENANT
@@ -79,7 +80,7 @@ def assert_matches_stripe(final: dict[str, Any], stripe_total: int, currency: st
         assert round_off == 0
 
 
-DE_BUSINESS = {
+DE_BUSINESS: dict[str, Any] = {
     "customer_address": {"country": "DE", "city": None, "line1": None, "line2": None, "postal_code": None},
     "customer_tax_ids": [{"type": "eu_vat", "value": "DE123456789"}],
 }

@@ -25,6 +25,7 @@ from stripe_fortnox_sync.mapping.credits import credit_payload
 from stripe_fortnox_sync.mapping.fortnox_invoice import MappedInvoice
 from stripe_fortnox_sync.mapping.money import decimal_to_minor, minor_to_decimal
 from stripe_fortnox_sync.mapping.sales import map_checkout_session, map_payment_intent, map_stripe_invoice
+from tests.builders import fixture
 from tests.invoice_examples import (
     TABLE,
     consulting_intent,
@@ -33,9 +34,9 @@ from tests.invoice_examples import (
     mismatched_checkout,
     paged_invoice,
     shipping_invoice,
+    stripe_invoices,
     tshirts_and_book,
 )
-from tests.invoice_factory import fixture, stripe_invoices
 
 ACCOUNTS = InvoiceAccounts()
 
@@ -124,6 +125,7 @@ def test_fortnox_total_equals_stripe_total(invoice: dict[str, Any], round_off: b
     extra = [r for r in mapped.payload["InvoiceRows"] if r["AccountNumber"] == ACCOUNTS.rounding]
     assert len(extra) <= 1
     if extra:
+        assert mapped.stripe_vat is not None
         assert mapped.payload["VATIncluded"] is False
         assert Decimal(str(extra[0]["Price"])) == mapped.stripe_vat - mapped.fortnox_vat
     else:

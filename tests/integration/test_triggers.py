@@ -11,8 +11,10 @@ from typing import Any
 import boto3
 import pytest
 
-from stripe_fortnox_cli.local import LocalConfig, LocalStack
-from tests.integration.test_pipeline import SECRET, customer, drain, event, fortnox_customers, outcomes, send
+from stripe_fortnox_cli.local import LocalStack
+from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
+from tests.builders import event, ingrid_integration, tax_id
+from tests.integration.stack import drain, enqueue, fortnox_customers, local_stack, outcomes, send, simulator
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "stripe"
 
@@ -24,14 +26,8 @@ def sample(name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    config = LocalConfig(
-        port=0,
-        webhook_secrets=[SECRET],
-        state_dir=tmp_path,
-        start_worker=False,
-        extra_env={"CUSTOMER_MATCH_RULE": "none", "PAYMENT_FAILURE_COMMENTS": "true"},
-    )
-    with LocalStack(config) as running:
+    env = {"CUSTOMER_MATCH_RULE": "none", "PAYMENT_FAILURE_COMMENTS": "true"}
+    with local_stack(tmp_path, extra_env=env) as running:
         yield running
 
 
@@ -46,15 +42,8 @@ def test_guest_checkout_then_customer_with_the_same_email_is_one_fortnox_custome
 
 
 def test_tax_id_added_then_removed(stack: LocalStack) -> None:
-    send(stack, event("evt_c", "customer.created", 100, customer()))
-    tax = {
-        "id": "txi_1",
-        "object": "tax_id",
-        "customer": "cus_Int1",
-        "type": "eu_vat",
-        "value": "SE556677889901",
-        "country": "SE",
-    }
+    send(stack, event("evt_c", "customer.created", 100, ingrid_integration()))
+    tax = tax_id(customer_id="cus_Int1", id="txi_1")
     send(stack, event("evt_t1", "customer.tax_id.created", 200, tax))
     drain(stack)
     (stored,) = fortnox_customers(stack)
@@ -100,15 +89,7 @@ def test_subscription_for_an_unknown_customer_is_fetched_from_stripe(
             "address": {"line1": "Abonnentvägen 1", "postal_code": "903 25", "city": "Umeå", "country": "SE"},
         }
     )
-    config = LocalConfig(
-        port=0,
-        webhook_secrets=[SECRET],
-        state_dir=tmp_path,
-        start_worker=False,
-        stripe_api_key="sk_test_triggers",
-        stripe_api_base=localstripe,
-    )
-    with LocalStack(config) as stack:
+    with local_stack(tmp_path, stripe_api_key="sk_test_triggers", stripe_api_base=localstripe) as stack:
         subscription = {"id": "sub_1", "object": "subscription", "customer": made.id, "status": "active"}
         send(stack, event("evt_s1", "customer.subscription.created", int(time.time()), subscription))
         drain(stack)
@@ -119,30 +100,15 @@ def test_subscription_for_an_unknown_customer_is_fetched_from_stripe(
 
 
 def test_invoice_paid_three_times_is_one_booked_paid_invoice(tmp_path: Path) -> None:
-    from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
-
-    config = LocalConfig(
-        port=0,
-        webhook_secrets=[SECRET],
-        state_dir=tmp_path,
-        start_worker=False,
-        extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES)},
-    )
-    with LocalStack(config) as stack:
+    with local_stack(tmp_path, extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES)}) as stack:
         paid = sample("14-invoice.paid.json")
         send(stack, sample("01-customer.created.json"))
         drain(stack)
         for _ in range(3):  # Stripe redelivers; the SQS dedup window is bypassed the third time
             send(stack, paid)
-        boto3.client("sqs").send_message(
-            QueueUrl=stack.outputs["EventQueueUrl"],
-            MessageBody=json.dumps(paid),
-            MessageGroupId="cus_DemoAnnaSE0001",
-            MessageDeduplicationId="later-redelivery",
-        )
+        enqueue(stack, json.dumps(paid), "cus_DemoAnnaSE0001", "later-redelivery")
         drain(stack)
-        assert stack.fortnox and stack.fortnox.simulator
-        (invoice,) = stack.fortnox.simulator.invoices()
+        (invoice,) = simulator(stack).invoices()
         assert invoice["ExternalInvoiceReference1"] == "in_DemoAnnaRenewal01"
         # Stripe's total 309.25 SEK; Fortnox rounds SEK invoices to whole kronor and the payment
         # writes the round-off off, so the invoice is booked and fully paid.
@@ -152,6 +118,6 @@ def test_invoice_paid_three_times_is_one_booked_paid_invoice(tmp_path: Path) -> 
             True,
             0.0,
         )
-        assert len(stack.fortnox.simulator.payments()) == 1
+        assert len(simulator(stack).payments()) == 1
         seen = [e.outcome for e in stack.processed if e.event_id == "evt_DemoAnnaInvPaid001"]
         assert seen[0] == "created" and set(seen[1:]) <= {"ignored"} and len(seen) >= 2

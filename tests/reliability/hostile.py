@@ -26,9 +26,10 @@ from hypothesis import strategies as st
 from stripe_fortnox_cli.local.events import api_gateway_event
 from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 from stripe_fortnox_sync.webhook.envelope import MAX_BODY_BYTES
+from tests.builders import event
 
 from .harness import SECRET, Counts, Pipeline, pipeline
-from .stripe_data import customer, event
+from .stripe_data import customer
 
 # Stripe event types the stack does not handle (checked against the supported list at run time,
 # which grows as issues add triggers).

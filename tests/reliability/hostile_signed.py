@@ -21,10 +21,11 @@ from typing import Any
 
 from stripe_fortnox_sync.core.models import HINT_KEY
 from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
+from tests.builders import event
 
 from .harness import Counts, Pipeline, pipeline
 from .hostile import Case, Tally, _judge, signature
-from .stripe_data import customer, event
+from .stripe_data import customer
 
 CONTENT = "application/json"
 NOW_TYPES = ",".join(SUPPORTED_TYPES)

@@ -10,6 +10,9 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from tests import builders
+from tests.builders import address, event, shipping
+
 # Event `created` times: far enough in the past that nothing here collides with `time.time()`,
 # spaced so every customer's events are strictly ordered (Stripe's `created` has 1 s resolution;
 # two events in one second are a separate problem, see the report).
@@ -32,41 +35,11 @@ PLACES = (
 CURRENCIES = ("sek", "eur", "usd", None)
 
 
-def event(
-    event_id: str, kind: str, created: int, obj: dict[str, Any], *, livemode: bool = False
-) -> dict[str, Any]:
-    """A Stripe Event envelope as the webhook receives it."""
-    return {
-        "id": event_id,
-        "object": "event",
-        "api_version": "2025-09-30.clover",
-        "type": kind,
-        "created": created,
-        "livemode": livemode,
-        "pending_webhooks": 1,
-        "request": {"id": None, "idempotency_key": None},
-        "data": {"object": obj},
-    }
-
-
 def customer(stripe_id: str, **fields: Any) -> dict[str, Any]:
-    """A Stripe Customer object with every field the sync reads, overridable."""
-    base: dict[str, Any] = {
-        "id": stripe_id,
-        "object": "customer",
-        "name": None,
-        "email": None,
-        "phone": None,
-        "address": None,
-        "shipping": None,
-        "currency": None,
-        "tax_exempt": "none",
-        "metadata": {},
-        "livemode": False,
-        "created": BASE_CREATED,
-    }
-    base.update(fields)
-    return base
+    """A Stripe Customer (tests/builders.py) with nothing set but the id, created at BASE_CREATED."""
+    return builders.customer(
+        stripe_id, **{"address": None, "shipping": None, "currency": None, "created": BASE_CREATED, **fields}
+    )
 
 
 def _vat_number(rng: random.Random, country: str) -> str:
@@ -106,14 +79,7 @@ def histories(rng: random.Random, count: int, prefix: str, *, delete_share: floa
             name=f"{last} {rng.choice(COMPANY_SUFFIXES)}" if company else f"{first} {last}",
             email=f"{first.lower()}.{index}.v0@example.se".replace("ö", "o").replace("å", "a"),
             phone=f"+46 70 {index:03d} {rng.randint(10, 99)} {rng.randint(10, 99)}",
-            address={
-                "line1": f"{street} {rng.randint(1, 99)}",
-                "line2": None,
-                "postal_code": postcode,
-                "city": city,
-                "country": country,
-                "state": None,
-            },
+            address=address(country, line1=f"{street} {rng.randint(1, 99)}", postal_code=postcode, city=city),
             currency=rng.choice(CURRENCIES),
             metadata={"vat_number": _vat_number(rng, country)} if company else {},
             created=created,
@@ -149,14 +115,9 @@ def _mutate(rng: random.Random, state: dict[str, Any], index: int, step: int) ->
             state["phone"] = None if rng.random() < 0.3 else f"+46 8 {index:04d} {step:02d}"
         elif kind == "address":
             street, postcode, city, country = rng.choice(PLACES)
-            state["address"] = {
-                "line1": f"{street} {rng.randint(1, 99)}",
-                "line2": f"c/o {rng.choice(LAST_NAMES)}" if rng.random() < 0.3 else None,
-                "postal_code": postcode,
-                "city": city,
-                "country": country,
-                "state": None,
-            }
+            line1 = f"{street} {rng.randint(1, 99)}"
+            line2 = f"c/o {rng.choice(LAST_NAMES)}" if rng.random() < 0.3 else None
+            state["address"] = address(country, line1=line1, line2=line2, postal_code=postcode, city=city)
         elif kind == "email":
             state["email"] = f"kund.{index}.v{step}@example.se"
         elif kind == "vat":
@@ -173,18 +134,13 @@ def _mutate(rng: random.Random, state: dict[str, Any], index: int, step: int) ->
                 state["shipping"] = None
             else:
                 street, postcode, city, country = rng.choice(PLACES)
-                state["shipping"] = {
-                    "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                    "phone": None,
-                    "address": {
-                        "line1": f"{street} {rng.randint(1, 99)}",
-                        "line2": None,
-                        "postal_code": postcode,
-                        "city": city,
-                        "country": country,
-                        "state": None,
-                    },
-                }
+                state["shipping"] = shipping(
+                    f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                    line1=f"{street} {rng.randint(1, 99)}",
+                    postal_code=postcode,
+                    city=city,
+                    country=country,
+                )
 
 
 # Data that does not fit Fortnox as it is ------------------------------------------------------

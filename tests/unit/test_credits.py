@@ -13,8 +13,8 @@ import pytest
 
 from stripe_fortnox_sync.core.errors import InvoiceMappingError
 from stripe_fortnox_sync.mapping.credits import credit_payload, refund_is_full
+from tests.builders import fixture
 from tests.invoice_examples import fortnox_invoice
-from tests.invoice_factory import fixture
 
 
 def test_full_and_partial_refunds() -> None:

@@ -1,29 +1,27 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
 from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials, OAuthTokenProvider
 from stripe_fortnox_sync.core.errors import ConfigError, FortnoxAuthError
 from stripe_fortnox_sync.core.models import TokenState
-from tests.fakes import InMemoryStateStore, scripted_session
+from tests.fakes import FakeClock, InMemoryStateStore, ScriptedAdapter, scripted_session
 
 AUTH_URL = "https://auth.test/oauth-v1"
 SERVICE = FortnoxCredentials("cid", "csecret", tenant_id="4711")
 REFRESH = FortnoxCredentials("cid", "csecret", refresh_token="r0")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def grant(n: int, refresh: bool = True) -> tuple[int, dict]:
-    body = {"access_token": f"a{n}", "expires_in": 3600, "token_type": "bearer", "scope": "customer"}
+def grant(n: int, refresh: bool = True) -> tuple[int, dict[str, Any]]:
+    body: dict[str, Any] = {
+        "access_token": f"a{n}",
+        "expires_in": 3600,
+        "token_type": "bearer",
+        "scope": "customer",
+    }
     if refresh:
         body["refresh_token"] = f"r{n}"
     return (200, body)
@@ -31,13 +29,13 @@ def grant(n: int, refresh: bool = True) -> tuple[int, dict]:
 
 def provider(
     creds: FortnoxCredentials,
-    script: list,
+    script: list[tuple[int, Any] | Exception],
     store: InMemoryStateStore | None = None,
-    clock: Clock | None = None,
-):
+    clock: FakeClock | None = None,
+) -> tuple[OAuthTokenProvider, ScriptedAdapter, InMemoryStateStore, FakeClock]:
     session, adapter = scripted_session(script)
     store = store or InMemoryStateStore()
-    clock = clock or Clock()
+    clock = clock or FakeClock()
     p = OAuthTokenProvider(creds, AUTH_URL, store, session=session, clock=clock, sleep=lambda s: None)
     return p, adapter, store, clock
 
@@ -49,17 +47,17 @@ def test_client_credentials_sends_tenant_and_basic_auth_and_caches() -> None:
     sent = adapter.requests[0]
     assert len(adapter.requests) == 1
     assert sent.headers["TenantId"] == "4711" and sent.headers["Authorization"].startswith("Basic ")
-    assert "grant_type=client_credentials" in sent.body
+    assert "grant_type=client_credentials" in adapter.body(0)
 
 
 def test_refresh_chain_rotates_and_stores_the_new_token_first() -> None:
     p, adapter, store, clock = provider(REFRESH, [grant(1), grant(2)])
     assert p.access_token() == "a1"
-    assert "refresh_token=r0" in adapter.requests[0].body
+    assert "refresh_token=r0" in adapter.body(0)
     assert store.tokens[REFRESH.store_key].refresh_token == "r1"
     clock.now += 3600  # expired: the next refresh must use r1, never r0 again
     assert p.access_token() == "a2"
-    assert "refresh_token=r1" in adapter.requests[1].body
+    assert "refresh_token=r1" in adapter.body(1)
     assert store.tokens[REFRESH.store_key].refresh_token == "r2"
 
 
@@ -85,7 +83,7 @@ def test_new_refresh_token_in_the_secret_restarts_the_chain() -> None:
     reauthorised = FortnoxCredentials("cid", "csecret", refresh_token="fresh")
     q, adapter, _, _ = provider(reauthorised, [grant(9)], store, clock)
     assert q.access_token() == "a9"
-    assert "refresh_token=fresh" in adapter.requests[0].body
+    assert "refresh_token=fresh" in adapter.body(0)
     assert store.tokens[REFRESH.store_key].seed_refresh_token == "fresh"
 
 
@@ -105,7 +103,7 @@ def test_waits_for_a_concurrent_refresher_instead_of_racing_it() -> None:
     def other_worker_finishes(_: float) -> None:
         store.tokens[REFRESH.store_key] = state
 
-    p._sleep = other_worker_finishes  # type: ignore[attr-defined]
+    p._sleep = other_worker_finishes
     assert p.access_token() == "theirs" and adapter.requests == []
 
 
@@ -113,7 +111,7 @@ def test_only_one_refresh_under_concurrency() -> None:
     store = InMemoryStateStore()
     script = [grant(i) for i in range(1, 3)]
     session, adapter = scripted_session(script)
-    clock = Clock()
+    clock = FakeClock()
     gate = threading.Barrier(8)
     tokens: list[str] = []
 
@@ -139,6 +137,6 @@ def test_only_one_refresh_under_concurrency() -> None:
         {"client_id": "", "client_secret": "b", "tenant_id": "1"},
     ],
 )
-def test_incomplete_credentials_are_a_config_error(secret: dict) -> None:
+def test_incomplete_credentials_are_a_config_error(secret: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
         FortnoxCredentials.from_secret(secret)

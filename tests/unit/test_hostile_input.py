@@ -27,44 +27,26 @@ from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 from stripe_fortnox_sync.sync.service import SyncService
 from stripe_fortnox_sync.webhook.accept import WebhookResponse, handle_webhook
+from tests import builders
+from tests.fakes import FakeQueue
 
 SECRET = "whsec_test_secret"
 
 
-class Publisher:
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-
-    def publish(
-        self, body: str, group_id: str, dedup_id: str, attributes: dict[str, str] | None = None
-    ) -> None:
-        # What SQS itself refuses: a group id outside 1-128 printable ASCII characters.
-        assert 1 <= len(group_id) <= 128 and all("!" <= c <= "~" for c in group_id), group_id
-        body.encode("utf-8")
-        self.sent.append({"body": body, "group": group_id, "dedup": dedup_id})
-
-
-def event(obj: dict[str, Any] | None = None, **over: Any) -> dict[str, Any]:
-    base = {
-        "id": "evt_1",
-        "object": "event",
-        "type": "customer.created",
-        "created": int(time.time()),
-        "livemode": False,
-        "data": {"object": obj if obj is not None else {"id": "cus_1", "object": "customer"}},
-    }
-    return {**base, **over}
+def event(obj: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    """An event created now, of `obj` (a customer by default)."""
+    return builders.event(created=int(time.time()), obj=obj, **fields)
 
 
 def send(
     body: str | bytes, header: str | None = None, at: int | None = None
-) -> tuple[WebhookResponse, Publisher]:
+) -> tuple[WebhookResponse, FakeQueue]:
     raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
     if header is None:
         header = WebhookSignature.generate_signature_header(
             raw.decode("utf-8", "surrogatepass"), SECRET, timestamp=at
         )
-    publisher = Publisher()
+    publisher = FakeQueue()
     response = handle_webhook(
         raw, header, [SECRET], livemode=False, event_types=SUPPORTED_TYPES, publisher=publisher
     )
@@ -192,16 +174,6 @@ def test_any_signed_bytes_are_answered_below_500(raw: bytes) -> None:
 # The sync: everything is either applied, retried for a reason outside, or parked with a reason --------
 
 
-class Parker:
-    def __init__(self) -> None:
-        self.parked: list[dict[str, Any]] = []
-
-    def publish(
-        self, body: str, group_id: str, dedup_id: str, attributes: dict[str, str] | None = None
-    ) -> None:
-        self.parked.append({"body": body, "group": group_id, "attributes": attributes or {}})
-
-
 class Raising:
     def __init__(self, error: BaseException) -> None:
         self.error = error
@@ -210,7 +182,7 @@ class Raising:
         raise self.error
 
 
-def _service(error: BaseException, parker: Parker) -> SyncService:
+def _service(error: BaseException, parker: FakeQueue) -> SyncService:
     return SyncService(Settings(), lambda: Raising(error), parker, None, transient=aws_transient)
 
 
@@ -229,10 +201,10 @@ def _client_error(code: str) -> ClientError:
     ],
 )
 def test_an_event_the_code_cannot_apply_is_parked_at_once_as_invalid_event(error: BaseException) -> None:
-    parker = Parker()
+    parker = FakeQueue()
     result = _service(error, parker).handle(json.dumps(event()))
     assert result.outcome is Outcome.FAILED
-    (parked,) = parker.parked
+    (parked,) = parker.sent
     assert parked["attributes"]["failure_reason"] == "invalid_event"
     assert type(error).__name__ in parked["attributes"]["failure_message"]
 
@@ -248,10 +220,10 @@ def test_an_event_the_code_cannot_apply_is_parked_at_once_as_invalid_event(error
     ],
 )
 def test_an_aws_or_network_failure_is_retried_not_parked(error: BaseException) -> None:
-    parker = Parker()
+    parker = FakeQueue()
     with pytest.raises(type(error)):
         _service(error, parker).handle(json.dumps(event()))
-    assert parker.parked == []
+    assert parker.sent == []
 
 
 @pytest.mark.parametrize(
@@ -265,10 +237,10 @@ def test_an_aws_or_network_failure_is_retried_not_parked(error: BaseException) -
     ],
 )
 def test_a_queued_message_that_is_no_valid_event_is_parked_as_invalid_event(body: str) -> None:
-    parker = Parker()
+    parker = FakeQueue()
     result = _service(RuntimeError("never applied"), parker).handle(body)
     assert result.outcome is Outcome.FAILED
-    assert parker.parked[0]["attributes"]["failure_reason"] == "invalid_event"
+    assert parker.sent[0]["attributes"]["failure_reason"] == "invalid_event"
 
 
 def test_the_payload_rules_accept_stripes_own_fixtures() -> None:
@@ -290,13 +262,13 @@ def test_the_payload_rules_accept_stripes_own_fixtures() -> None:
 def test_on_the_last_receive_a_retried_failure_is_parked_with_its_reason(
     error: Exception, reason: str
 ) -> None:
-    parker = Parker()
+    parker = FakeQueue()
     service = _service(error, parker)
     with pytest.raises(type(error)):
         service.handle(json.dumps(event()), receive_count=4)
     result = service.handle(json.dumps(event()), receive_count=5)
     assert result.outcome is Outcome.FAILED
-    (parked,) = parker.parked
+    (parked,) = parker.sent
     assert parked["attributes"]["failure_reason"] == reason
     assert "receive 5" in parked["attributes"]["failure_message"]
 

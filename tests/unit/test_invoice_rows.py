@@ -15,8 +15,8 @@ from stripe_fortnox_sync.core.errors import InvoiceMappingError
 from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
 from stripe_fortnox_sync.mapping.money import minor_to_decimal
 from stripe_fortnox_sync.mapping.sales import map_stripe_invoice
+from tests.builders import LineSpec, fixture, stripe_invoice
 from tests.invoice_examples import DE_BUSINESS, TABLE, credit_grant_invoice, rows, shipping_invoice
-from tests.invoice_factory import LineSpec, fixture, stripe_invoice
 
 
 @pytest.mark.parametrize(

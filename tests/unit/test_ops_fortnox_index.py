@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 from typing import Any
 
 from stripe_fortnox_cli.ops.fortnox_index import FortnoxIndex, list_fortnox_customers
 from stripe_fortnox_sync.core.settings import MatchRule
 from stripe_fortnox_sync.mapping.matching import lowest_number
+from tests.fakes import RecordingRequester, Request
 
 
 def test_local_match_follows_the_stack_rule() -> None:
@@ -29,35 +29,17 @@ def test_the_lowest_customer_number_is_numeric_not_alphabetical() -> None:
     assert lowest_number([]) is None
 
 
-class PagedFortnox:
-    """Two pages of customers, as Fortnox's list endpoint returns them."""
-
-    def __init__(self) -> None:
-        self.calls: list[Mapping[str, str | int] | None] = []
-
-    def reserve(self, count: int) -> None:
-        pass
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        body: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        self.calls.append(params)
-        page = int((params or {}).get("page", 1))
-        customers = (
-            [{"CustomerNumber": "1"}, {"CustomerNumber": "2"}] if page == 1 else [{"CustomerNumber": "3"}]
-        )
-        meta = {"@TotalResources": 3, "@TotalPages": 2, "@CurrentPage": page}
-        return {"Customers": customers, "MetaInformation": meta}
+def two_pages(request: Request) -> dict[str, Any]:
+    """Three customers on two pages, as Fortnox's list endpoint returns them."""
+    page = int((request.params or {}).get("page", 1))
+    customers = [{"CustomerNumber": "1"}, {"CustomerNumber": "2"}] if page == 1 else [{"CustomerNumber": "3"}]
+    meta = {"@TotalResources": 3, "@TotalPages": 2, "@CurrentPage": page}
+    return {"Customers": customers, "MetaInformation": meta}
 
 
 def test_a_listing_pages_through_fortnox_and_counts_its_requests() -> None:
-    fortnox, stream = PagedFortnox(), io.StringIO()
+    fortnox, stream = RecordingRequester(two_pages), io.StringIO()
     listing = list_fortnox_customers(fortnox, stream)
     assert [c["CustomerNumber"] for c in listing.customers] == ["1", "2", "3"]
-    assert listing.requests == 2 and [p and p["page"] for p in fortnox.calls] == [1, 2]
+    assert listing.requests == 2 and [r.params and r.params["page"] for r in fortnox.requests] == [1, 2]
     assert stream.getvalue().endswith("Fortnox: 3 customers (2 requests)\n")

@@ -30,7 +30,12 @@ def fetched(customer_id: str, email: str = "anna@example.se") -> FetchedCustomer
 
 def link(customer: FetchedCustomer, status: LinkStatus = LinkStatus.ACTIVE, **changes: Any) -> MappingRow:
     hashes = field_hashes(map_customer(customer.data, SETTINGS).fields)
-    row = {"stripe_id": customer.id, "status": status, "fortnox_number": "5", "field_hashes": hashes}
+    row: dict[str, Any] = {
+        "stripe_id": customer.id,
+        "status": status,
+        "fortnox_number": "5",
+        "field_hashes": hashes,
+    }
     row.update(changes)
     return MappingRow(last_event_created=0, updated_at=0.0, **row)
 

@@ -14,6 +14,7 @@ from stripe_fortnox_sync.mapping.dates import stripe_invoice_paid_on
 from stripe_fortnox_sync.mapping.fortnox_invoice import total_difference
 from stripe_fortnox_sync.mapping.money import minor_to_decimal
 from stripe_fortnox_sync.mapping.sales import map_checkout_session, map_payment_intent, map_stripe_invoice
+from tests.builders import LineSpec, stripe_invoice
 from tests.invoice_examples import (
     TIMES,
     checkout_session,
@@ -23,7 +24,6 @@ from tests.invoice_examples import (
     rows,
     tshirts_and_book,
 )
-from tests.invoice_factory import LineSpec, stripe_invoice
 
 
 def test_invoice_header() -> None:

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stripe_fortnox_sync.core.errors import (
     ConfigError,
@@ -25,16 +26,8 @@ from stripe_fortnox_sync.core.models import Outcome, StripeEvent, SyncResult
 from stripe_fortnox_sync.core.observability import metrics
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.sync.service import SyncService
-
-
-class Parker:
-    def __init__(self) -> None:
-        self.parked: list[dict[str, Any]] = []
-
-    def publish(
-        self, body: str, group_id: str, dedup_id: str, attributes: dict[str, str] | None = None
-    ) -> None:
-        self.parked.append({"body": body, "group": group_id, "attributes": attributes or {}})
+from tests.builders import event
+from tests.fakes import FakeQueue
 
 
 class ScriptedSync:
@@ -53,21 +46,12 @@ class ScriptedSync:
 
 
 def body(eid: str = "evt_1", kind: str = "customer.created", livemode: bool = False) -> str:
-    return json.dumps(
-        {
-            "id": eid,
-            "object": "event",
-            "type": kind,
-            "created": 1,
-            "livemode": livemode,
-            "data": {"object": {"id": "cus_1", "object": "customer"}},
-        }
-    )
+    return json.dumps(event(eid, kind, 1, livemode=livemode))
 
 
-def service(sync: ScriptedSync, parker: Parker | None = None) -> SyncService:
+def service(sync: ScriptedSync, parker: FakeQueue | None = None) -> SyncService:
     fake: Any = sync
-    return SyncService(Settings(), lambda: fake, parker if parker is not None else Parker(), None)
+    return SyncService(Settings(), lambda: fake, parker if parker is not None else FakeQueue(), None)
 
 
 def test_success_is_reported() -> None:
@@ -86,10 +70,10 @@ def test_success_is_reported() -> None:
     ],
 )
 def test_permanent_failures_are_parked_with_reason_not_retried(error: Exception, reason: str) -> None:
-    parker = Parker()
+    parker = FakeQueue()
     result = service(ScriptedSync(error), parker).handle(body())
     assert result.outcome is Outcome.FAILED
-    (parked,) = parker.parked
+    (parked,) = parker.sent
     assert parked["attributes"]["failure_reason"] == reason and parked["group"] == "cus_1"
     assert parked["body"] == body()  # the original event, ready to redrive
 
@@ -99,10 +83,10 @@ def test_permanent_failures_are_parked_with_reason_not_retried(error: Exception,
     [FortnoxError("down", status=503), FortnoxError("slow", ambiguous=True), FortnoxError("x", status=429)],
 )
 def test_transient_failures_raise_so_sqs_retries(error: FortnoxError) -> None:
-    parker = Parker()
+    parker = FakeQueue()
     with pytest.raises(FortnoxError):
         service(ScriptedSync(error), parker).handle(body())
-    assert parker.parked == []
+    assert parker.sent == []
 
 
 def test_after_an_outage_the_rest_of_the_batch_fails_fast_and_next_batch_tries_again() -> None:
@@ -130,20 +114,13 @@ def test_one_transient_failure_alone_does_not_hold_the_batch() -> None:
 
 
 def test_parked_messages_never_share_a_dedup_id_and_keep_attributes_small() -> None:
-    class Recording(Parker):
-        def publish(
-            self, body: str, group_id: str, dedup_id: str, attributes: dict[str, str] | None = None
-        ) -> None:
-            super().publish(body, group_id, dedup_id, attributes)
-            self.parked[-1]["dedup"] = dedup_id
-
-    parker = Recording()
+    parker = FakeQueue()
     svc = service(ScriptedSync(PermanentEventError("invoice_mapping", "x" * 5000)), parker)
     svc.handle("not json")
     svc.handle("also not json")
     svc.handle(body("evt_big"))
-    first, second, third = parker.parked
-    assert first["dedup"] != second["dedup"] and all(len(p["dedup"]) <= 128 for p in parker.parked)
+    first, second, third = parker.sent
+    assert first["dedup"] != second["dedup"] and all(len(p["dedup"]) <= 128 for p in parker.sent)
     assert len(third["attributes"]["failure_message"]) <= 1000
 
 
@@ -155,16 +132,16 @@ def test_a_missing_or_refused_stripe_key_is_read_again_after_the_fix(reason: str
         built.append(1)
         return ScriptedSync(PermanentEventError(reason, "store a key")) if len(built) == 1 else ScriptedSync()
 
-    svc = SyncService(Settings(), factory, Parker(), None, forget_secrets=lambda: None)
+    svc = SyncService(Settings(), factory, FakeQueue(), None, forget_secrets=lambda: None)
     assert svc.handle(body("evt_1")).outcome is Outcome.FAILED
     assert svc.handle(body("evt_1")).outcome is Outcome.CREATED  # the redrive, in the same container
     assert built == [1, 1]
 
 
 def test_unparseable_message_is_parked() -> None:
-    parker = Parker()
+    parker = FakeQueue()
     assert service(ScriptedSync(), parker).handle("not json").outcome is Outcome.FAILED
-    assert parker.parked[0]["attributes"]["failure_reason"] == "bad_payload"
+    assert parker.sent[0]["attributes"]["failure_reason"] == "bad_payload"
 
 
 def test_disabled_type_or_other_mode_is_ignored_without_calling_fortnox() -> None:
@@ -181,9 +158,9 @@ def test_customer_sync_is_built_once_and_lazily() -> None:
     def factory() -> Any:
         built.append(1)
         fake: Any = ScriptedSync()
-        return fake  # type: ignore[no-any-return]
+        return fake
 
-    svc = SyncService(Settings(), factory, Parker(), None)
+    svc = SyncService(Settings(), factory, FakeQueue(), None)
     assert built == []
     svc.handle(body("evt_1"))
     svc.handle(body("evt_2"))
@@ -206,15 +183,16 @@ def test_refused_credentials_rebuild_the_fortnox_side_and_forget_cached_secrets(
         built.append(1)
         return ScriptedSync(*steps[len(built) - 1 : len(built)])
 
-    svc = SyncService(Settings(), factory, Parker(), None, forget_secrets=lambda: forgotten.append(1))
+    svc = SyncService(Settings(), factory, FakeQueue(), None, forget_secrets=lambda: forgotten.append(1))
     assert svc.handle(body("evt_1")).outcome is Outcome.FAILED
     assert forgotten == [1]
     assert svc.handle(body("evt_2")).outcome is Outcome.CREATED  # the operator's fix is read
     assert built == [1, 1]
 
 
-class LambdaContext:
-    def get_remaining_time_in_millis(self) -> int:
+class FakeLambdaContext(LambdaContext):
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
         return 60_000
 
 
@@ -222,7 +200,7 @@ class MemoryPersistence(BasePersistenceLayer):
     """The idempotency table in memory, with DynamoDB's conditional put."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
         self.records: dict[str, DataRecord] = {}
 
     def _get_record(self, idempotency_key: str) -> DataRecord:
@@ -245,29 +223,21 @@ class MemoryPersistence(BasePersistenceLayer):
 
 
 def refund_body(eid: str = "evt_r1") -> str:
-    return json.dumps(
-        {
-            "id": eid,
-            "object": "event",
-            "type": "refund.created",
-            "created": 1,
-            "livemode": False,
-            "data": {"object": {"id": "re_1", "object": "refund", "payment_intent": "pi_1"}},
-        }
-    )
+    refund = {"id": "re_1", "object": "refund", "payment_intent": "pi_1"}
+    return json.dumps(event(eid, "refund.created", 1, refund))
 
 
 def test_a_refund_waiting_for_its_invoice_is_retried_not_parked_nor_remembered() -> None:
-    parker = Parker()
+    parker = FakeQueue()
     sync = ScriptedSync(WaitingForInvoice("payment pi_1 has no Fortnox invoice yet"), Outcome.CREATED)
     persistence = MemoryPersistence()
     fake: Any = sync
     svc = SyncService(Settings(event_types=("refund.created",)), lambda: fake, parker, persistence)
-    svc.idempotency_config.register_lambda_context(LambdaContext())
+    svc.idempotency_config.register_lambda_context(FakeLambdaContext())
     metrics.clear_metrics()
     with pytest.raises(WaitingForInvoice):
         svc.handle(refund_body())
-    assert parker.parked == [] and persistence.records == {}
+    assert parker.sent == [] and persistence.records == {}
     assert "RefundWaiting" in metrics.metric_set
     assert not any(name.startswith("EventsParked") for name in metrics.metric_set)
     # SQS delivers it again once the sale is booked: it runs, and only then counts as done.
@@ -288,24 +258,24 @@ def test_a_refund_waiting_for_its_invoice_does_not_hold_the_rest_of_the_batch() 
 
 
 def test_a_stripe_outage_is_retried_not_parked() -> None:
-    parker = Parker()
+    parker = FakeQueue()
     with pytest.raises(StripeUnavailable):
         service(ScriptedSync(StripeUnavailable("Stripe API unavailable: APIConnectionError")), parker).handle(
             body()
         )
-    assert parker.parked == []
+    assert parker.sent == []
 
 
 @pytest.mark.parametrize("reason", ["needs_stripe_key", "no_customer", "invoice_mapping", "stripe_auth"])
 def test_invoice_problems_a_human_must_fix_are_parked_with_their_reason(reason: str) -> None:
-    parker = Parker()
+    parker = FakeQueue()
     result = service(ScriptedSync(PermanentEventError(reason, "why")), parker).handle(body())
     assert result.outcome is Outcome.FAILED
-    assert parker.parked[0]["attributes"]["failure_reason"] == reason
+    assert parker.sent[0]["attributes"]["failure_reason"] == reason
 
 
 def test_a_parked_refund_keeps_its_payment_group() -> None:
-    parker = Parker()
+    parker = FakeQueue()
     fake: Any = ScriptedSync(PermanentEventError("invoice_mapping", "exceeds"))
     SyncService(Settings(event_types=("refund.created",)), lambda: fake, parker, None).handle(refund_body())
-    assert parker.parked[0]["group"] == "pi_1"
+    assert parker.sent[0]["group"] == "pi_1"

@@ -10,44 +10,24 @@ import pytest
 from stripe import WebhookSignature
 
 from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES, message_group_id
-from stripe_fortnox_sync.webhook.accept import handle_webhook
+from stripe_fortnox_sync.webhook.accept import WebhookResponse, handle_webhook
 from stripe_fortnox_sync.webhook.envelope import MAX_BODY_BYTES
+from tests.builders import event
+from tests.fakes import FakeQueue
 
 SECRET = "whsec_test_one"
 OLD_SECRET = "whsec_test_old"
 
 
-class Publisher:
-    def __init__(self, fail: bool = False) -> None:
-        self.sent: list[dict[str, Any]] = []
-        self.fail = fail
-
-    def publish(
-        self, body: str, group_id: str, dedup_id: str, attributes: dict[str, str] | None = None
-    ) -> None:
-        if self.fail:
-            raise RuntimeError("SQS is down")
-        self.sent.append({"body": body, "group": group_id, "dedup": dedup_id, "attributes": attributes})
-
-
-def event(**over: Any) -> dict[str, Any]:
-    base = {
-        "id": "evt_1",
-        "object": "event",
-        "type": "customer.created",
-        "created": 1_700_000_000,
-        "livemode": False,
-        "data": {"object": {"id": "cus_1", "object": "customer"}},
-    }
-    return {**base, **over}
-
-
 def sign(body: str, secret: str = SECRET, at: int | None = None) -> str:
-    return WebhookSignature.generate_signature_header(body, secret, timestamp=at)
+    header: str = WebhookSignature.generate_signature_header(body, secret, timestamp=at)
+    return header
 
 
-def call(body: str | bytes, header: str | None, publisher: Publisher | None = None, livemode: bool = False):
-    publisher = publisher if publisher is not None else Publisher()
+def call(
+    body: str | bytes, header: str | None, publisher: FakeQueue | None = None, livemode: bool = False
+) -> tuple[WebhookResponse, FakeQueue]:
+    publisher = publisher if publisher is not None else FakeQueue()
     raw = body.encode() if isinstance(body, str) else body
     response = handle_webhook(
         raw,
@@ -134,8 +114,8 @@ def test_too_large_body_is_413() -> None:
         json.dumps({"hello": "world"}),
         json.dumps(event(object="customer")),
         json.dumps(event(id="cus_1")),
-        json.dumps(event(created="yesterday")),
-        json.dumps(event(livemode="false")),
+        json.dumps({**event(), "created": "yesterday"}),
+        json.dumps({**event(), "livemode": "false"}),
         json.dumps(event(data={"object": "cus_1"})),
         json.dumps(event(type=None)),
     ],
@@ -162,7 +142,7 @@ def test_unhandled_type_is_ignored_not_queued() -> None:
 def test_queue_failure_propagates_so_the_handler_answers_500() -> None:
     body = json.dumps(event())
     with pytest.raises(RuntimeError):
-        call(body, sign(body), Publisher(fail=True))
+        call(body, sign(body), FakeQueue(down=True))
 
 
 # The route table names each type's FIFO group key; these are the types each object arrives in.

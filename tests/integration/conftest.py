@@ -1,0 +1,25 @@
+"""Fixtures of the simulator's own tests (test_fortnox_sim*.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from fortnox_sim import FortnoxSimulator
+from tests.integration.simulator_api import CLIENT_ID, CLIENT_SECRET
+
+
+@pytest.fixture
+def sim() -> Iterator[FortnoxSimulator]:
+    # A generous window so that only the rate-limit tests meet the limit.
+    with FortnoxSimulator(max_requests=1000, window_seconds=5.0) as simulator:
+        simulator.register_client(CLIENT_ID, CLIENT_SECRET)
+        yield simulator
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session
