@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -51,8 +50,7 @@ def _version() -> str:
 def cmd_sign(args: argparse.Namespace) -> int:
     from .local.commands import run_sign
 
-    secret = args.secret or os.environ.get("STRIPE_WEBHOOK_SECRET") or DEV_SECRET
-    return run_sign(args.file, secret, args.apigw)
+    return run_sign(args.file, args.secret, args.apigw)
 
 
 def cmd_sqs_event(args: argparse.Namespace) -> int:
@@ -141,8 +139,9 @@ def _add_local_parsers(sub: Subcommands) -> None:
     sign.add_argument(
         "--secret",
         metavar="WHSEC",
-        help="endpoint signing secret (default $STRIPE_WEBHOOK_SECRET, the first of several, else "
-        f"{DEV_SECRET}); `dev` prints the line to use",
+        default=DEV_SECRET,
+        help=f"endpoint signing secret, or several comma-separated (the first signs; default {DEV_SECRET}); "
+        "`dev` prints the line to use",
     )
     sign.add_argument(
         "--apigw", action="store_true", help="print the API Gateway event for `sam local invoke` instead"

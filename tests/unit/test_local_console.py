@@ -3,6 +3,7 @@ commands, and metrics documents kept off stdout: no stack, no sockets."""
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
@@ -101,3 +102,23 @@ def test_released_metrics_print_as_in_lambda(capsys: pytest.CaptureFixture[str])
     finally:
         metrics.clear_metrics()
     assert '"_aws"' in capsys.readouterr().out
+
+
+def test_operator_commands_keep_metrics_documents_off_stdout(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The operator commands run the sync's Fortnox client, which counts into the same metrics."""
+    from stripe_fortnox_cli.ops import commands, stack
+
+    def dispatch(opened: object, args: argparse.Namespace) -> int:
+        for _ in range(150):
+            metrics.add_metric(name="FortnoxCalls", unit=MetricUnit.Count, value=1)
+        return 0
+
+    monkeypatch.setattr(stack, "open_stack", lambda args: object())
+    monkeypatch.setattr(commands, "_dispatch", dispatch)
+    try:
+        assert commands.run_command(argparse.Namespace(local=None)) == 0
+    finally:
+        metrics.clear_metrics()
+    assert '"_aws"' not in capsys.readouterr().out

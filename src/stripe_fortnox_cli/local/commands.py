@@ -66,6 +66,8 @@ def run_sign(path: str, secret: str, apigw: bool) -> int:
     `secret` may be STRIPE_WEBHOOK_SECRET's comma-separated list: the first one signs."""
     payload = read_event_file(path)
     first = next((s.strip() for s in secret.split(",") if s.strip()), "")
+    if not first:
+        return fail("--secret is empty (is STRIPE_WEBHOOK_SECRET set in this shell?)", EXIT_CONFIG)
     if not first.startswith("whsec_"):
         return fail("the signing secret must be a whsec_... value", EXIT_CONFIG)
     header = sign_payload(payload, first)

@@ -92,7 +92,7 @@ def print_dev_banner(stack: LocalStack) -> None:
     print(f"Webhook:     POST {stack.webhook_url}")
     if config.webhook_secrets:
         secret = '"$STRIPE_WEBHOOK_SECRET"'
-        print("Secret:      from STRIPE_WEBHOOK_SECRET")
+        print("Secret:      from STRIPE_WEBHOOK_SECRET (export it where you paste the lines below)")
     else:
         secret = stack.webhook_secrets[0]
         print(f"Secret:      {secret}  (generated; set STRIPE_WEBHOOK_SECRET to choose)")
