@@ -36,10 +36,11 @@ def test_an_ignored_request_says_why() -> None:
     assert (request.verdict, request.message, request.customer) == ("ignored", why, "cus_1")
 
 
-def test_a_bad_signature_says_whose_secret_to_use() -> None:
-    request = describe(400, EVENT, '{"error": "signature does not match"}')
+@pytest.mark.parametrize("error", ["signature does not match", "missing Stripe-Signature header"])
+def test_a_bad_signature_says_whose_secret_to_use(error: str) -> None:
+    request = describe(400, EVENT, json.dumps({"error": error}))
     assert request.verdict == "rejected" and request.event_id == "evt_1"
-    assert request.message.startswith("signature does not match; the sender must sign with this stack's")
+    assert request.message.startswith(f"{error}; the sender must sign with this stack's")
 
 
 def test_refusals_before_the_function_and_failures() -> None:

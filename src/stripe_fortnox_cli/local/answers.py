@@ -74,7 +74,7 @@ def _verdict(status: int, answer: dict[str, Any]) -> tuple[str, str]:
     message = str(answer.get("error") or answer.get("message") or "")
     if status >= 500:
         return "failed", message
-    if "signature" in message:
+    if "signature" in message.lower():
         message = f"{message}; {SIGNATURE_HINT}"
     return "rejected", message
 
