@@ -6,11 +6,14 @@ the functions in this process, all counting into the shared `metrics` object. Wi
 disabled Powertools skips its flush but still prints (and then clears) a batch once one metric
 holds 100 values: a 5 KB JSON line in the middle of a backfill's output. Powertools prints with
 the builtin `print` of its CloudWatch module, so that module gets a `print` of its own here.
+The batch it cleared then leaves an invocation with nothing to flush, and Powertools warns about
+that on stderr: the warning says nothing to a CLI user either.
 """
 
 from __future__ import annotations
 
 import threading
+import warnings
 from typing import Any
 
 _lock = threading.Lock()
@@ -33,6 +36,7 @@ def hold() -> None:
     with _lock:
         _holders += 1
         _module().print = _discard
+        warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 def release() -> None:
