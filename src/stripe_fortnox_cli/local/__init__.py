@@ -1,7 +1,7 @@
 """The local stack: the deployed pipeline on one machine (`stripe-fortnox dev` and `demo`)."""
 
 from .config import LocalConfig, LocalStackError
-from .functions import ProcessedEvent
+from .function_logs import ProcessedEvent
 from .stack import LocalStack, running
 
 __all__ = ["LocalConfig", "LocalStack", "LocalStackError", "ProcessedEvent", "running"]

@@ -4,38 +4,47 @@ from __future__ import annotations
 
 import json
 import signal
-import threading
+import time
 from pathlib import Path
+from types import FrameType
 
 from stripe_fortnox_cli.exits import EXIT_CONFIG, EXIT_OK, fail
 
 from .config import LocalConfig, LocalStackError
-from .console import print_dev_banner, print_event_line
+from .console import print_dev_banner, print_event_line, print_request_line
 from .events import api_gateway_event, sample_sqs_record, sign_payload
 from .stack import LocalStack
 
 
-def run_dev(host: str, port: int, visibility_timeout: int) -> int:
-    """The local stack until Ctrl-C or SIGTERM, one line per processed event."""
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM as Ctrl-C: whatever is starting or running stops the same way, state cleaned up.
+    raise KeyboardInterrupt
+
+
+def run_dev(host: str, port: int, visibility_timeout: int, state_dir: Path) -> int:
+    """The local stack until Ctrl-C or SIGTERM, one line per request and per processed event."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        config = LocalConfig.from_env(host, port)
+        config = LocalConfig.from_env(host, port, state_dir)
         config.visibility_timeout = visibility_timeout
-        stack = LocalStack(config, on_event=print_event_line)
-        stack.start()
+        stack = LocalStack(config, on_event=print_event_line, on_request=print_request_line)
+        stack.start()  # stops what it started when interrupted
     except LocalStackError as exc:
         return fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         return EXIT_OK
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print_dev_banner(stack)
     try:
-        while not stop.wait(0.5):
-            pass
+        print_dev_banner(stack)
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
+        # Deaf to a second Ctrl-C or SIGTERM while it stops: the outputs file must go.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
+        print("Stopped.", flush=True)
     return EXIT_OK
 
 
@@ -53,9 +62,15 @@ def read_event_file(path: str) -> str:
 
 
 def run_sign(path: str, secret: str, apigw: bool) -> int:
-    """Print the Stripe-Signature header for the event file, or the API Gateway event carrying it."""
+    """Print the Stripe-Signature header for the event file, or the API Gateway event carrying it.
+    `secret` may be STRIPE_WEBHOOK_SECRET's comma-separated list: the first one signs."""
     payload = read_event_file(path)
-    header = sign_payload(payload, secret)
+    first = next((s.strip() for s in secret.split(",") if s.strip()), "")
+    if not first:
+        return fail("--secret is empty (is STRIPE_WEBHOOK_SECRET set in this shell?)", EXIT_CONFIG)
+    if not first.startswith("whsec_"):
+        return fail("the signing secret must be a whsec_... value", EXIT_CONFIG)
+    header = sign_payload(payload, first)
     if apigw:
         headers = {"Stripe-Signature": header, "Content-Type": "application/json"}
         print(json.dumps(api_gateway_event(payload.encode(), headers), indent=2))

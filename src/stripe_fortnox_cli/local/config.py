@@ -58,7 +58,9 @@ class LocalConfig:
     # A Stripe key lets the sync read current customers; the base URL points at localstripe.
     stripe_api_key: str | None = None
     stripe_api_base: str | None = None
-    state_dir: Path = Path(".local-stack")
+    # Where the logs and outputs go (`state_dir.StateDirectory`); None: a temporary directory of
+    # its own, removed when the stack stops.
+    state_dir: Path | None = None
     # Function environment variables over the stack's defaults (a stack parameter's by its variable).
     extra_env: dict[str, str] = field(default_factory=dict)
     simulator_options: dict[str, Any] = field(default_factory=dict)
@@ -77,11 +79,14 @@ class LocalConfig:
         return Settings.from_env({"MAX_RECEIVE_COUNT": raw}).max_receives
 
     @classmethod
-    def from_env(cls, host: str = "127.0.0.1", port: int = 3000) -> LocalConfig:
+    def from_env(
+        cls, host: str = "127.0.0.1", port: int = 3000, state_dir: Path | None = None
+    ) -> LocalConfig:
         env = os.environ
         return cls(
             host=host,
             port=port,
+            state_dir=state_dir,
             webhook_secrets=_webhook_secrets(env),
             livemode=_livemode(env),
             fortnox_api_url=env.get("FORTNOX_API_URL") or None,

@@ -10,10 +10,12 @@ from typing import Any
 
 import requests
 
+from stripe_fortnox_cli.exits import fail
+
 from .config import LocalConfig, LocalStackError
 from .console import print_event_line, render_table
 from .events import sign_payload
-from .functions import ProcessedEvent
+from .function_logs import ProcessedEvent
 from .stack import LocalStack
 
 INVOICE_COLUMNS = (
@@ -182,33 +184,38 @@ def _report(stack: LocalStack, expected: dict[str, Any], sent: Sent) -> list[str
     return problems
 
 
-def run_demo(events_dir: Path, port: int = 0, timeout: float = 90.0) -> int:
+def run_demo(events_dir: Path, port: int = 0, timeout: float = 90.0, state_dir: Path | None = None) -> int:
+    """The sample events through a local stack of its own (`state_dir`, else a temporary directory,
+    kept when the demo fails so its function logs can be read)."""
     from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 
     expected = json.loads((events_dir.parent / "expected.json").read_text(encoding="utf-8"))
     files = sorted(events_dir.glob("*.json"))
     # Every supported event, invoices included (opt-in in a deployed stack).
-    config = LocalConfig(port=port, extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES)})
+    config = LocalConfig(
+        port=port, state_dir=state_dir, extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES)}
+    )
     print(
         f"Starting the local stack (webhook, SQS and DynamoDB in moto, Fortnox simulator), "
         f"{len(files)} events"
     )
+    stack = LocalStack(config, on_event=print_event_line)
     try:
-        stack = LocalStack(config, on_event=print_event_line)
         stack.start()
     except LocalStackError as exc:
-        print(f"stripe-fortnox: {exc}")
-        return exc.exit_code
+        return fail(str(exc), exc.exit_code)
+    problems = ["interrupted"]
     try:
         sent = _send(stack, events_dir, files, expected)
         _wait(stack, expected, timeout)
         problems = _report(stack, expected, sent)
     finally:
-        stack.stop()
+        stack.stop(keep_state=bool(problems))
     if problems:
         print("\nDEMO FAILED:")
         for problem in problems:
             print(f"  - {problem}")
+        print(f"The functions' logs: {stack.state_dir / 'functions.log'}")
         return 1
     print("\nDemo OK: every event landed as expected, exactly once.")
     return 0

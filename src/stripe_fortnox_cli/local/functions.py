@@ -1,9 +1,8 @@
 """The real Lambda handlers, loaded as "containers" and invoked as Lambda invokes them.
 
 Each container is a separate load of the handler module: its own module state, cached settings,
-clients and secrets, like a warm Lambda execution environment. The functions' logs go to a file
-(as CloudWatch would keep them); the sync function's "event processed" lines become
-`ProcessedEvent`s for the console and the tests.
+clients and secrets, like a warm Lambda execution environment. What they log goes to
+`function_logs`.
 """
 
 from __future__ import annotations
@@ -20,23 +19,13 @@ from types import ModuleType
 from typing import Any
 
 from .config import ACCOUNT, REGION, STACK, LocalStackError
+from .function_logs import tracked
 
 # template.yaml: the functions' Timeout and MemorySize.
 WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_MEMORY_MB = 10, 256
 SYNC_TIMEOUT_SECONDS, SYNC_MEMORY_MB = 60, 512
 WEBHOOK_HANDLER = Path("functions/webhook/webhook_handler.py")
 SYNC_HANDLER = Path("functions/sync/sync_handler.py")
-
-
-@dataclass
-class ProcessedEvent:
-    event_id: str
-    event_type: str
-    stripe_id: str
-    outcome: str
-    fortnox_number: str | None
-    detail: str
-    duration_ms: float
 
 
 @dataclass
@@ -163,7 +152,10 @@ class SyncFunction:
 
     @staticmethod
     def _load(number: int) -> ModuleType:
-        return load_handler(f"sync_handler_{number}", SYNC_HANDLER)
+        module = load_handler(f"sync_handler_{number}", SYNC_HANDLER)
+        # The handler looks `record_handler` up when it runs: the wrapper is what it calls.
+        module.record_handler = tracked(module.record_handler)  # type: ignore[attr-defined]
+        return module
 
     def _take_container(self) -> tuple[ModuleType, threading.Lock]:
         while True:
@@ -178,64 +170,3 @@ class SyncFunction:
             if change > 0:
                 self.invocations += 1
                 self.max_concurrent_invocations = max(self.max_concurrent_invocations, self._running)
-
-
-class _ResultCollector(logging.Handler):
-    """Turns the sync function's "event processed" log records into `ProcessedEvent`s."""
-
-    def __init__(self, sink: Callable[[ProcessedEvent], None]) -> None:
-        super().__init__(level=logging.INFO)
-        self._sink = sink
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage() != "event processed":
-            return
-        get = record.__dict__.get
-        self._sink(
-            ProcessedEvent(
-                event_id=str(get("event_id", "")),
-                event_type=str(get("event_type", "")),
-                stripe_id=str(get("stripe_id", "")),
-                outcome=str(get("outcome", "")),
-                fortnox_number=get("fortnox_number"),
-                detail=str(get("detail", "")),
-                duration_ms=float(get("duration_ms", 0.0)),
-            )
-        )
-
-
-class FunctionLogs:
-    """The functions' JSON logs to a file; every processed event to `processed` and `on_event`."""
-
-    def __init__(self, on_event: Callable[[ProcessedEvent], None] | None = None) -> None:
-        self._on_event = on_event
-        self._lock = threading.Lock()
-        self.processed: list[ProcessedEvent] = []
-        self._collector: logging.Handler | None = None
-        self._logger: logging.Logger | None = None
-
-    def start(self, log_path: Path) -> None:
-        from stripe_fortnox_sync.core.observability import logger
-
-        # The functions' logger, whatever service name it was created under in this process.
-        service_logger = logging.getLogger(logger.name)
-        for handler in list(service_logger.handlers):
-            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-                file_handler = logging.FileHandler(log_path, encoding="utf-8")
-                file_handler.setFormatter(handler.formatter)
-                service_logger.removeHandler(handler)
-                service_logger.addHandler(file_handler)
-        self._collector = _ResultCollector(self._record)
-        service_logger.addHandler(self._collector)
-        self._logger = service_logger
-
-    def stop(self) -> None:
-        if self._collector is not None and self._logger is not None:
-            self._logger.removeHandler(self._collector)
-        self._collector = None
-
-    def _record(self, event: ProcessedEvent) -> None:
-        with self._lock:
-            self.processed.append(event)
-        if self._on_event:
-            self._on_event(event)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
@@ -26,29 +27,42 @@ class WebhookApp(Protocol):
     def invoke_webhook(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]: ...
 
 
+# Told of every POST once it is answered: status, the body as sent (None if never read), the answer.
+AnswerListener = Callable[[int, bytes | None, str], None]
+
+
+def _ignore_answer(status: int, body: bytes | None, answer: str) -> None:
+    pass
+
+
 def _error(message: str) -> str:
     return json.dumps({"error": message})
 
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "stripe-fortnox-local"
-    app: WebhookApp  # set on the subclass each server makes
+    # Set on the subclass each server makes.
+    app: WebhookApp
+    on_answer: AnswerListener
 
     def do_POST(self) -> None:
+        body: bytes | None = None
         if not self.app.ready:
-            self._send(503, _error("the local stack is still starting"))
-            return
-        if self.path.split("?")[0] != "/webhook":
-            self._send(404, _error("not found; POST /webhook"))
-            return
-        body = self._read_body()
-        if body is None:
-            return
-        try:
-            status, text = self.app.invoke_webhook(body, dict(self.headers.items()))
-        except Exception as exc:  # what API Gateway answers when the function fails
-            status, text = 500, json.dumps({"message": f"Internal Server Error: {type(exc).__name__}"})
+            status, text = 503, _error("the local stack is still starting")
+        elif self.path.split("?")[0] != "/webhook":
+            status, text = 404, _error("not found; POST /webhook")
+        else:
+            body, refusal = self._read_body()
+            if refusal is not None:
+                self.on_answer(refusal[0], None, refusal[1])
+                return
+            try:
+                status, text = self.app.invoke_webhook(body or b"", dict(self.headers.items()))
+            except Exception as exc:  # what API Gateway answers when the function fails
+                status, text = 500, json.dumps({"message": f"Internal Server Error: {type(exc).__name__}"})
         self._send(status, text)
+        # After the answer: the console never holds up the sender.
+        self.on_answer(status, body, text)
 
     def do_GET(self) -> None:
         if self.path != "/health":
@@ -56,22 +70,24 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(200 if self.app.ready else 503, json.dumps({"ready": self.app.ready}))
 
-    def _read_body(self) -> bytes | None:
-        """The request's body, or None once a 400 or 408 has been answered."""
+    def _read_body(self) -> tuple[bytes | None, tuple[int, str] | None]:
+        """The request's body, or the 400 or 408 already answered instead."""
         values = {v.strip() for v in self.headers.get_all("Content-Length") or ["0"]}
         raw = values.pop() if len(values) == 1 else ""
         if not (raw.isascii() and raw.isdigit()):  # a sign, a word, two different lengths
-            self._send(400, _error("Content-Length must be one number of bytes"), close=True)
-            return None
+            return None, self._refuse(400, "Content-Length must be one number of bytes")
         try:
             body = self._read(int(raw))
         except TimeoutError:
-            self._send(408, _error("the request body did not arrive in time"), close=True)
-            return None
+            return None, self._refuse(408, "the request body did not arrive in time")
         if len(body) < int(raw):  # the client closed its side early
-            self._send(400, _error("the request body is shorter than its Content-Length"), close=True)
-            return None
-        return body
+            return None, self._refuse(400, "the request body is shorter than its Content-Length")
+        return body, None
+
+    def _refuse(self, status: int, message: str) -> tuple[int, str]:
+        text = _error(message)
+        self._send(status, text, close=True)
+        return status, text
 
     def _read(self, length: int) -> bytes:
         """Up to `length` bytes, within `timeout` seconds in all however slowly they come."""
@@ -110,8 +126,11 @@ class _Handler(BaseHTTPRequestHandler):
 class WebhookServer:
     """A threading HTTP server for `app` on `host:port` (0: any free port), in a thread of its own."""
 
-    def __init__(self, app: WebhookApp, host: str, port: int, timeout: float) -> None:
+    def __init__(
+        self, app: WebhookApp, host: str, port: int, timeout: float, on_answer: AnswerListener | None = None
+    ) -> None:
         self._app = app
+        self._on_answer = on_answer or _ignore_answer
         self._address = (host, port)
         # Seconds a connection may sit idle while a request (line, headers, body) is read.
         self._timeout = timeout
@@ -119,7 +138,9 @@ class WebhookServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        handler = type("WebhookHandler", (_Handler,), {"app": self._app, "timeout": self._timeout})
+        # staticmethod: a plain function set on a class would be bound to the handler instance.
+        members = {"app": self._app, "timeout": self._timeout, "on_answer": staticmethod(self._on_answer)}
+        handler = type("WebhookHandler", (_Handler,), members)
         try:
             self._server = ThreadingHTTPServer(self._address, handler)
         except OSError as exc:

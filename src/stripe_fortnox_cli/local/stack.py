@@ -11,36 +11,41 @@ Lambda's event source mapping (`event_source.SqsEventSource`) -> the sync Lambda
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from stripe_fortnox_cli import metrics_output
+
 from . import aws, environment
+from .answers import WebhookRequest, describe
 from .config import LocalConfig
 from .event_source import SqsEventSource
 from .fortnox_target import FortnoxTarget, check_credentials, save_token_state, start_fortnox
-from .functions import (
-    FunctionLogs,
-    ProcessedEvent,
-    PublishedMessage,
-    SyncFunction,
-    WebhookFunction,
-    clear_secret_caches,
-)
+from .function_logs import FunctionLogs, ProcessedEvent
+from .functions import PublishedMessage, SyncFunction, WebhookFunction, clear_secret_caches
 from .http import WebhookServer
+from .state_dir import StateDirectory
 
 
 class LocalStack:
-    def __init__(self, config: LocalConfig, on_event: Callable[[ProcessedEvent], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: LocalConfig,
+        on_event: Callable[[ProcessedEvent], None] | None = None,
+        on_request: Callable[[WebhookRequest], None] | None = None,
+    ) -> None:
         self.config = config
         self.ready = False
         self.fortnox: FortnoxTarget | None = None
         self.webhook_secrets: list[str] = []
         self.outputs: dict[str, str] = {}
-        self.outputs_file: Path | None = None
+        self.parameters: dict[str, str] = {}
+        self.state = StateDirectory(config.state_dir)
+        self._on_request = on_request
+        self._metrics_held = False
         self._environment = environment.ProcessEnvironment()
         self._http: WebhookServer | None = None
         self._moto = aws.MotoServer(self._environment)
@@ -54,15 +59,24 @@ class LocalStack:
     def start(self) -> None:
         cfg = self.config
         try:
-            self._http = WebhookServer(self, cfg.host, cfg.port, cfg.request_timeout)
-            self._http.start()  # first: a busy port should fail before anything else starts
+            # First: a directory a live stack has, or a busy port, fails before anything starts.
+            self.state.claim()
+            self._http = WebhookServer(
+                self, cfg.host, cfg.port, cfg.request_timeout, self._answered if self._on_request else None
+            )
+            self._http.start()
+            metrics_output.hold()
+            self._metrics_held = True
             self._moto.start()
             self.outputs = aws.create_resources(
                 cfg.visibility_timeout, cfg.max_receives, self._moto.endpoint_url
             )
             self.fortnox = start_fortnox(cfg)
             self._start_functions(self.fortnox)
-            check_credentials(self.fortnox, self.outputs["StateTableName"], cfg.state_dir)
+            check_credentials(self.fortnox, self.outputs["StateTableName"], self.state_dir)
+            # Last: `--local` finds only a stack that is ready.
+            outputs = environment.outputs_file(self.outputs, self.parameters, self.webhook_url)
+            self.state.write_outputs(outputs)
         except BaseException:
             self.stop()
             raise
@@ -74,20 +88,17 @@ class LocalStack:
         cfg = self.config
         self.webhook_secrets = cfg.webhook_secrets or [f"whsec_dev_{secrets.token_hex(16)}"]
         self.outputs.update(aws.create_secrets(self.webhook_secrets, cfg.stripe_api_key, fortnox.credentials))
-        cfg.state_dir.mkdir(parents=True, exist_ok=True)
-        parameters = environment.stack_parameters(cfg, fortnox.api_url, fortnox.auth_url)
-        self._environment.set(environment.function_environment(cfg, parameters, self.outputs))
+        self.parameters = environment.stack_parameters(cfg, fortnox.api_url, fortnox.auth_url)
+        self._environment.set(environment.function_environment(cfg, self.parameters, self.outputs))
         # Secrets are cached per process; a new stack has new secrets under the same names.
         clear_secret_caches()
         self._webhook = WebhookFunction()
         self._sync = SyncFunction(cfg.workers)
         self._source = SqsEventSource(self.outputs["EventQueueUrl"], self._sync, cfg.visibility_timeout)
-        data = environment.outputs_file(self.outputs, parameters, self.webhook_url)
-        self.outputs_file = cfg.state_dir / "outputs.json"
-        self.outputs_file.write_text(json.dumps(data, indent=2))
-        self._logs.start(cfg.state_dir / "functions.log")
+        self._logs.start(self.state_dir / "functions.log")
 
-    def stop(self) -> None:
+    def stop(self, keep_state: bool = False) -> None:
+        """Stop everything; remove the outputs file, and a temporary state directory unless `keep_state`."""
         self.ready = False
         if self._source is not None:
             self._source.signal_stop()
@@ -96,12 +107,16 @@ class LocalStack:
         if self._source is not None:
             self._source.join()
         if self.fortnox is not None and self.outputs and self._moto.running:
-            save_token_state(self.fortnox, self.outputs["StateTableName"], self.config.state_dir)
+            save_token_state(self.fortnox, self.outputs["StateTableName"], self.state_dir)
         self._logs.stop()
         if self.fortnox is not None:
             self.fortnox.stop()
         self._moto.stop()
         self._environment.restore()
+        if self._metrics_held:
+            metrics_output.release()
+            self._metrics_held = False
+        self.state.release(keep=keep_state)
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -111,6 +126,14 @@ class LocalStack:
         self.stop()
 
     # The parts ---------------------------------------------------------------------------------
+
+    @property
+    def state_dir(self) -> Path:
+        return self.state.path
+
+    @property
+    def outputs_file(self) -> Path:
+        return self.state.outputs_path
 
     @property
     def webhook_url(self) -> str:
@@ -163,6 +186,10 @@ class LocalStack:
 
         return self.invoke_webhook_event(api_gateway_event(body, headers))
 
+    def _answered(self, status: int, body: bytes | None, answer: str) -> None:
+        if self._on_request is not None:
+            self._on_request(describe(status, body, answer))
+
     def invoke_webhook_event(self, apigw_event: dict[str, Any]) -> tuple[int, str]:
         """The webhook function on any API Gateway event, e.g. one with a text (not base64) body."""
         assert self._webhook is not None, "the local stack is not started"
@@ -208,6 +235,7 @@ class LocalStack:
 def running(
     config: LocalConfig, on_event: Callable[[ProcessedEvent], None] | None = None
 ) -> Iterator[LocalStack]:
+    """A started local stack, stopped (and its temporary state removed) on leaving."""
     stack = LocalStack(config, on_event)
     stack.start()
     try:

@@ -122,7 +122,7 @@ def _queue_plan(queue: FifoQueue, plan: Sequence[Planned], cursor: Cursor, err: 
             f"{exc}; run the backfill again to resume after {cursor.after}", EXIT_FAILED
         ) from None
     finally:
-        progress.close(f"Queued {queued:,} events")
+        progress.close()  # `_finish` says what was queued: one summary line, not two
         if queued:
             # Also on Ctrl-C or an error: the next run resumes after what was queued.
             cursor.save()

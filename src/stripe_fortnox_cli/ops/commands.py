@@ -10,14 +10,39 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stripe_fortnox_cli.exits import EXIT_AUTH, EXIT_CONFIG, EXIT_FAILED, fail
+from stripe_fortnox_cli.exits import EXIT_AUTH, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, exit_codes_help, fail
+from stripe_fortnox_cli.local_state import DEFAULT_STATE_DIR, NotRunning, require_running
 from stripe_fortnox_cli.ops.errors import OperationError
 
 if TYPE_CHECKING:
     from stripe_fortnox_cli.ops.stack import Stack
+
+EXIT_CODES = exit_codes_help(
+    (EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_AUTH),
+    {EXIT_FAILED: "something needs attention (see the command's description) or it could not finish"},
+)
+
+
+def _command(sub: Any, name: str, target: argparse.ArgumentParser, summary: str, more: str) -> Any:
+    """An operator command's parser: the stack options, its help, and the exit codes."""
+    return sub.add_parser(
+        name,
+        parents=[target],
+        help=summary,
+        description=textwrap.fill(f"{more} {_LOCAL_NOTE}", width=88),
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+_LOCAL_NOTE = (
+    "With --local it works on the stack `stripe-fortnox dev` runs, and exits 2 at once when that is "
+    "not running."
+)
 
 
 def _target() -> argparse.ArgumentParser:
@@ -33,9 +58,10 @@ def _target() -> argparse.ArgumentParser:
     choice.add_argument(
         "--local",
         nargs="?",
-        const=".local-stack",
+        const=str(DEFAULT_STATE_DIR),
         metavar="STATE_DIR",
-        help="the local stack of `stripe-fortnox dev` (its outputs.json; default .local-stack)",
+        help="the local stack of `stripe-fortnox dev` (its STATE_DIR/outputs.json; "
+        f"default {DEFAULT_STATE_DIR})",
     )
     target.add_argument(
         "--region", help="AWS region of a deployed stack (default: the usual AWS configuration)"
@@ -59,12 +85,14 @@ def _waiting(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_backfill(sub: Any, target: argparse.ArgumentParser) -> None:
-    backfill = sub.add_parser(
+    backfill = _command(
+        sub,
         "backfill",
-        parents=[target],
-        help="sync every existing Stripe customer through the queue (resumable)",
-        description="Queue one synthetic customer.updated event per Stripe customer. Unmapped customers are "
-        "matched against one full Fortnox listing, so each costs about one Fortnox request.",
+        target,
+        "sync every existing Stripe customer through the queue (resumable)",
+        "Queue one synthetic customer.updated event per Stripe customer. Unmapped customers are "
+        "matched against one full Fortnox listing, so each costs about one Fortnox request. It prints "
+        "the plan and how long Fortnox's rate limit makes it take before it queues anything.",
     )
     _stripe_key(backfill)
     backfill.add_argument(
@@ -83,11 +111,13 @@ def _add_backfill(sub: Any, target: argparse.ArgumentParser) -> None:
 
 
 def _add_redrive(sub: Any, target: argparse.ArgumentParser) -> None:
-    redrive = sub.add_parser(
+    redrive = _command(
+        sub,
         "redrive",
-        parents=[target],
-        help="move dead-letter events back to the event queue",
-        description="Move parked events back to the event queue (same message group, new deduplication id).",
+        target,
+        "move dead-letter events back to the event queue",
+        "Move parked events back to the event queue (same message group, new deduplication id), "
+        "or with --dry-run list them and why they were parked.",
     )
     redrive.add_argument(
         "--dry-run", action="store_true", help="list the events and why they failed; move nothing"
@@ -100,8 +130,13 @@ def _add_redrive(sub: Any, target: argparse.ArgumentParser) -> None:
 
 
 def _add_status(sub: Any, target: argparse.ArgumentParser) -> None:
-    status = sub.add_parser(
-        "status", parents=[target], help="mapped customers, queues, last sync, Fortnox token health"
+    status = _command(
+        sub,
+        "status",
+        target,
+        "mapped customers, queues, last sync, Fortnox token health",
+        "Show mapped customers by state, guest buyers, the last sync, the queues and the Fortnox "
+        "token's health. Exit 1 when something needs attention (dead letters, an expiring refresh token).",
     )
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument("--customer", metavar="CUS_ID", help="one customer's mapping and recent activity")
@@ -109,11 +144,12 @@ def _add_status(sub: Any, target: argparse.ArgumentParser) -> None:
 
 
 def _add_reconcile(sub: Any, target: argparse.ArgumentParser) -> None:
-    reconcile = sub.add_parser(
+    reconcile = _command(
+        sub,
         "reconcile",
-        parents=[target],
-        help="compare Stripe, the mapping and Fortnox; --fix queues the fixes",
-        description="Report missing, orphaned and drifted customers (Name, Email, ZipCode, City, Address1, "
+        target,
+        "compare Stripe, the mapping and Fortnox; --fix queues the fixes",
+        "Report missing, orphaned and drifted customers (Name, Email, ZipCode, City, Address1, "
         "OrganisationNumber). Exit 1 when there are differences that were not queued for fixing.",
     )
     _stripe_key(reconcile)
@@ -178,12 +214,22 @@ def _dispatch(stack: Stack, args: argparse.Namespace) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     """The CLI's `backfill`, `redrive`, `status` and `reconcile`; errors become exit codes."""
+    if args.local is not None:
+        # Before boto3 is even imported: a stopped stack's port refuses at once, while botocore
+        # would retry it for half a minute.
+        try:
+            require_running(Path(args.local))
+        except NotRunning as exc:
+            return fail(str(exc), EXIT_CONFIG)
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+    from stripe_fortnox_cli import metrics_output
     from stripe_fortnox_cli.ops.stack import open_stack
     from stripe_fortnox_cli.ops.store import QueueError
     from stripe_fortnox_sync.core.errors import ConfigError, FortnoxAuthError, FortnoxError, RateLimitTimeout
 
+    # The sync's Fortnox client counts into Powertools' metrics here too: never onto stdout.
+    metrics_output.hold()
     try:
         return _dispatch(open_stack(args), args)
     except OperationError as exc:
@@ -206,3 +252,5 @@ def run_command(args: argparse.Namespace) -> int:
     except BotoCoreError as exc:
         hint = " (is `stripe-fortnox dev` running?)" if os.environ.get("AWS_ENDPOINT_URL") else ""
         return fail(f"cannot reach AWS: {exc}{hint}", EXIT_FAILED)
+    finally:
+        metrics_output.release()

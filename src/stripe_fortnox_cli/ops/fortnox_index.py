@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from stripe_fortnox_cli.ops.errors import OperationError
-from stripe_fortnox_cli.ops.progress import Progress
+from stripe_fortnox_cli.ops.progress import Progress, plural
 from stripe_fortnox_sync.adapters.fortnox.customers import FortnoxCustomerApi
 from stripe_fortnox_sync.core.errors import ConfigError
 from stripe_fortnox_sync.core.settings import MatchRule, Settings
@@ -66,7 +66,7 @@ def list_fortnox_customers(client: FortnoxRequester, stream: TextIO) -> FortnoxL
     counted = _CountedPages(client, progress)
     customers = FortnoxCustomerApi(counted).list_customers({})
     n = counted.requests
-    progress.close(f"Fortnox: {len(customers):,} customers ({n} request{'s' if n != 1 else ''})")
+    progress.close(f"Fortnox: {plural(len(customers), 'customer')} ({plural(n, 'request')})")
     return FortnoxListing(customers, n)
 
 

@@ -1,4 +1,5 @@
-"""Progress on stderr, and durations as an operator reads them (also how long Fortnox will take)."""
+"""Progress on stderr, and counts and durations as an operator reads them (also how long Fortnox
+will take)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,17 @@ from typing import TextIO
 from stripe_fortnox_sync.adapters.fortnox.limiter import MARGIN_SECONDS
 from stripe_fortnox_sync.core.settings import Settings
 
+# Beyond two days, hours and minutes only get in the way: "371 days", not "8909 h 56 min".
+DAYS_FROM_HOURS = 48
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """`count` and the noun that goes with it: "1 event", "2 events", "1,000 entries"."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
 
 def format_duration(seconds: float) -> str:
+    """A duration as an operator reads it: "45 s", "5 min 28 s", "2 h 5 min", "371 days"."""
     seconds = max(0.0, seconds)
     if seconds < 60:
         return f"{seconds:.0f} s"
@@ -20,6 +30,8 @@ def format_duration(seconds: float) -> str:
     if minutes < 60:
         return f"{minutes} min {secs} s" if secs else f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
+    if hours >= DAYS_FROM_HOURS:
+        return plural(hours // 24, "day")
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
@@ -107,13 +119,14 @@ class Progress:
         self._stream.flush()
 
     def close(self, summary: str | None = None) -> None:
+        """End the progress line: with `summary`, the one line that says what was done; without,
+        the bar is cleared and nothing is added (the caller's own summary follows on stdout, and
+        two lines for one action are one too many in a log)."""
         if self._closed:
             return
         self._closed = True
-        now = self._clock()
-        text = summary or f"{self.line(now)}  ({format_duration(now - self._started)})"
-        if self._tty:
-            self._stream.write("\r\033[K" + text + "\n")
-        else:
-            self._stream.write(text + "\n")
+        prefix = "\r\033[K" if self._tty else ""
+        if summary is None and not self._tty:
+            return
+        self._stream.write(prefix + (summary + "\n" if summary is not None else ""))
         self._stream.flush()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from stripe_fortnox_cli.exits import EXIT_FAILED, EXIT_OK
-from stripe_fortnox_cli.ops.progress import Progress
+from stripe_fortnox_cli.ops.progress import Progress, plural
 from stripe_fortnox_cli.ops.stack import Stack
 from stripe_fortnox_cli.ops.store import FifoQueue, MappingRow, scan_mapping
 from stripe_fortnox_sync.core.models import LinkStatus
@@ -22,7 +22,7 @@ def read_links(stack: Stack, stream: TextIO) -> dict[str, MappingRow]:
     for row in scan_mapping(stack.settings.mapping_table):
         links[row.stripe_id] = row
         progress.update(len(links))
-    progress.close(f"Mapping: {len(links):,} entries")
+    progress.close(f"Mapping: {plural(len(links), 'entry', 'entries')}")
     return links
 
 
@@ -56,10 +56,10 @@ class EventQueues:
                 break
             if time.monotonic() > deadline:
                 progress.close()
-                print(f"Gave up waiting: {remaining:,} events still in the queue.", file=out)
+                print(f"Gave up waiting: {plural(remaining, 'event')} still in the queue.", file=out)
                 return False
             time.sleep(1.0)
-        progress.close(f"The sync worked through {queued:,} events")
+        progress.close(f"The sync worked through {plural(queued, 'event')}")
         return True
 
 
@@ -72,7 +72,8 @@ def _report_linked(stack: Stack, expected: Collection[str], out: TextIO) -> None
         and row.status is LinkStatus.ACTIVE
         and row.fortnox_number
     )
-    print(f"{done:,} of {len(expected):,} customers are now linked to a Fortnox customer.", file=out)
+    linked = f"{done:,} of {plural(len(expected), 'customer')}"
+    print(f"{linked} {'is' if len(expected) == 1 else 'are'} now linked to a Fortnox customer.", file=out)
 
 
 def follow(
@@ -95,7 +96,7 @@ def follow(
         _report_linked(stack, expected, out)
     if parked > 0:
         print(
-            f"{parked:,} events were parked in the dead-letter queue: "
+            f"{plural(parked, 'event')} {'was' if parked == 1 else 'were'} parked in the dead-letter queue: "
             "`stripe-fortnox redrive --dry-run` says why.",
             file=out,
         )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from stripe_fortnox_cli.exits import EXIT_OK
+from stripe_fortnox_cli.ops.progress import Progress, plural
 from stripe_fortnox_cli.ops.stack import Stack
 from stripe_fortnox_cli.ops.store import SQS_BATCH_ENTRIES, FifoQueue, OutgoingMessage, ReceivedMessage
 from stripe_fortnox_sync.mapping.identity import customer_key
@@ -74,6 +75,7 @@ class _Redrive:
         self.moved: Counter[str] = Counter()
         self.kept: Counter[str] = Counter()
         self.listed = 0
+        self.progress: Progress | None = None
 
     def selects(self, message: ReceivedMessage) -> bool:
         return not self.options.reasons or _failure(message)[0] in self.options.reasons
@@ -83,7 +85,10 @@ class _Redrive:
             return SQS_BATCH_ENTRIES
         return self.options.max_messages - sum(self.moved.values()) - self.listed
 
-    def run(self) -> None:
+    def run(self, depth: int) -> None:
+        if not self.options.dry_run:
+            # Progress only: `print_moved` is the summary.
+            self.progress = Progress("Moving events back", total=depth, stream=self.err)
         empty_rounds = 0
         try:
             while (room := self._room()) > 0:
@@ -99,6 +104,8 @@ class _Redrive:
                 empty_rounds = 0
                 self._handle(batch)
         finally:
+            if self.progress is not None:
+                self.progress.close()
             if self.held:
                 # Visible again at once, for the sync's parking and the next redrive.
                 self.dlq.release(self.held)
@@ -120,7 +127,8 @@ class _Redrive:
             self.dlq.delete(selected)
             for m in selected:
                 self.moved[_failure(m)[0]] += 1
-            print(f"Moved {sum(self.moved.values()):,} events back to the event queue", file=self.err)
+            if self.progress is not None:
+                self.progress.update(sum(self.moved.values()))
 
     def _list(self, message: ReceivedMessage) -> None:
         event_id, event_type, customer = _event_summary(message.body)
@@ -132,7 +140,7 @@ class _Redrive:
     def print_dry_run(self, depth: int) -> None:
         reasons = Counter(_failure(m)[0] for m in self.held if self.selects(m))
         summary = ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items()))
-        print(f"Dry run: {self.listed:,} events would be moved back ({summary}).", file=self.out)
+        print(f"Dry run: {plural(self.listed, 'event')} would be moved back ({summary}).", file=self.out)
         if self.listed < depth and not self.options.reasons:
             print(
                 "Some events were not listed: a customer's later events stay hidden while its earlier "
@@ -143,7 +151,9 @@ class _Redrive:
     def print_moved(self) -> None:
         by_reason = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.moved.items()))
         total = sum(self.moved.values())
-        print(f"Moved {total:,} events back to the event queue ({by_reason or 'none'}).", file=self.out)
+        print(
+            f"Moved {plural(total, 'event')} back to the event queue ({by_reason or 'none'}).", file=self.out
+        )
         if self.kept:
             print(
                 f"Left {sum(self.kept.values()):,} in the dead-letter queue (not selected by --reason).",
@@ -152,7 +162,8 @@ class _Redrive:
         left = self.dlq.depth().total
         if left and not self.kept:
             print(
-                f"{left:,} events are still in the dead-letter queue (just parked, or hidden): run again.",
+                f"{plural(left, 'event')} {'is' if left == 1 else 'are'} still in the dead-letter queue "
+                "(just parked, or hidden): run again.",
                 file=self.out,
             )
 
@@ -163,10 +174,10 @@ def redrive(stack: Stack, options: RedriveOptions, out: TextIO, err: TextIO) -> 
     if depth.total == 0:
         print("The dead-letter queue is empty.", file=out)
         return EXIT_OK
-    print(f"The dead-letter queue holds about {depth.total:,} events.", file=out)
+    print(f"The dead-letter queue holds about {plural(depth.total, 'event')}.", file=out)
     if options.dry_run:
         print(f"{'EVENT':<36} {'TYPE':<30} {'CUSTOMER':<22} {'REASON':<14} DETAIL", file=out)
-    run.run()
+    run.run(depth.total)
     if options.dry_run:
         run.print_dry_run(depth.total)
     else:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from stripe_fortnox_cli.exits import EXIT_FAILED, EXIT_OK
-from stripe_fortnox_cli.ops.progress import format_duration
+from stripe_fortnox_cli.ops.progress import format_duration, plural
 from stripe_fortnox_cli.ops.stack import Stack
 from stripe_fortnox_cli.ops.store import (
     FifoQueue,
@@ -132,7 +132,8 @@ def _overview(stack: Stack, now: float) -> _Overview:
     )
     if overview.dlq.total:
         overview.attention.append(
-            f"{overview.dlq.total} events in the dead-letter queue: `stripe-fortnox redrive --dry-run`"
+            f"{plural(overview.dlq.total, 'event')} in the dead-letter queue: "
+            "`stripe-fortnox redrive --dry-run`"
         )
     overview.attention.extend(t.problem for t in overview.tokens if t.problem)
     return overview
@@ -167,7 +168,9 @@ def _print_overview(stack: Stack, o: _Overview, now: float, out: TextIO) -> None
     detail = ", ".join(f"{n:,} {name}" for name, n in sorted(o.by_status.items()))
     print(f"Stack:         {stack.name} ({stack.mode} mode)", file=out)
     print(
-        f"Mapped:        {o.customers:,} customers ({detail or 'none'}); {o.guests:,} guest buyers", file=out
+        f"Mapped:        {plural(o.customers, 'customer')} ({detail or 'none'}); "
+        f"{plural(o.guests, 'guest buyer')}",
+        file=out,
     )
     print(f"Last sync:     {_when(o.last_sync, now)}", file=out)
     print(f"Event queue:   {o.queue.waiting:,} waiting, {o.queue.in_flight:,} in flight", file=out)

@@ -7,13 +7,13 @@ come from the route table.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from stripe_fortnox_sync.core.payload import PayloadError, parse_event
 from stripe_fortnox_sync.core.ports import EventPublisher
-from stripe_fortnox_sync.sync.routes import message_group_id
+from stripe_fortnox_sync.sync.routes import OPT_IN_TYPES, SUPPORTED_TYPES, message_group_id
 from stripe_fortnox_sync.webhook.envelope import MAX_BODY_BYTES, queueable
 from stripe_fortnox_sync.webhook.verify import verify_signature
 
@@ -54,6 +54,17 @@ class _Refused(Exception):
     def __init__(self, status: int, message: str, reason: str) -> None:
         super().__init__(message)
         self.response = _refuse(status, message, reason)
+
+
+def _not_handled(event_type: str, ignored: Callable[[str, str], WebhookResponse]) -> WebhookResponse:
+    """A type this stack does not act on: one it could (named, with how to turn it on), or not."""
+    if event_type in OPT_IN_TYPES:
+        how = "opt-in: add it to EnabledEventTypes"
+    elif event_type in SUPPORTED_TYPES:
+        how = "add it back to EnabledEventTypes"
+    else:
+        return ignored(f"event type {event_type} is not handled", "unhandled_type")
+    return ignored(f"event type {event_type} is not enabled on this stack ({how})", "type_not_enabled")
 
 
 def handle_webhook(
@@ -103,7 +114,7 @@ def _decide(
         mode, stack = ("live" if event["livemode"] else "test"), ("live" if livemode else "test")
         return ignored(f"{mode}-mode event sent to a {stack}-mode stack", "livemode_mismatch")
     if event_type not in event_types:
-        return ignored(f"event type {event_type} is not handled", "unhandled_type")
+        return _not_handled(event_type, ignored)
     body = queueable(payload, event)
     if body is None:
         raise _Refused(413, f"body is larger than {MAX_BODY_BYTES} bytes once escaped for SQS", "too_large")
