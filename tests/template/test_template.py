@@ -83,6 +83,8 @@ FUNCTION_PERMISSIONS = {
         },
         # The activity log is written, never read or changed, by the function.
         "dynamodb:PutItem": {"MappingTable", "IdempotencyTable", "StateTable", "ActivityTable"},
+        # Only the mapping table's index by Fortnox number is queried (shared links).
+        "dynamodb:Query": {json.dumps({"Fn::Sub": "${MappingTable.Arn}/index/by_fortnox_number"})},
         "secretsmanager:GetSecretValue": {"FortnoxCredentialsSecret", "StripeApiKeySecret"},
         "sqs:SendMessage": {"DeadLetterQueue"},
         **{
@@ -461,7 +463,11 @@ def test_tables(stack: _Stack, table: str, key: str, ttl: str | None) -> None:
     props = stack.props(table)
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["KeySchema"] == [{"AttributeName": key, "KeyType": "HASH"}]
-    assert props["AttributeDefinitions"] == [{"AttributeName": key, "AttributeType": "S"}]
+    indexed = [
+        {"AttributeName": index["KeySchema"][0]["AttributeName"], "AttributeType": "S"}
+        for index in props.get("GlobalSecondaryIndexes", [])
+    ]
+    assert props["AttributeDefinitions"] == [{"AttributeName": key, "AttributeType": "S"}, *indexed]
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert props["SSESpecification"]["SSEEnabled"] is True
     if ttl is None:
