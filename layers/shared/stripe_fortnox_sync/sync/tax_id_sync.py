@@ -46,27 +46,15 @@ def apply_tax_id(
     if link.tax_id_event_created > event.created:
         return customer_result(event, customer_id, Outcome.STALE, link.fortnox_number, "a newer tax id event")
     link.sharing, others = SharedLinks(links).standing(link)
-    pseudo = {"id": customer_id, "address": {"country": tax_id.get("country")}}
-    derived = map_customer(pseudo, settings, [tax_id]).fields
-    fields: FortnoxFields = {k: derived[k] for k in TAX_FIELDS if k in derived}
-    detail = ""
     if link.sharing is Sharing.SHARER:
         changes: FortnoxFields = {}
         hashes: dict[str, str] = {}
         detail = sharer_detail(link.fortnox_number, others)
-    elif deleted:
-        gone = field_hashes(fields)
-        changes = {
-            k: ""
-            for k in ("VATNumber", "OrganisationNumber")
-            if k in gone and link.field_hashes.get(k) == gone[k]
-        }
-        hashes = {k: v for k, v in link.field_hashes.items() if k not in changes}
-        detail = "Type and VATType left as they are (no Stripe API key to read the other tax ids)"
     else:
-        new = field_hashes(fields)
-        changes = {k: v for k, v in fields.items() if link.field_hashes.get(k) != new[k]}
-        hashes = {**link.field_hashes, **new}
+        pseudo = {"id": customer_id, "address": {"country": tax_id.get("country")}}
+        derived = map_customer(pseudo, settings, [tax_id]).fields
+        fields = {k: derived[k] for k in TAX_FIELDS if k in derived}
+        changes, hashes, detail = _tax_changes(link.field_hashes, fields, deleted)
     if changes:
         fortnox.update_customer(link.fortnox_number, changes)
     link.tax_id_event_created = max(link.tax_id_event_created, event.created)
@@ -75,3 +63,23 @@ def apply_tax_id(
     links.save(link)
     outcome = Outcome.UPDATED if changes else Outcome.UNCHANGED
     return customer_result(event, customer_id, outcome, link.fortnox_number, detail)
+
+
+def _tax_changes(
+    sent: dict[str, str], fields: FortnoxFields, deleted: bool
+) -> tuple[FortnoxFields, dict[str, str], str]:
+    """What to send, the hashes to keep, and what could not be applied."""
+    if deleted:
+        gone = field_hashes(fields)
+        changes: FortnoxFields = {
+            k: "" for k in ("VATNumber", "OrganisationNumber") if k in gone and sent.get(k) == gone[k]
+        }
+        hashes = {k: v for k, v in sent.items() if k not in changes}
+        return (
+            changes,
+            hashes,
+            "Type and VATType left as they are (no Stripe API key to read the other tax ids)",
+        )
+    new = field_hashes(fields)
+    changes = {k: v for k, v in fields.items() if sent.get(k) != new[k]}
+    return changes, {**sent, **new}, ""
