@@ -33,6 +33,7 @@ from stripe_fortnox_sync.core.errors import ConflictError, FortnoxError
 from stripe_fortnox_sync.core.models import (
     CustomerLink,
     FortnoxFields,
+    LinkStatus,
     Outcome,
     StripeEvent,
     SyncResult,
@@ -54,6 +55,7 @@ class InMemoryMappingStore:
         self.links: dict[str, CustomerLink] = {}
         self.saves = 0
         self.crash_on_save: int | None = None
+        self.lookups = 0  # linked_to calls: the index queries the DynamoDB store would make
 
     def get(self, stripe_id: str) -> CustomerLink | None:
         link = self.links.get(stripe_id)
@@ -69,6 +71,14 @@ class InMemoryMappingStore:
         link.version += 1
         self.links[link.stripe_id] = copy.deepcopy(link)
         return link
+
+    def linked_to(self, fortnox_number: str) -> list[str]:
+        self.lookups += 1
+        return sorted(
+            key
+            for key, link in self.links.items()
+            if link.fortnox_number == fortnox_number and link.status is LinkStatus.ACTIVE
+        )
 
 
 class InMemoryStateStore:

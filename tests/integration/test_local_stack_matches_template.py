@@ -67,6 +67,14 @@ def test_tables_match(template: dict[str, Any], stack: LocalStack, resource: str
     assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
         wanted["AttributeDefinitions"], key=lambda a: a["AttributeName"]
     )
+    indexes = {
+        i["IndexName"]: {"KeySchema": i["KeySchema"], "Projection": i["Projection"]}
+        for i in table.get("GlobalSecondaryIndexes", [])
+    }
+    assert indexes == {
+        i["IndexName"]: {"KeySchema": i["KeySchema"], "Projection": i["Projection"]}
+        for i in wanted.get("GlobalSecondaryIndexes", [])
+    }
     ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     if "TimeToLiveSpecification" in wanted:
         assert ttl.get("AttributeName") == wanted["TimeToLiveSpecification"]["AttributeName"]

@@ -41,6 +41,8 @@ FUNCTION_PERMISSIONS = {
         },
         # The activity log is written, never read or changed, by the function.
         "dynamodb:PutItem": {"MappingTable", "IdempotencyTable", "StateTable", "ActivityTable"},
+        # Only the mapping table's index by Fortnox number is queried (shared links).
+        "dynamodb:Query": {json.dumps({"Fn::Sub": "${MappingTable.Arn}/index/by_fortnox_number"})},
         "secretsmanager:GetSecretValue": {"FortnoxCredentialsSecret", "StripeApiKeySecret"},
         "sqs:SendMessage": {"DeadLetterQueue"},
         **{

@@ -128,7 +128,11 @@ def test_tables(stack: Stack, table: str, key: str, ttl: str | None) -> None:
     props = stack.props(table)
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["KeySchema"] == [{"AttributeName": key, "KeyType": "HASH"}]
-    assert props["AttributeDefinitions"] == [{"AttributeName": key, "AttributeType": "S"}]
+    indexed = [
+        {"AttributeName": index["KeySchema"][0]["AttributeName"], "AttributeType": "S"}
+        for index in props.get("GlobalSecondaryIndexes", [])
+    ]
+    assert props["AttributeDefinitions"] == [{"AttributeName": key, "AttributeType": "S"}, *indexed]
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert props["SSESpecification"]["SSEEnabled"] is True
     if ttl is None:

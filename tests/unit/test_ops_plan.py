@@ -62,16 +62,16 @@ def test_a_second_customer_with_the_same_key_waits_behind_the_first() -> None:
     second = plan_customer(fetched("cus_2", "twin@example.se"), None, None, SETTINGS, created_keys)
     assert first.action is Action.CREATE and second.action is Action.AFTER_TWIN
     assert second.message is not None and second.message.group_id == "cus_1"
-    assert HINT_KEY not in body(second)  # the sync's own search links it
+    assert body(second)[HINT_KEY] == {"source": "backfill", "shared_with": ["cus_1"]}  # the sync searches
     assert "twin@example.se" not in json.dumps(created_keys)  # kept hashed in the cursor
 
 
 def test_mapped_customers_are_updated_only_when_changed() -> None:
     customer = fetched("cus_m")
     unchanged = plan_customer(customer, link(customer), None, SETTINGS, {})
-    assert unchanged.action is Action.UNCHANGED and HINT_KEY not in body(unchanged)
+    assert unchanged.action is Action.UNCHANGED and unchanged.message is None  # nothing to queue
     changed = plan_customer(customer, link(customer, field_hashes={"Name": "x"}), None, SETTINGS, {})
-    assert changed.action is Action.UPDATE
+    assert changed.action is Action.UPDATE and HINT_KEY not in body(changed)
     pending = plan_customer(customer, link(customer, LinkStatus.PENDING), None, SETTINGS, {})
     assert pending.action is Action.RECOVER
     deleted = plan_customer(customer, link(customer, LinkStatus.DELETED), None, SETTINGS, {})

@@ -15,6 +15,8 @@ from typing import Any
 
 import boto3
 
+from stripe_fortnox_sync.adapters.aws.dynamodb import FORTNOX_NUMBER_INDEX
+
 from .config import ACCOUNT, REGION, STACK
 from .environment import ProcessEnvironment
 from .moto_sqs import patch_moto_sqs
@@ -106,12 +108,28 @@ def _create_queues(visibility_timeout: int, max_receives: int) -> dict[str, str]
     return {"EventQueueUrl": queue_url, "DeadLetterQueueUrl": dlq_url}
 
 
-def _create_table(dynamodb: Any, name: str, keys: list[tuple[str, str]], ttl: str | None) -> None:
+# The mapping table's index by Fortnox number, as template.yaml declares it (shared links).
+MAPPING_INDEX = {
+    "IndexName": FORTNOX_NUMBER_INDEX,
+    "KeySchema": [{"AttributeName": "fortnox_number", "KeyType": "HASH"}],
+    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["status"]},
+}
+
+
+def _create_table(
+    dynamodb: Any,
+    name: str,
+    keys: list[tuple[str, str]],
+    ttl: str | None,
+    indexes: list[dict[str, Any]] | None = None,
+) -> None:
+    attributes = [key for key, _ in keys] + [i["KeySchema"][0]["AttributeName"] for i in indexes or []]
     dynamodb.create_table(
         TableName=name,
-        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key, _ in keys],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attributes],
         KeySchema=[{"AttributeName": key, "KeyType": kind} for key, kind in keys],
         BillingMode="PAY_PER_REQUEST",
+        **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
     )
     if ttl:
         dynamodb.update_time_to_live(
@@ -122,7 +140,8 @@ def _create_table(dynamodb: Any, name: str, keys: list[tuple[str, str]], ttl: st
 def _create_tables() -> dict[str, str]:
     dynamodb: Any = boto3.client("dynamodb")
     for kind, (key, ttl) in TABLES.items():
-        _create_table(dynamodb, f"{STACK}-{kind}", [(key, "HASH")], ttl)
+        indexes = [MAPPING_INDEX] if kind == "mapping" else None
+        _create_table(dynamodb, f"{STACK}-{kind}", [(key, "HASH")], ttl, indexes)
     activity = f"{STACK}-activity"
     _create_table(dynamodb, activity, [("customer_id", "HASH"), ("at", "RANGE")], "expires_at")
     return {

@@ -17,7 +17,14 @@ from stripe_fortnox_cli.exits import EXIT_FAILED, EXIT_OK
 from stripe_fortnox_cli.ops.cursor import Cursor, default_cursor_path
 from stripe_fortnox_cli.ops.errors import OperationError
 from stripe_fortnox_cli.ops.fortnox_index import FortnoxIndex, fortnox_client, list_fortnox_customers
-from stripe_fortnox_cli.ops.plan import ACTION_REQUESTS, ACTION_TEXT, Action, Planned, plan_customer
+from stripe_fortnox_cli.ops.plan import (
+    ACTION_REQUESTS,
+    ACTION_TEXT,
+    Action,
+    Planned,
+    linked_by_number,
+    plan_customer,
+)
 from stripe_fortnox_cli.ops.progress import Progress, about, estimate_seconds, rate_text
 from stripe_fortnox_cli.ops.queues import EventQueues, follow, read_links
 from stripe_fortnox_cli.ops.stack import Stack
@@ -28,6 +35,10 @@ from stripe_fortnox_sync.core.settings import MatchRule
 # Saved now and then, not per batch: a cursor a second behind only re-queues a few customers,
 # whose second event the sync finds unchanged (0 Fortnox requests).
 CURSOR_SAVE_SECONDS = 1.0
+# Listed on every run, not only with --dry-run or --list: what an operator must know.
+ALWAYS_LISTED = (Action.INVALID, Action.SKIP, Action.SHARE, Action.SHARED)
+# How many of those lines a run prints before it only counts the rest.
+LISTED_AT_MOST = 20
 
 
 @dataclass
@@ -69,7 +80,10 @@ def _plan(
     if unmapped and settings.match_rule is not MatchRule.NONE:
         listing = list_fortnox_customers(fortnox_client(settings), err)
         index, list_requests = FortnoxIndex(listing.customers, settings.match_rule), listing.requests
-    plan = [plan_customer(c, links.get(c.id), index, settings, created_keys) for c in customers]
+    linked = linked_by_number(links)
+    plan = [
+        plan_customer(c, links.get(c.id), index, settings, created_keys, linked=linked) for c in customers
+    ]
     return plan, list_requests
 
 
@@ -84,6 +98,8 @@ def _print_plan(
     for action in Action:
         if counts[action]:
             print(f"  {counts[action]:>7,}  {ACTION_TEXT[action]}", file=out)
+    queued = sum(1 for p in plan if p.message is not None)
+    print(f"To queue: {_queue_text(queued, len(plan) - queued)}.", file=out)
     seconds = estimate_seconds(requests, settings)
     spent = f" (plus {list_requests} spent listing Fortnox)" if list_requests else ""
     print(
@@ -91,13 +107,22 @@ def _print_plan(
         f"{about(seconds)} at Fortnox's {rate_text(settings)}.",
         file=out,
     )
-    if options.dry_run or options.list_customers:
-        for p in plan:
-            if options.list_customers or p.action in (Action.INVALID, Action.SKIP):
-                number = p.fortnox_number or "-"
-                detail = f"  {p.detail}" if p.detail else ""
-                print(f"  {p.action.value:<10} {p.customer_id:<24} fortnox={number}{detail}", file=out)
+    listed = list(plan) if options.list_customers else [p for p in plan if p.action in ALWAYS_LISTED]
+    limit = None if options.dry_run or options.list_customers else LISTED_AT_MOST
+    for p in listed[:limit]:
+        number = p.fortnox_number or "-"
+        detail = f"  {p.detail}" if p.detail else ""
+        print(f"  {p.action.value:<10} {p.customer_id:<24} fortnox={number}{detail}", file=out)
+    if limit is not None and len(listed) > limit:
+        print(f"  ... and {len(listed) - limit:,} more (--dry-run lists them all)", file=out)
     return seconds
+
+
+def _queue_text(queued: int, not_queued: int) -> str:
+    """How many events, and how many customers need none: the plan's lines add up to both."""
+    events = f"{queued:,} event{'' if queued == 1 else 's'}"
+    rest = f"{not_queued:,} customer needs" if not_queued == 1 else f"{not_queued:,} customers need"
+    return f"{events} ({rest} none)"
 
 
 def _queue_plan(queue: FifoQueue, plan: Sequence[Planned], cursor: Cursor, err: TextIO) -> int:
@@ -132,7 +157,7 @@ def _queue_plan(queue: FifoQueue, plan: Sequence[Planned], cursor: Cursor, err: 
 def backfill(stack: Stack, options: BackfillOptions, out: TextIO, err: TextIO) -> int:
     stack.require_event_types("customer.updated")
     cursor = _open_cursor(stack, options, err)
-    client = stripe_client(stack, options.stripe_key)
+    client = stripe_client(stack, options.stripe_key, err)
     links = read_links(stack, err)
     customers = list(
         iter_stripe_customers(client, after=cursor.after, limit=options.max_customers, stream=err)
@@ -170,7 +195,7 @@ def _finish(
         # Finished: the next backfill starts from the newest customer again.
         cursor.remove()
     print(
-        f"Queued {queued:,} events ({len(plan) - queued:,} skipped). The sync works through them in "
+        f"Queued {_queue_text(queued, len(plan) - queued)}. The sync works through them in "
         f"{about(seconds)}; follow with `stripe-fortnox status`.",
         file=out,
     )

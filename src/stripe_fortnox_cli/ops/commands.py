@@ -160,6 +160,12 @@ def _add_reconcile(sub: Any, target: argparse.ArgumentParser) -> None:
     reconcile.add_argument(
         "--show-values", action="store_true", help="show drifted values, not only field names (personal data)"
     )
+    reconcile.add_argument(
+        "--yes",
+        action="store_true",
+        help="with --fix: queue fixes that mark more than 5 Fortnox customers (or 10%% of the mapped) "
+        "inactive without asking; without a terminal they are refused otherwise",
+    )
     _waiting(reconcile)
     reconcile.set_defaults(func=run_command)
 
@@ -207,6 +213,7 @@ def _dispatch(stack: Stack, args: argparse.Namespace) -> int:
             show_values=args.show_values,
             wait=args.wait,
             wait_timeout=args.wait_timeout,
+            yes=args.yes,
         )
         return reconcile.reconcile(stack, reconcile_options, out, err)
     raise OperationError(f"unknown command {args.command}")

@@ -1,25 +1,31 @@
 """What reconcile finds: Stripe, the mapping and Fortnox compared, each difference with the
-synthetic event that fixes it (queued only with --fix)."""
+synthetic event that fixes it (queued only with --fix).
+
+A mapped customer Stripe answers `deleted: true` for was deleted in Stripe: its fix is a
+`customer.deleted`, which marks the Fortnox customer inactive only when no other live Stripe
+customer maps to it. One Stripe does not know at all is "not found in this Stripe account": no
+fix, since a key for another account would otherwise deactivate every mapped customer.
+"""
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from stripe_fortnox_cli.ops.fortnox_index import FortnoxIndex
-from stripe_fortnox_cli.ops.plan import plan_customer
+from stripe_fortnox_cli.ops.plan import Linked, linked_by_number, plan_customer
 from stripe_fortnox_cli.ops.stack import Stack
 from stripe_fortnox_cli.ops.store import MappingRow, OutgoingMessage
 from stripe_fortnox_cli.ops.stripe_source import FetchedCustomer, queue_message, synthetic_event
-from stripe_fortnox_sync.core.models import FortnoxFields, LinkStatus
+from stripe_fortnox_sync.core.models import FortnoxFields, LinkStatus, Sharing
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.mapping.customer import map_customer
 from stripe_fortnox_sync.mapping.matching import digits
 from stripe_fortnox_sync.sync.customer_sync import CLEARABLE_FIELDS
+from stripe_fortnox_sync.sync.shared_links import names
 
 # The fields a Fortnox customer list item carries that we also send: what drift can be seen in.
 COMPARED_FIELDS = ("Name", "Email", "ZipCode", "City", "Address1", "OrganisationNumber")
@@ -29,10 +35,14 @@ SOURCE = "reconcile"
 class Category(StrEnum):
     MISSING = "missing"
     ORPHANED = "orphaned"
+    NOT_FOUND = "not-found"
     DRIFTED = "drifted"
+    SHARED = "shared"
 
 
-ORDER = {Category.MISSING: 0, Category.ORPHANED: 1, Category.DRIFTED: 2}
+ORDER = {category: n for n, category in enumerate(Category)}
+# What an operator is told of that is no difference: nothing to fix, no exit status 1.
+INFORMATIONAL = frozenset({Category.SHARED})
 
 
 @dataclass
@@ -45,6 +55,8 @@ class Finding:
     stripe_values: dict[str, str] = field(default_factory=dict)
     fortnox_values: dict[str, str] = field(default_factory=dict)
     fix: OutgoingMessage | None = None
+    # The Fortnox customer the fix marks inactive, if it does: reconcile asks before many.
+    deactivates: str | None = None
 
 
 def _normalised(name: str, value: object) -> str:
@@ -73,11 +85,8 @@ def drifted_fields(mapped: FortnoxFields, item: Mapping[str, Any]) -> dict[str, 
 
 
 def shared_numbers(links: Mapping[str, MappingRow]) -> set[str]:
-    """Fortnox customers linked from more than one active mapping entry."""
-    counts = Counter(
-        row.fortnox_number for row in links.values() if row.fortnox_number and row.status is LinkStatus.ACTIVE
-    )
-    return {number for number, n in counts.items() if n > 1}
+    """Fortnox customers linked from more than one live Stripe customer."""
+    return {number for number, linked in linked_by_number(links).items() if len(linked) > 1}
 
 
 class _Comparison:
@@ -90,7 +99,8 @@ class _Comparison:
         self.findings: list[Finding] = []
         self.created_keys: dict[str, str] = {}
         self.seen: set[str] = set()
-        self.shared = shared_numbers(links)
+        self.linked: Linked = linked_by_number(links)
+        self.deletions: list[Finding] = []
         self.now = int(time.time())
 
     def check(self, fetched: FetchedCustomer) -> None:
@@ -102,18 +112,22 @@ class _Comparison:
         if link.status is LinkStatus.DELETED:
             return
         number = link.fortnox_number or ""
+        others = [s for s in self.linked.get(number, ()) if s != fetched.id]
+        writes = not others or link.sharing is Sharing.OWNER
+        if others:
+            role = "linked first, it keeps it up to date" if writes else "it writes nothing to it"
+            detail = f"shares Fortnox customer {number} with {names(others)}; {role}"
+            self.findings.append(Finding(Category.SHARED, fetched.id, number, detail))
         item = self.index.by_number.get(number)
         if item is None:
-            detail = "gone from Fortnox (the fix creates it again)"
-            self.findings.append(
-                Finding(Category.ORPHANED, fetched.id, number or None, detail, fix=self._forced(fetched))
-            )
+            # Only a customer that writes can create it again: a sharer's event writes nothing.
+            detail = "gone from Fortnox " + ("(the fix creates it again)" if writes else "(shared: no fix)")
+            fix = self._forced(fetched) if writes else None
+            self.findings.append(Finding(Category.ORPHANED, fetched.id, number or None, detail, fix=fix))
             return
-        if number in self.shared:
-            # Several Stripe customers (one e-mail) share this Fortnox customer: it shows the
-            # last one synced, so the others always differ. Not drift, and nothing to fix.
-            return
-        self._drift(fetched, number, item)
+        if writes:
+            # A sharer's Fortnox customer shows the owner's data: not drift, nothing to fix.
+            self._drift(fetched, number, item)
 
     def _forced(self, fetched: FetchedCustomer) -> OutgoingMessage:
         """An event the sync applies even when its hashes say nothing changed."""
@@ -127,11 +141,15 @@ class _Comparison:
         return queue_message(event, source=SOURCE)
 
     def _missing(self, fetched: FetchedCustomer, link: MappingRow | None) -> None:
-        planned = plan_customer(fetched, link, self.index, self.settings, self.created_keys, source=SOURCE)
+        planned = plan_customer(
+            fetched, link, self.index, self.settings, self.created_keys, source=SOURCE, linked=self.linked
+        )
+        rule = self.settings.match_rule.value
         if link is not None:
             detail = "a create was interrupted; the sync recovers it"
+        elif planned.detail.startswith("shares"):
+            detail = f"not mapped; matches by {rule} and {planned.detail}: the fix links it, writing nothing"
         elif planned.fortnox_number:
-            rule = self.settings.match_rule.value
             detail = f"not mapped; Fortnox customer {planned.fortnox_number} matches by {rule}"
         else:
             detail = "not mapped and not in Fortnox"
@@ -171,11 +189,16 @@ class _Comparison:
                     self.findings.append(Finding(Category.ORPHANED, stripe_id, link.fortnox_number, detail))
                 continue
             current = lookup(stripe_id)
-            if current is not None and not current.get("deleted"):
+            if current is None:
+                # Stripe answers `deleted: true` for a deleted customer; an id it does not know
+                # at all belongs to another account, or the key does.
+                detail = "not found in this Stripe account (no fix: is the Stripe key for another account?)"
+                self.findings.append(Finding(Category.NOT_FOUND, stripe_id, link.fortnox_number, detail))
+            elif current.get("deleted"):
+                self._deleted(stripe_id, link, gone)
+            else:
                 # Created after the listing began: compare it like the others.
                 self.check(FetchedCustomer(current, int(time.time())))
-                continue
-            self._deleted(stripe_id, link, gone)
 
     def _deleted(self, stripe_id: str, link: MappingRow, gone_from_fortnox: bool) -> None:
         deleted = synthetic_event(
@@ -185,16 +208,35 @@ class _Comparison:
             source=SOURCE,
             event_type="customer.deleted",
         )
-        where = "deleted in Stripe" + (" and gone from Fortnox" if gone_from_fortnox else "")
-        self.findings.append(
-            Finding(
-                Category.ORPHANED,
-                stripe_id,
-                link.fortnox_number,
-                f"{where} (the fix marks the Fortnox customer inactive)",
-                fix=queue_message(deleted, source=SOURCE),
-            )
+        detail = "deleted in Stripe" + (
+            " and gone from Fortnox (the fix marks the link deleted)" if gone_from_fortnox else ""
         )
+        finding = Finding(
+            Category.ORPHANED,
+            stripe_id,
+            link.fortnox_number,
+            detail,
+            fix=queue_message(deleted, source=SOURCE),
+        )
+        if not gone_from_fortnox:
+            self.deletions.append(finding)
+        self.findings.append(finding)
+
+    def settle_deletions(self) -> None:
+        """Which deletions deactivate their Fortnox customer: those no other live Stripe customer
+        maps to once every deletion found here is applied (the sync decides the same way)."""
+        leaving = {f.stripe_id for f in self.deletions}
+        for finding in self.deletions:
+            number = finding.fortnox_number or ""
+            staying = [s for s in self.linked.get(number, ()) if s not in leaving]
+            if staying:
+                finding.detail += (
+                    f"; Fortnox customer {number} stays active ({names(staying)} still maps to it): "
+                    "the fix marks only this link deleted"
+                )
+            else:
+                finding.detail += f" (the fix marks Fortnox customer {number} inactive)"
+                finding.deactivates = number
 
 
 def reconcile_findings(
@@ -209,4 +251,5 @@ def reconcile_findings(
     for fetched in customers:
         comparison.check(fetched)
     comparison.check_unlisted(lookup)
+    comparison.settle_deletions()
     return sorted(comparison.findings, key=lambda f: (ORDER[f.category], f.stripe_id))

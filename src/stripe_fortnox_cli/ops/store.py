@@ -16,7 +16,7 @@ import boto3
 
 from stripe_fortnox_sync.adapters.aws.dynamodb import dynamodb_client
 from stripe_fortnox_sync.adapters.aws.sqs import sqs_client
-from stripe_fortnox_sync.core.models import LinkStatus
+from stripe_fortnox_sync.core.models import LinkStatus, Sharing
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -68,6 +68,8 @@ class MappingRow:
     field_hashes: dict[str, str]
     last_event_created: int
     updated_at: float
+    # None: written before sharing was tracked (sync/shared_links.py).
+    sharing: Sharing | None = None
 
     @property
     def is_guest(self) -> bool:
@@ -81,7 +83,9 @@ def scan_mapping(table: str, client: DynamoDBClient | None = None) -> Iterator[M
     pages = paginator.paginate(
         TableName=table,
         ConsistentRead=True,
-        ProjectionExpression="stripe_id, #s, fortnox_number, field_hashes, last_event_created, updated_at",
+        ProjectionExpression=(
+            "stripe_id, #s, fortnox_number, field_hashes, last_event_created, updated_at, sharing"
+        ),
         ExpressionAttributeNames={"#s": "status"},
     )
     for page in pages:
@@ -95,6 +99,7 @@ def scan_mapping(table: str, client: DynamoDBClient | None = None) -> Iterator[M
                 },
                 last_event_created=int(item.get("last_event_created", {}).get("N", "0")),
                 updated_at=float(item.get("updated_at", {}).get("N", "0")),
+                sharing=Sharing(item["sharing"]["S"]) if "sharing" in item else None,
             )
 
 

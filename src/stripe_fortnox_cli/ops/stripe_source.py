@@ -76,15 +76,20 @@ def stripe_key(stack: Stack, given: str | None) -> str:
     return key
 
 
-def stripe_client(stack: Stack, key: str | None) -> stripe.StripeClient:
+def stripe_client(stack: Stack, key: str | None, err: TextIO) -> stripe.StripeClient:
+    """A client for the stack's Stripe account: a key for another account is refused (exit 2)."""
     import stripe
 
+    from stripe_fortnox_cli.ops.stripe_account import check_account
+
     base = os.environ.get("STRIPE_API_BASE") or None
-    return stripe.StripeClient(
+    client = stripe.StripeClient(
         stripe_key(stack, key),
         base_addresses={"api": base} if base else {},
         max_network_retries=3,
     )
+    check_account(stack, client, err)
+    return client
 
 
 @contextlib.contextmanager

@@ -27,6 +27,19 @@ class LinkStatus(StrEnum):
     DELETED = "deleted"
 
 
+class Sharing(StrEnum):
+    """How a link stands towards the other live Stripe customers linked to its Fortnox customer.
+
+    Two Stripe customers can match one Fortnox customer (one e-mail in two cases, one
+    organisation number). The one linked first owns it and keeps it up to date; the others are
+    sharers and never write a field, so one of them alone can neither rename nor deactivate it.
+    """
+
+    ALONE = "alone"
+    OWNER = "owner"
+    SHARER = "sharer"
+
+
 @dataclass(frozen=True)
 class FieldWarning:
     """A Stripe value that could not be sent to Fortnox as it was."""
@@ -56,17 +69,22 @@ class SyncHint:
     match_checked: bool = False
     fortnox_number: str | None = None
     force: bool = False
+    # Stripe customers the tool saw linked to the Fortnox customer this one matches: the sync
+    # reads their links itself (consistently), not only through the eventually consistent index.
+    shared_with: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, raw: Any) -> SyncHint | None:
         if not isinstance(raw, dict):
             return None
         number = raw.get("fortnox_number")
+        shared = raw.get("shared_with")
         return cls(
             source=str(raw.get("source") or ""),
             match_checked=bool(raw.get("match_checked")),
             fortnox_number=str(number) if number else None,
             force=bool(raw.get("force")),
+            shared_with=tuple(str(s) for s in shared if s) if isinstance(shared, list) else (),
         )
 
 
@@ -119,6 +137,8 @@ class CustomerLink:
     # Tax id events are ordered on their own: without a Stripe API key they carry the only news
     # of a VAT number, and must not be skipped as older than an unrelated customer update.
     tax_id_event_created: int = 0
+    # None: stored before sharing was tracked; the sync looks it up once and stores the answer.
+    sharing: Sharing | None = None
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,11 @@ class MappingStore(Protocol):
 
     def save(self, link: CustomerLink) -> CustomerLink: ...
 
+    def linked_to(self, fortnox_number: str) -> list[str]:
+        """The keys (Stripe ids, guest keys) whose active link names this Fortnox customer,
+        sorted. May lag a write by about a second (DynamoDB's index is eventually consistent)."""
+        ...
+
 
 class TokenStore(Protocol):
     def load_token(self, key: str) -> TokenState | None: ...

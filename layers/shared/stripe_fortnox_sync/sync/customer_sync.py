@@ -1,73 +1,50 @@
 """Sync decisions: what one Stripe event does to Fortnox and to the stored mapping.
 
 Costs, in Fortnox requests: a new customer 2 (search, create; 1 with match rule none), a changed
-customer 1, an unchanged one 0, a deletion 1. Knows nothing of SQS, HTTP or DynamoDB: it talks
-to the `FortnoxCustomers` and `MappingStore` ports.
+customer 1, an unchanged one 0, a deletion 1. A customer matched to a Fortnox customer another
+live Stripe customer is linked to is linked as a sharer and writes nothing (`shared_links.py`).
+Knows nothing of SQS, HTTP or DynamoDB: it talks to the `FortnoxCustomers` and `MappingStore` ports.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
 from typing import Any
 
-from stripe_fortnox_sync.core.calendar import FORTNOX_ZONE
 from stripe_fortnox_sync.core.errors import FortnoxError, PermanentEventError
 from stripe_fortnox_sync.core.models import (
     CustomerLink,
-    FortnoxFields,
     LinkStatus,
     MappedCustomer,
     Outcome,
+    Sharing,
     StripeEvent,
     SyncResult,
 )
 from stripe_fortnox_sync.core.ports import FortnoxCustomers, MappingStore
-from stripe_fortnox_sync.core.settings import MatchRule, Settings
+from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.mapping.customer import map_customer
 from stripe_fortnox_sync.mapping.identity import guest_key
-from stripe_fortnox_sync.mapping.matching import lowest_number, match_key, number_order
-
-# Fields we may blank when Stripe loses a value. Coded fields (country, currency, VAT type) and
-# fields Fortnox requires to be non-empty (Name, Address1) are left as they were.
-CLEARABLE_FIELDS = frozenset(
-    {
-        "Email",
-        "Phone1",
-        "Address2",
-        "ZipCode",
-        "City",
-        "DeliveryName",
-        "DeliveryAddress1",
-        "DeliveryAddress2",
-        "DeliveryZipCode",
-        "DeliveryCity",
-        "DeliveryPhone1",
-        "VATNumber",
-        "OrganisationNumber",
-    }
+from stripe_fortnox_sync.sync.customer_fields import CLEARABLE_FIELDS, customer_result, field_hashes
+from stripe_fortnox_sync.sync.customer_lookup import match_existing, recover_created
+from stripe_fortnox_sync.sync.shared_links import (
+    SharedLinks,
+    kept_detail,
+    new_share_detail,
+    owner_detail,
+    sharer_detail,
 )
+from stripe_fortnox_sync.sync.tax_id_sync import apply_tax_id
+
+# The operator commands plan with the same hashes and clearable fields the sync compares.
+__all__ = ["CLEARABLE_FIELDS", "CUSTOMER_EVENTS", "CustomerSync", "field_hashes"]
 
 CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated"})
 
-# How far back a crash-recovery search looks before the create was attempted: Fortnox's
-# lastmodified filter has minute resolution, and its clock and ours may differ a little.
-RECOVERY_LOOKBACK = timedelta(minutes=2)
-# What a Fortnox customer list item shows of the fields we sent: enough to pick the customer an
-# interrupted create made (by the stored hashes) without reading every recent customer.
-RECOVERY_FIELDS = ("Name", "Email")
-
-
-def field_hashes(fields: FortnoxFields) -> dict[str, str]:
-    """Short per-field digests: enough to see what changed without storing personal data."""
-    return {
-        key: hashlib.sha256(f"{key}\x1f{json.dumps(value, ensure_ascii=False)}".encode()).hexdigest()[:16]
-        for key, value in fields.items()
-    }
+# A Fortnox customer found for a new link: (number, how it was found, whether we created it).
+Found = tuple[str | None, str, bool]
 
 
 class CustomerSync:
@@ -82,6 +59,7 @@ class CustomerSync:
         self._settings = settings
         self._fortnox = fortnox
         self._links = links
+        self._shares = SharedLinks(links)
         self._clock = clock
 
     def apply(self, event: StripeEvent) -> SyncResult:
@@ -90,12 +68,17 @@ class CustomerSync:
             return self.upsert(event, event.object)
         if event.type == "customer.deleted":
             return self.deactivate(event, str(event.object.get("id", "")))
-        return self._result(event, str(event.object.get("id", "")), Outcome.IGNORED, None, "type not handled")
+        stripe_id = str(event.object.get("id", ""))
+        return customer_result(event, stripe_id, Outcome.IGNORED, None, "type not handled")
 
     def linked_number(self, key: str) -> str | None:
         """The Fortnox customer number `key` is mapped to, if it is mapped and active."""
         link = self._links.get(key)
         return link.fortnox_number if link and link.status is LinkStatus.ACTIVE else None
+
+    def apply_tax_id(self, event: StripeEvent, tax_id: Mapping[str, Any], deleted: bool) -> SyncResult:
+        """A tax id change applied from its own payload (no Stripe API key): `tax_id_sync.py`."""
+        return apply_tax_id(self._settings, self._fortnox, self._links, event, tax_id, deleted)
 
     # Create or update -------------------------------------------------------------------------
 
@@ -120,9 +103,11 @@ class CustomerSync:
             raise PermanentEventError("bad_payload", f"event {event.id} carries no Stripe customer id")
         link = self._links.get(key)
         if link and link.last_event_created > event.created:
-            return self._result(event, key, Outcome.STALE, link.fortnox_number, "a newer event was applied")
+            return customer_result(
+                event, key, Outcome.STALE, link.fortnox_number, "a newer event was applied"
+            )
         if link and link.status is LinkStatus.DELETED:
-            return self._result(event, key, Outcome.IGNORED, link.fortnox_number, "customer was deleted")
+            return customer_result(event, key, Outcome.IGNORED, link.fortnox_number, "customer was deleted")
 
         try:
             mapped = map_customer(customer, self._settings, tax_ids)
@@ -148,17 +133,23 @@ class CustomerSync:
         hashes: dict[str, str],
         partial: bool = False,
     ) -> SyncResult | None:
-        assert link.fortnox_number is not None
+        number = link.fortnox_number
+        assert number is not None
+        link.sharing, others = self._shares.standing(link)
+        if link.sharing is Sharing.SHARER:
+            # Nothing of ours is known to be in Fortnox: should this link ever stand alone, its
+            # next event sends every field.
+            self._remember(link, event, LinkStatus.ACTIVE, number, {})
+            detail = sharer_detail(number, others)
+            return customer_result(event, link.stripe_id, Outcome.UNCHANGED, number, detail, mapped)
         force = bool(event.hint and event.hint.force)
-        changes: FortnoxFields = {
-            k: v for k, v in mapped.fields.items() if force or link.field_hashes.get(k) != hashes[k]
-        }
+        changes = {k: v for k, v in mapped.fields.items() if force or link.field_hashes.get(k) != hashes[k]}
         if not partial:
             changes.update({k: "" for k in link.field_hashes if k not in hashes and k in CLEARABLE_FIELDS})
         outcome = Outcome.UNCHANGED
         if changes:
             try:
-                self._fortnox.update_customer(link.fortnox_number, changes)
+                self._fortnox.update_customer(number, changes)
             except FortnoxError as exc:
                 if exc.status == 404:
                     return None
@@ -169,54 +160,9 @@ class CustomerSync:
             for k, v in link.field_hashes.items()
             if k not in hashes and (partial or k not in CLEARABLE_FIELDS)
         }
-        self._remember(link, event, LinkStatus.ACTIVE, link.fortnox_number, {**kept, **hashes})
-        return self._result(event, link.stripe_id, outcome, link.fortnox_number, mapped=mapped)
-
-    def apply_tax_id(self, event: StripeEvent, tax_id: Mapping[str, Any], deleted: bool) -> SyncResult:
-        """A tax id change applied from its own payload, when the current customer cannot be
-        fetched from Stripe: VATNumber, OrganisationNumber, Type and VATType follow the tax id;
-        on deletion only what we know came from it is blanked."""
-        customer_id = str(tax_id.get("customer") or "")
-        link = self._links.get(customer_id) if customer_id else None
-        if link is None or link.status is not LinkStatus.ACTIVE or not link.fortnox_number:
-            return self._result(
-                event,
-                customer_id,
-                Outcome.IGNORED,
-                None,
-                "customer not in Fortnox yet; a Stripe API key lets tax ids that arrive first apply",
-            )
-        if link.tax_id_event_created > event.created:
-            return self._result(
-                event, customer_id, Outcome.STALE, link.fortnox_number, "a newer tax id event"
-            )
-        pseudo = {"id": customer_id, "address": {"country": tax_id.get("country")}}
-        derived = map_customer(pseudo, self._settings, [tax_id]).fields
-        fields: FortnoxFields = {
-            k: derived[k] for k in ("VATNumber", "OrganisationNumber", "Type", "VATType") if k in derived
-        }
-        detail = ""
-        if deleted:
-            gone = field_hashes(fields)
-            changes: FortnoxFields = {
-                k: ""
-                for k in ("VATNumber", "OrganisationNumber")
-                if k in gone and link.field_hashes.get(k) == gone[k]
-            }
-            hashes = {k: v for k, v in link.field_hashes.items() if k not in changes}
-            detail = "Type and VATType left as they are (no Stripe API key to read the other tax ids)"
-        else:
-            new = field_hashes(fields)
-            changes = {k: v for k, v in fields.items() if link.field_hashes.get(k) != new[k]}
-            hashes = {**link.field_hashes, **new}
-        if changes:
-            self._fortnox.update_customer(link.fortnox_number, changes)
-        link.tax_id_event_created = max(link.tax_id_event_created, event.created)
-        link.field_hashes = hashes
-        link.last_event_id = event.id
-        self._links.save(link)
-        outcome = Outcome.UPDATED if changes else Outcome.UNCHANGED
-        return self._result(event, customer_id, outcome, link.fortnox_number, detail)
+        self._remember(link, event, LinkStatus.ACTIVE, number, {**kept, **hashes})
+        detail = owner_detail(number, others) if others else ""
+        return customer_result(event, link.stripe_id, outcome, number, detail, mapped)
 
     def _create_or_adopt(
         self,
@@ -226,94 +172,79 @@ class CustomerSync:
         mapped: MappedCustomer,
         hashes: dict[str, str],
     ) -> SyncResult:
-        number: str | None = None
-        detail = ""
-        reference = str(mapped.fields.get("ExternalReference") or stripe_id)
+        number, detail, ours = self._existing(event, stripe_id, link, mapped)
+        link = link or CustomerLink(stripe_id=stripe_id, status=LinkStatus.PENDING)
+        if number is None:
+            number, outcome = self._create(link, mapped, hashes), Outcome.CREATED
+        else:
+            also = event.hint.shared_with if event.hint else ()
+            others = [] if ours else self._shares.others(number, stripe_id, also)
+            if others:
+                return self._link_shared(event, link, number, detail, others, mapped)
+            self._fortnox.update_customer(number, mapped.fields)
+            outcome = Outcome.UPDATED
+        link.sharing = Sharing.ALONE
+        self._remember(link, event, LinkStatus.ACTIVE, number, hashes)
+        return customer_result(event, stripe_id, outcome, number, detail, mapped)
+
+    def _existing(
+        self, event: StripeEvent, stripe_id: str, link: CustomerLink | None, mapped: MappedCustomer
+    ) -> Found:
+        """The Fortnox customer this one already is: one an interrupted create of ours made, a
+        guest checkout's, the tool's match, or the configured rule's match."""
         if link and link.status is LinkStatus.PENDING and link.intent_started_at is not None:
-            number = self._recover(reference, link)
-            detail = "recovered an interrupted create" if number else ""
-        hint = event.hint
-        if number is None and not stripe_id.startswith("guest#") and mapped.fields.get("Email"):
+            reference = str(mapped.fields.get("ExternalReference") or stripe_id)
+            recovered = recover_created(self._fortnox, reference, link)
+            if recovered:
+                return recovered, "recovered an interrupted create", True
+        if not stripe_id.startswith("guest#") and mapped.fields.get("Email"):
             # A guest checkout with this e-mail came first: that Fortnox customer is this one.
             guest = self._links.get(guest_key(str(mapped.fields["Email"])))
             if guest and guest.status is LinkStatus.ACTIVE and guest.fortnox_number:
-                number, detail = guest.fortnox_number, "matched an earlier guest checkout"
-        if number is None and hint is not None and hint.match_checked:
+                return guest.fortnox_number, "matched an earlier guest checkout", False
+        hint = event.hint
+        if hint is not None and hint.match_checked:
             # Backfill matched against one full Fortnox listing: no per-customer search.
             number = hint.fortnox_number
-            detail = f"matched by {hint.source or 'hint'}" if number else ""
-        elif number is None:
-            number = self._match(mapped.fields)
-            detail = f"matched by {self._settings.match_rule.value}" if number else ""
-        if number is not None:
-            self._fortnox.update_customer(number, mapped.fields)
-            outcome = Outcome.UPDATED
-        else:
-            # Record the intent before creating, so a crash after the create is recoverable:
-            # Fortnox cannot be searched by ExternalReference.
-            link = link or CustomerLink(stripe_id=stripe_id, status=LinkStatus.PENDING)
-            link.status, link.intent_started_at = LinkStatus.PENDING, self._clock()
-            link.field_hashes = hashes  # the recovery recognises the created customer by these
-            link = self._links.save(link)
-            try:
-                created = self._fortnox.create_customer(mapped.fields)
-            except FortnoxError as exc:
-                if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (408, 429):
-                    # Refused before anything was created: nothing to recover on the retry or redrive
-                    # (recovery reads every recently modified customer, which can be many).
-                    link.intent_started_at = None
-                    self._links.save(link)
-                raise
+            return number, f"matched by {hint.source or 'hint'}" if number else "", False
+        number = match_existing(self._fortnox, mapped.fields, self._settings.match_rule)
+        return number, f"matched by {self._settings.match_rule.value}" if number else "", False
 
-            number = str(created.get("CustomerNumber") or "")
-            if not number:
-                raise FortnoxError(
-                    "create answered without a CustomerNumber", method="POST", path="/customers"
-                )
-            outcome = Outcome.CREATED
-        if link is None:
-            link = CustomerLink(stripe_id=stripe_id, status=LinkStatus.ACTIVE)
-        self._remember(link, event, LinkStatus.ACTIVE, number, hashes)
-        return self._result(event, stripe_id, outcome, number, detail, mapped)
+    def _create(self, link: CustomerLink, mapped: MappedCustomer, hashes: dict[str, str]) -> str:
+        # Record the intent before creating, so a crash after the create is recoverable:
+        # Fortnox cannot be searched by ExternalReference.
+        link.status, link.intent_started_at = LinkStatus.PENDING, self._clock()
+        link.field_hashes = hashes  # the recovery recognises the created customer by these
+        self._links.save(link)
+        try:
+            created = self._fortnox.create_customer(mapped.fields)
+        except FortnoxError as exc:
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (408, 429):
+                # Refused before anything was created: nothing to recover on the retry or redrive
+                # (recovery reads every recently modified customer, which can be many).
+                link.intent_started_at = None
+                self._links.save(link)
+            raise
+        number = str(created.get("CustomerNumber") or "")
+        if not number:
+            raise FortnoxError("create answered without a CustomerNumber", method="POST", path="/customers")
+        return number
 
-    def _match(self, fields: FortnoxFields) -> str | None:
-        """An existing Fortnox customer for this one, by the configured rule.
-
-        Fortnox filters are substring matches, so every hit is checked for an exact match.
-        """
-        rule = self._settings.match_rule
-        wanted = match_key(fields, rule)
-        if wanted is None:
-            return None
-        search = (
-            {"email": wanted}
-            if rule is MatchRule.EMAIL
-            else {"organisationnumber": str(fields["OrganisationNumber"])}
-        )
-        hits = self._fortnox.list_customers(search)
-        return lowest_number(h for h in hits if match_key(h, rule) == wanted)
-
-    def _recover(self, reference: str, link: CustomerLink) -> str | None:
-        """Find the customer an interrupted attempt created, by its ExternalReference.
-
-        Only customers modified since the attempt whose name or e-mail hash matches what the
-        attempt sent are read; all of them only for an intent stored without hashes.
-        """
-        assert link.intent_started_at is not None
-        since = datetime.fromtimestamp(link.intent_started_at, FORTNOX_ZONE) - RECOVERY_LOOKBACK
-        candidates = self._fortnox.list_customers({"lastmodified": since.strftime("%Y-%m-%d %H:%M")})
-        sent = {k: v for k, v in link.field_hashes.items() if k in RECOVERY_FIELDS}
-        if sent:
-            candidates = [
-                c
-                for c in candidates
-                if any(field_hashes({k: c.get(k)}).get(k) == v for k, v in sent.items() if c.get(k))
-            ]
-        for candidate in sorted(candidates, key=lambda c: number_order(c.get("CustomerNumber"))):
-            number = str(candidate.get("CustomerNumber") or "")
-            if number and self._fortnox.get_customer(number).get("ExternalReference") == reference:
-                return number
-        return None
+    def _link_shared(
+        self,
+        event: StripeEvent,
+        link: CustomerLink,
+        number: str,
+        how: str,
+        others: list[str],
+        mapped: MappedCustomer,
+    ) -> SyncResult:
+        """Link to a Fortnox customer another live Stripe customer owns, writing nothing to it."""
+        self._shares.mark_owner(others)
+        link.sharing = Sharing.SHARER
+        self._remember(link, event, LinkStatus.ACTIVE, number, {})
+        detail = new_share_detail(number, how or "matched", others)
+        return customer_result(event, link.stripe_id, Outcome.UNCHANGED, number, detail, mapped)
 
     # Delete -----------------------------------------------------------------------------------
 
@@ -324,16 +255,25 @@ class CustomerSync:
             # does not keep order) and must not bring the customer back.
             tombstone = CustomerLink(stripe_id=stripe_id, status=LinkStatus.DELETED)
             self._remember(tombstone, event, LinkStatus.DELETED, None, {})
-            return self._result(event, stripe_id, Outcome.IGNORED, None, "never synced to Fortnox")
+            return customer_result(event, stripe_id, Outcome.IGNORED, None, "never synced to Fortnox")
         if link.last_event_created > event.created:
-            return self._result(
+            return customer_result(
                 event, stripe_id, Outcome.STALE, link.fortnox_number, "a newer event was applied"
             )
         if link.status is LinkStatus.DELETED:
-            return self._result(event, stripe_id, Outcome.UNCHANGED, link.fortnox_number, "already inactive")
+            return customer_result(
+                event, stripe_id, Outcome.UNCHANGED, link.fortnox_number, "already inactive"
+            )
         number = link.fortnox_number
         if link.status is LinkStatus.PENDING and link.intent_started_at is not None:
-            number = self._recover(stripe_id, link)
+            number = recover_created(self._fortnox, stripe_id, link)
+        # Always asked (one index query, no Fortnox request): links stored before sharing was
+        # tracked carry no flag, and a share may be made while this deletion is under way.
+        others = self._shares.others(number, stripe_id) if number else []
+        if others:
+            self._remember(link, event, LinkStatus.DELETED, number, link.field_hashes)
+            detail = kept_detail(str(number), others)
+            return customer_result(event, stripe_id, Outcome.UNCHANGED, number, detail)
         if number:
             try:
                 # Bookkeeping keeps the customer: it only becomes inactive.
@@ -342,7 +282,7 @@ class CustomerSync:
                 if exc.status != 404:
                     raise
         self._remember(link, event, LinkStatus.DELETED, number, link.field_hashes)
-        return self._result(event, stripe_id, Outcome.DEACTIVATED, number)
+        return customer_result(event, stripe_id, Outcome.DEACTIVATED, number)
 
     # Helpers ----------------------------------------------------------------------------------
 
@@ -361,22 +301,3 @@ class CustomerSync:
         link.last_event_created = max(link.last_event_created, event.created)
         link.intent_started_at = None
         self._links.save(link)
-
-    @staticmethod
-    def _result(
-        event: StripeEvent,
-        stripe_id: str,
-        outcome: Outcome,
-        number: str | None,
-        detail: str = "",
-        mapped: MappedCustomer | None = None,
-    ) -> SyncResult:
-        return SyncResult(
-            event_id=event.id,
-            event_type=event.type,
-            stripe_id=stripe_id,
-            outcome=outcome,
-            fortnox_number=number,
-            detail=detail,
-            warnings=mapped.warnings if mapped else (),
-        )

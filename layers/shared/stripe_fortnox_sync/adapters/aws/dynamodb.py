@@ -14,7 +14,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from stripe_fortnox_sync.core.errors import ConflictError
-from stripe_fortnox_sync.core.models import CustomerLink, LinkStatus, StripeEvent, TokenState
+from stripe_fortnox_sync.core.models import CustomerLink, LinkStatus, Sharing, StripeEvent, TokenState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -31,6 +31,12 @@ def dynamodb_client() -> DynamoDBClient:
 
 def _num(value: Any) -> str:
     return str(Decimal(str(value)))
+
+
+# The mapping table's index by Fortnox customer number (template.yaml: MappingTable): which
+# Stripe customers a Fortnox customer is linked to. It projects `status` only, and is sparse:
+# links without a Fortnox number (deletion tombstones, pending creates) are not in it.
+FORTNOX_NUMBER_INDEX = "by_fortnox_number"
 
 
 class DynamoMappingStore:
@@ -57,6 +63,7 @@ class DynamoMappingStore:
             updated_at=float(item.get("updated_at", {}).get("N", "0")),
             version=int(item.get("version", {}).get("N", "0")),
             tax_id_event_created=int(item.get("tax_id_event_created", {}).get("N", "0")),
+            sharing=Sharing(item["sharing"]["S"]) if "sharing" in item else None,
         )
 
     def save(self, link: CustomerLink) -> CustomerLink:
@@ -77,6 +84,8 @@ class DynamoMappingStore:
             item["last_event_id"] = {"S": link.last_event_id}
         if link.intent_started_at is not None:
             item["intent_started_at"] = {"N": _num(round(link.intent_started_at, 3))}
+        if link.sharing is not None:
+            item["sharing"] = {"S": link.sharing.value}
         kwargs: dict[str, Any] = {"TableName": self._table, "Item": item}
         if link.version == 0:
             kwargs["ConditionExpression"] = "attribute_not_exists(stripe_id)"
@@ -91,6 +100,22 @@ class DynamoMappingStore:
             raise
         link.version = new_version
         return link
+
+    def linked_to(self, fortnox_number: str) -> list[str]:
+        """The keys whose active link names this Fortnox customer (the index: eventually consistent)."""
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            IndexName=FORTNOX_NUMBER_INDEX,
+            KeyConditionExpression="fortnox_number = :n",
+            ExpressionAttributeValues={":n": {"S": fortnox_number}},
+        )
+        return sorted(
+            item["stripe_id"]["S"]
+            for page in pages
+            for item in page.get("Items", [])
+            if item.get("status", {}).get("S") == LinkStatus.ACTIVE.value
+        )
 
     def count(self) -> int:
         paginator = self._client.get_paginator("scan")
