@@ -4,11 +4,10 @@ AWS requests the functions make counted at botocore, the sync's duration and its
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,14 +31,30 @@ class Measured:
         return sum(n for name, n in self.aws.items() if name.startswith(prefix))
 
 
-class _CountingSink(io.StringIO):
+class _MetricsBytes:
+    """Powertools' metrics documents, counted where its CloudWatch module prints them (the local
+    stack points that `print` elsewhere to keep them off the console; this counts them)."""
+
     def __init__(self) -> None:
-        super().__init__()
         self.written = 0
 
-    def write(self, text: str) -> int:
-        self.written += len(text.encode())
-        return len(text)
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        self.written += len(" ".join(str(a) for a in args).encode()) + 1
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[_MetricsBytes]:
+        from aws_lambda_powertools.metrics.provider.cloudwatch_emf import cloudwatch
+
+        module: Any = cloudwatch
+        saved = vars(module).get("print")
+        module.print = self
+        try:
+            yield self
+        finally:
+            if saved is None:
+                del module.print
+            else:
+                module.print = saved
 
 
 class _LogBytes(logging.Handler):
@@ -71,10 +86,10 @@ class Probe:
         self._counter.clear()
         before, done = sim.stats()["api_requests"], len(stack.processed)
         # The functions' EMF metric documents: CloudWatch ingests them as log lines too.
-        emf, lines = _CountingSink(), _LogBytes(self._formatter)
+        emf, lines = _MetricsBytes(), _LogBytes(self._formatter)
         self._logger.addHandler(lines)
         try:
-            with contextlib.redirect_stdout(emf):
+            with emf.installed():
                 send(stack, evt)
                 wait_processed(stack, done + 1, 30)
                 time.sleep(0.3)  # the webhook's and the sync's last writes, log lines and metrics

@@ -148,10 +148,14 @@ class FakeFortnox:
         self.calls: Counter[str] = Counter()
         self._next = 1
         self.fail_with: FortnoxError | None = None
+        self.reserved: list[int] = []  # slots reserved ahead: no request of their own
 
     @property
     def total_calls(self) -> int:
         return sum(self.calls.values())
+
+    def reserve(self, count: int) -> None:
+        self.reserved.append(count)
 
     def _call(self, name: str) -> None:
         self.calls[name] += 1

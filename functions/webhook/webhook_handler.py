@@ -76,7 +76,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "EventsIgnored" if response.status == 200 else "EventsRejected"
     )
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
-    log = logger.info if response.status == 200 else logger.warning
+    # An accepted event is logged where it is applied (the sync's "event processed" line) and
+    # counted here: a line for it at INFO would be paid for at ingestion on every event.
+    log = (
+        logger.debug
+        if response.reason == "accepted"
+        else logger.info
+        if response.status == 200
+        else logger.warning
+    )
     log(
         "webhook answered",
         extra={"status": response.status, "reason": response.reason, "event_type": response.event_type},

@@ -30,8 +30,8 @@ from stripe_fortnox_sync.sync.customer_sync import CLEARABLE_FIELDS
 SECRET = "whsec_reliability"
 # Without limits on either side, a scenario is bounded by the pipeline, not by 5 requests/s.
 UNLIMITED_REQUESTS = "1000"
-# A duplicate delivery caught by the idempotency table is logged with this detail.
-DUPLICATE_DETAIL = "duplicate delivery"
+# Outcomes that changed Fortnox: an event may have one at most, however often it is delivered.
+EFFECTS = frozenset({"created", "updated", "deactivated"})
 
 
 @dataclass
@@ -293,30 +293,33 @@ class Pipeline:
         counts.check(self.stack.fifo_conflicts == 0, f"{self.stack.fifo_conflicts} FIFO group conflicts")
 
     def check_exactly_once(self, counts: Counts, events: Iterable[str] | None = None) -> dict[str, list[str]]:
-        """Every accepted event applied exactly once, or parked in the DLQ; returns outcomes."""
+        """Every accepted event applied exactly once, or parked in the DLQ; returns outcomes.
+
+        A repeated delivery must change nothing: it is caught by the idempotency table ("duplicate
+        delivery"), or finds its work done (the mapping names the event, Fortnox the Stripe id) and
+        reports unchanged, stale or ignored. Applied twice means two outcomes that changed Fortnox.
+        """
         outcomes: dict[str, list[str]] = defaultdict(list)
-        duplicates_caught = 0
         for record in list(self.stack.processed):
-            if record.detail.startswith(DUPLICATE_DETAIL):
-                duplicates_caught += 1
-                continue
             outcomes[record.event_id].append(record.outcome)
         parked = {letter.event_id for letter in self.dead}
         wanted = set(events) if events is not None else self.accepted
-        lost = applied_twice = 0
+        lost = applied_twice = repeats_absorbed = 0
         for event_id in sorted(wanted):
-            applied = [o for o in outcomes.get(event_id, []) if o != "failed"]
-            if len(applied) > 1:
-                applied_twice += len(applied) - 1
-                counts.problems.append(f"{event_id} applied {len(applied)} times: {applied}")
-            elif not applied and event_id not in parked:
+            handled = [o for o in outcomes.get(event_id, []) if o != "failed"]
+            effects = [o for o in handled if o in EFFECTS]
+            if len(effects) > 1:
+                applied_twice += len(effects) - 1
+                counts.problems.append(f"{event_id} applied {len(effects)} times: {handled}")
+            elif not handled and event_id not in parked:
                 lost += 1
                 counts.problems.append(f"{event_id} lost: neither applied nor in the DLQ")
+            repeats_absorbed += max(0, len(handled) - 1)
         counts.lost_events += lost
         counts.duplicates_found += applied_twice
-        counts.details["duplicate_deliveries_caught"] = duplicates_caught
-        tally = Counter(o for event_id in wanted for o in outcomes.get(event_id, []))
-        counts.details["outcomes"] = dict(sorted(tally.items()))
+        counts.details["duplicate_deliveries_caught"] = repeats_absorbed
+        firsts = Counter(outcomes[event_id][0] for event_id in wanted if outcomes.get(event_id))
+        counts.details["outcomes"] = dict(sorted(firsts.items()))
         return outcomes
 
     def check_customers(

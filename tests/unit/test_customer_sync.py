@@ -284,3 +284,37 @@ def test_delete_before_create_in_shuffled_delivery_keeps_the_customer_deleted() 
     assert w.apply(stripe_event("customer.created", anna_andersson(), 100)) == (Outcome.STALE, 0)
     assert w.apply(stripe_event("customer.updated", anna_andersson(name="B"), 200)) == (Outcome.STALE, 0)
     assert w.fortnox.customers == {}
+
+
+def test_a_repeated_delivery_is_seen_in_the_mapping_and_costs_nothing() -> None:
+    """Customer events need no idempotency record: the mapping names the last event applied."""
+    w = World()
+    created = stripe_event("customer.created", anna_andersson(), 100)
+    w.apply(created)
+    saves = w.links.saves
+    result = w.sync.apply(created)
+    assert result.outcome is Outcome.IGNORED and result.detail.startswith("duplicate delivery")
+    assert w.fortnox.total_calls == 2 and w.links.saves == saves  # no request, no write
+    deleted = stripe_event("customer.deleted", anna_andersson(), 200)
+    assert w.apply(deleted) == (Outcome.DEACTIVATED, 1)
+    assert w.apply(deleted) == (Outcome.IGNORED, 0)
+
+
+def test_a_redelivery_after_a_crash_before_the_mapping_write_is_not_taken_for_a_duplicate() -> None:
+    w = World()
+    created = stripe_event("customer.created", anna_andersson(), 100)
+    w.links.crash_on_save = 2  # the pending intent is saved, the mapping write after the create dies
+    with pytest.raises(RuntimeError):
+        w.sync.apply(created)
+    w.links.crash_on_save = None
+    outcome, _ = w.apply(created)
+    assert outcome is not Outcome.IGNORED and len(w.fortnox.customers) == 1
+
+
+def test_a_new_customer_takes_the_slots_of_its_search_and_create_in_one_reservation() -> None:
+    w = World()
+    w.apply(stripe_event("customer.created", anna_andersson(), 100))
+    assert w.fortnox.reserved == [2]
+    w_none = World(MatchRule.NONE)
+    w_none.apply(stripe_event("customer.created", anna_andersson(), 100))
+    assert w_none.fortnox.reserved == []  # one create: nothing to reserve together

@@ -240,11 +240,24 @@ def test_a_refund_waiting_for_its_invoice_is_retried_not_parked_nor_remembered()
     assert parker.sent == [] and persistence.records == {}
     assert "RefundWaiting" in metrics.metric_set
     assert not any(name.startswith("EventsParked") for name in metrics.metric_set)
-    # SQS delivers it again once the sale is booked: it runs, and only then counts as done.
+    # SQS delivers it again once the sale is booked: it runs. A refund needs no idempotency record:
+    # a repeat finds its credit in Fortnox (the refund id is the credit's external reference).
     assert svc.handle(refund_body()).outcome is Outcome.CREATED
-    again = svc.handle(refund_body())
+    svc.handle(refund_body())
+    assert sync.calls == 3 and persistence.records == {}
+
+
+def test_an_event_whose_repeat_would_act_again_is_remembered_in_the_idempotency_table() -> None:
+    sync = ScriptedSync(Outcome.UPDATED)
+    persistence = MemoryPersistence()
+    fake: Any = sync
+    svc = SyncService(Settings(), lambda: fake, FakeQueue(), persistence)
+    svc.idempotency_config.register_lambda_context(FakeLambdaContext())
+    failure = body("evt_pf1", kind="invoice.payment_failed")  # a repeat would e-mail again
+    assert svc.handle(failure).outcome is Outcome.UPDATED
+    again = svc.handle(failure)
     assert again.outcome is Outcome.IGNORED and "duplicate delivery" in again.detail
-    assert sync.calls == 2
+    assert sync.calls == 1 and len(persistence.records) == 1
 
 
 def test_a_refund_waiting_for_its_invoice_does_not_hold_the_rest_of_the_batch() -> None:

@@ -42,6 +42,10 @@ class FortnoxCustomers(Protocol):
 
     def update_customer(self, number: str, fields: FortnoxFields) -> dict[str, Any]: ...
 
+    def reserve(self, count: int) -> None:
+        """The next `count` calls follow in quick succession (a search, then a create)."""
+        ...
+
 
 class FortnoxInvoices(Protocol):
     """Fortnox invoices and invoice payments: bodies from `mapping`, envelopes unwrapped."""

@@ -24,7 +24,7 @@ from stripe_fortnox_sync.core.models import (
     SyncResult,
 )
 from stripe_fortnox_sync.core.ports import FortnoxCustomers, MappingStore
-from stripe_fortnox_sync.core.settings import Settings
+from stripe_fortnox_sync.core.settings import MatchRule, Settings
 from stripe_fortnox_sync.mapping.customer import map_customer
 from stripe_fortnox_sync.mapping.identity import guest_key
 from stripe_fortnox_sync.sync.customer_fields import CLEARABLE_FIELDS, customer_result, field_hashes
@@ -45,6 +45,13 @@ CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated"})
 
 # A Fortnox customer found for a new link: (number, how it was found, whether we created it).
 Found = tuple[str | None, str, bool]
+
+
+def _duplicate(event: StripeEvent, link: CustomerLink) -> SyncResult:
+    """The event this link last applied, delivered again: every step of it is done. The mapping's
+    last event id is what makes a customer event's repeat a no-op without an idempotency record."""
+    detail = "duplicate delivery (already applied to the mapping)"
+    return customer_result(event, link.stripe_id, Outcome.IGNORED, link.fortnox_number, detail)
 
 
 class CustomerSync:
@@ -102,6 +109,8 @@ class CustomerSync:
         if not key or (link_key is None and not source_id.startswith("cus_")):
             raise PermanentEventError("bad_payload", f"event {event.id} carries no Stripe customer id")
         link = self._links.get(key)
+        if link and link.last_event_id == event.id:
+            return _duplicate(event, link)
         if link and link.last_event_created > event.created:
             return customer_result(
                 event, key, Outcome.STALE, link.fortnox_number, "a newer event was applied"
@@ -207,6 +216,9 @@ class CustomerSync:
             # Backfill matched against one full Fortnox listing: no per-customer search.
             number = hint.fortnox_number
             return number, f"matched by {hint.source or 'hint'}" if number else "", False
+        if self._settings.match_rule is not MatchRule.NONE:
+            # The search and then the create (or the update of a match): their slots in one write.
+            self._fortnox.reserve(2)
         number = match_existing(self._fortnox, mapped.fields, self._settings.match_rule)
         return number, f"matched by {self._settings.match_rule.value}" if number else "", False
 
@@ -256,6 +268,8 @@ class CustomerSync:
             tombstone = CustomerLink(stripe_id=stripe_id, status=LinkStatus.DELETED)
             self._remember(tombstone, event, LinkStatus.DELETED, None, {})
             return customer_result(event, stripe_id, Outcome.IGNORED, None, "never synced to Fortnox")
+        if link.last_event_id == event.id:
+            return _duplicate(event, link)
         if link.last_event_created > event.created:
             return customer_result(
                 event, stripe_id, Outcome.STALE, link.fortnox_number, "a newer event was applied"

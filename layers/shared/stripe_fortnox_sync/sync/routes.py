@@ -31,6 +31,18 @@ class StripeKey(StrEnum):
     REQUIRED = "required"
 
 
+class Dedupe(StrEnum):
+    """How a repeated delivery of an event is kept from doing anything twice."""
+
+    # The idempotency table: a record written before and after applying (two writes an event),
+    # for events whose repeat would do something again (a second e-mail to the bookkeeper).
+    RECORD = "record"
+    # Applying the event again finds its work done and changes nothing: a customer's mapping names
+    # the last event it applied, a Fortnox document carries the Stripe id it was made for. A repeat
+    # costs the reads that find it, and no idempotency record is written for every first delivery.
+    REPEAT_SAFE = "repeat_safe"
+
+
 class Family(StrEnum):
     CUSTOMERS = "customers"
     CHECKOUT = "checkout"
@@ -51,39 +63,50 @@ class Route:
     stripe_key: StripeKey = StripeKey.OPTIONAL
     # Builds the invoice machinery (InvoiceSync) when enabled.
     books_sales: bool = False
+    dedupe: Dedupe = Dedupe.RECORD
 
+
+# Rows are long; these name the columns that repeat.
+SAFE = Dedupe.REPEAT_SAFE
+CUST, CHECKOUT, SUBS = Family.CUSTOMERS, Family.CHECKOUT, Family.SUBSCRIPTIONS
 
 ROUTES: tuple[Route, ...] = (
-    Route("customer.created", customers.upserted, Family.CUSTOMERS, True, customer_key),
-    Route("customer.updated", customers.upserted, Family.CUSTOMERS, True, customer_key),
-    Route("customer.deleted", customers.deleted, Family.CUSTOMERS, True, customer_key),
-    Route("customer.tax_id.created", customers.tax_id_changed, Family.CUSTOMERS, True, customer_key),
-    Route("customer.tax_id.updated", customers.tax_id_changed, Family.CUSTOMERS, True, customer_key),
-    Route("customer.tax_id.deleted", customers.tax_id_changed, Family.CUSTOMERS, True, customer_key),
-    Route("checkout.session.completed", checkout.completed, Family.CHECKOUT, True, buyer_key),
+    Route("customer.created", customers.upserted, CUST, True, customer_key, dedupe=SAFE),
+    Route("customer.updated", customers.upserted, CUST, True, customer_key, dedupe=SAFE),
+    Route("customer.deleted", customers.deleted, CUST, True, customer_key, dedupe=SAFE),
+    Route("customer.tax_id.created", customers.tax_id_changed, CUST, True, customer_key),
+    Route("customer.tax_id.updated", customers.tax_id_changed, CUST, True, customer_key),
+    Route("customer.tax_id.deleted", customers.tax_id_changed, CUST, True, customer_key),
+    Route("checkout.session.completed", checkout.completed, CHECKOUT, True, buyer_key, dedupe=SAFE),
     Route(
         "customer.subscription.created",
         subscriptions.subscription_changed,
-        Family.SUBSCRIPTIONS,
+        SUBS,
         True,
         customer_key,
+        dedupe=SAFE,
     ),
     Route(
         "customer.subscription.deleted",
         subscriptions.subscription_changed,
-        Family.SUBSCRIPTIONS,
+        SUBS,
         True,
         customer_key,
+        dedupe=SAFE,
     ),
-    Route("invoice.payment_failed", subscriptions.payment_failed, Family.SUBSCRIPTIONS, True, customer_key),
-    Route("invoice.paid", sales.invoice_paid, Family.SALES, False, customer_key, books_sales=True),
+    # A repeat would e-mail the bookkeeper again: the idempotency record keeps it to once.
+    Route("invoice.payment_failed", subscriptions.payment_failed, SUBS, True, customer_key),
+    Route(
+        "invoice.paid", sales.invoice_paid, Family.SALES, False, customer_key, books_sales=True, dedupe=SAFE
+    ),
     Route(
         "checkout.session.async_payment_succeeded",
         checkout.completed,
-        Family.CHECKOUT,
+        CHECKOUT,
         False,
         buyer_key,
         books_sales=True,
+        dedupe=SAFE,
     ),
     Route(
         "payment_intent.succeeded",
@@ -93,10 +116,35 @@ ROUTES: tuple[Route, ...] = (
         customer_key,
         StripeKey.REQUIRED,
         books_sales=True,
+        dedupe=SAFE,
     ),
-    Route("charge.refunded", refunds.charge_refunded, Family.REFUNDS, False, payment_key, books_sales=True),
-    Route("refund.created", refunds.refund_changed, Family.REFUNDS, False, payment_key, books_sales=True),
-    Route("refund.updated", refunds.refund_changed, Family.REFUNDS, False, payment_key, books_sales=True),
+    Route(
+        "charge.refunded",
+        refunds.charge_refunded,
+        Family.REFUNDS,
+        False,
+        payment_key,
+        books_sales=True,
+        dedupe=SAFE,
+    ),
+    Route(
+        "refund.created",
+        refunds.refund_changed,
+        Family.REFUNDS,
+        False,
+        payment_key,
+        books_sales=True,
+        dedupe=SAFE,
+    ),
+    Route(
+        "refund.updated",
+        refunds.refund_changed,
+        Family.REFUNDS,
+        False,
+        payment_key,
+        books_sales=True,
+        dedupe=SAFE,
+    ),
 )
 BY_TYPE: Mapping[str, Route] = {route.event_type: route for route in ROUTES}
 SUPPORTED_TYPES: tuple[str, ...] = tuple(route.event_type for route in ROUTES)

@@ -219,7 +219,13 @@ class SyncService:
     def _apply_unless_down(self, raw: dict[str, Any]) -> SyncResult:
         if time.monotonic() < self._outage_until:
             raise FortnoxError("Fortnox failed moments ago; not trying again in this batch", status=503)
-        data = self._apply_once(event=raw)
+        route = routes.BY_TYPE.get(str(raw["type"]))
+        apply = (
+            self._apply
+            if route is not None and route.dedupe is routes.Dedupe.REPEAT_SAFE
+            else self._apply_once
+        )
+        data = apply(event=raw)
         self._transient_in_a_row = 0
         return _result_from_dict(data, duplicate=bool(data.get("_duplicate")))
 

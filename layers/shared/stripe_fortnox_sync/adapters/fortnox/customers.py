@@ -20,6 +20,9 @@ class FortnoxCustomerApi:
     def __init__(self, client: FortnoxRequester) -> None:
         self._client = client
 
+    def reserve(self, count: int) -> None:
+        self._client.reserve(count)
+
     def list_customers(self, params: Mapping[str, str | int]) -> list[dict[str, Any]]:
         """Every page of a customer list with one filter; items carry only Fortnox's list fields."""
         return pages(self._client, "/customers", "Customers", params)
