@@ -1,6 +1,6 @@
 """The bookkeeping tests' client for the simulator: a customer, invoices, payments, vouchers, the
 financial years and the general ledger, over real HTTP (test_fortnox_sim_bookkeeping.py,
-test_fortnox_sim_vouchers.py, test_fortnox_sim_ledger.py)."""
+test_fortnox_sim_vouchers.py, test_fortnox_sim_inbox.py, test_fortnox_sim_ledger.py)."""
 
 from __future__ import annotations
 
