@@ -70,6 +70,7 @@ class SqsEventSource:
         self._sync = sync
         self._visibility_timeout = visibility_timeout
         self._stop = threading.Event()
+        self._arrived = threading.Event()
         self._threads: list[threading.Thread] = []
         self._retry_timers: list[threading.Timer] = []
         self._receive_lock = threading.Lock()
@@ -100,15 +101,21 @@ class SqsEventSource:
             thread.join(timeout=10)
         self._threads.clear()
 
+    def arrived(self) -> None:
+        """A message was just sent to the queue: a waiting poll receives it now."""
+        self._arrived.set()
+
     def poll_once(self, wait_seconds: int = 0) -> int:
         """One receive-and-invoke round of the event source mapping; returns the batch size."""
         sqs: Any = boto3.client("sqs")
         deadline = time.monotonic() + wait_seconds
         while True:
+            self._arrived.clear()
             messages = self._receive(sqs)
             if messages or time.monotonic() >= deadline or self._stop.is_set():
                 break
-            time.sleep(IDLE_POLL_SECONDS)
+            # Like a long poll, which SQS answers as soon as a message arrives: woken by `arrived`.
+            self._arrived.wait(IDLE_POLL_SECONDS)
         if messages:
             self._deliver(sqs, messages)
         return len(messages)

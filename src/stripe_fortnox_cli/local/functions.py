@@ -82,6 +82,8 @@ class WebhookFunction:
         self._module = load_handler("webhook_handler", WEBHOOK_HANDLER)
         self._lock = threading.Lock()
         self.published: list[PublishedMessage] = []
+        # Told of every message queued: the event source's poll wakes as SQS's long poll would.
+        self.on_publish: Callable[[], None] = lambda: None
         self._record_publishes()
 
     def invoke(self, apigw_event: dict[str, Any]) -> tuple[int, str]:
@@ -93,7 +95,7 @@ class WebhookFunction:
     def _record_publishes(self) -> None:
         # Wraps the handler's publisher factory, so tests can tell exactly what was queued.
         make_publisher: Callable[[], Any] = self._module._publisher
-        published, lock = self.published, threading.Lock()
+        published, lock, function = self.published, threading.Lock(), self
 
         class RecordingPublisher:
             def publish(
@@ -102,6 +104,7 @@ class WebhookFunction:
                 make_publisher().publish(body, group_id=group_id, dedup_id=dedup_id, attributes=attributes)
                 with lock:
                     published.append(PublishedMessage(dedup_id, group_id, len(body.encode())))
+                function.on_publish()
 
         recorder = RecordingPublisher()
         self._module._publisher = lambda: recorder  # type: ignore[attr-defined]

@@ -95,6 +95,7 @@ class LocalStack:
         self._webhook = WebhookFunction()
         self._sync = SyncFunction(cfg.workers)
         self._source = SqsEventSource(self.outputs["EventQueueUrl"], self._sync, cfg.visibility_timeout)
+        self._webhook.on_publish = self._source.arrived
         self._logs.start(self.state_dir / "functions.log")
 
     def stop(self, keep_state: bool = False) -> None:
