@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import json
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from fortnox_sim import FortnoxSimulator
 from stripe_fortnox_cli.local.events import sign_payload
 from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
 from stripe_fortnox_sync.core.models import CustomerLink, LinkStatus, Sharing
+from tests.e2e.dev_process import reachable, running_dev, stop
 from tests.stripe_like_localstripe import start_stripe_like_localstripe
 from tests.support import CLI, clean_env, free_port, start_localstripe, wait_for
 
@@ -42,11 +42,7 @@ ACCOUNT, OTHER_ACCOUNT = "acct_1Main", "acct_1Other"
 
 
 def _up(url: str) -> bool:
-    try:
-        requests.get(url, auth=(STRIPE_KEY, ""), timeout=1)
-        return True
-    except requests.ConnectionError:
-        return False
+    return reachable(url, auth=(STRIPE_KEY, ""))
 
 
 @dataclass
@@ -109,14 +105,6 @@ class Shared:
         return sum(1 for c in self.sim.customers(TENANT) if c.get("Active", True))
 
 
-def _stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> None:
-    process.send_signal(sig)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
     directory = tmp_path_factory.mktemp("shared")
@@ -129,49 +117,15 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
         start_stripe_like_localstripe(ports["other"], OTHER_ACCOUNT),
         start_localstripe(ports["stock"]),
     ]
-    port = free_port()
-    log = (directory / "dev.out").open("w")
-    dev = subprocess.Popen(
-        [*CLI, "dev", "--port", str(port)],
-        cwd=directory,
-        env=clean_env(
-            STRIPE_WEBHOOK_SECRET=SECRET,
-            FORTNOX_API_URL=sim.api_url,
-            FORTNOX_AUTH_URL=sim.auth_url,
-            FORTNOX_CLIENT_ID=CLIENT_ID,
-            FORTNOX_CLIENT_SECRET=CLIENT_SECRET,
-            FORTNOX_TENANT_ID=TENANT,
-            FORTNOX_MAX_REQUESTS="100000",
-        ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     try:
         bases = {name: f"http://127.0.0.1:{p}" for name, p in ports.items()}
         for base in bases.values():
             wait_for(functools.partial(_up, f"{base}/v1/customers"), timeout=90, what="localstripe")
-        wait_for(
-            lambda: dev.poll() is not None or _up(f"http://127.0.0.1:{port}/health"),
-            timeout=90,
-            what="the local stack",
-        )
-        wait_for(
-            lambda: (
-                dev.poll() is not None
-                or requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
-            ),
-            timeout=90,
-            what="the local stack to be ready",
-        )
-        assert dev.poll() is None, (directory / "dev.out").read_text()
-        outputs = json.loads((directory / ".local-stack" / "outputs.json").read_text())
-        yield Shared(directory, sim, bases, port, outputs)
+        with running_dev(directory, sim, SECRET, (CLIENT_ID, CLIENT_SECRET, TENANT)) as dev:
+            yield Shared(directory, sim, bases, dev.port, dev.outputs)
     finally:
-        _stop(dev, signal.SIGINT)
-        log.close()
         for process in stripes:
-            _stop(process)
+            stop(process)
         sim.stop()
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from stripe_fortnox_cli.ops.store import MappingRow, scan_mapping
 from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
 from stripe_fortnox_sync.core.models import LinkStatus
 from tests.builders import event
+from tests.e2e.dev_process import reachable, running_dev
 from tests.stripe_like_localstripe import start_stripe_like_localstripe
 from tests.support import CLI, clean_env, free_port, wait_for
 
@@ -43,14 +43,6 @@ BACKFILL_CUSTOMERS = 1000
 ADOPTED = 30  # already in Fortnox (added by hand), matched by e-mail
 SYNCED = 20  # synced by webhooks before the backfill
 CHANGED = 5  # of those, changed in Stripe since (the webhook was lost)
-
-
-def _up(url: str, **kwargs: Any) -> bool:
-    try:
-        requests.get(url, timeout=1, **kwargs)
-        return True
-    except requests.ConnectionError:
-        return False
 
 
 @dataclass
@@ -158,53 +150,22 @@ def ops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ops]:
     sim = FortnoxSimulator(max_requests=100_000, window_seconds=1.0)
     sim.start()
     sim.register_client(CLIENT_ID, CLIENT_SECRET)
-    stripe_port, port = free_port(), free_port()
+    stripe_port = free_port()
     localstripe = start_stripe_like_localstripe(stripe_port, "acct_operations")
-    # A file, not a pipe: a thousand event lines would fill a pipe nobody reads and stall `dev`.
-    log = (directory / "dev.out").open("w")
-    dev = subprocess.Popen(
-        [*CLI, "dev", "--port", str(port)],
-        cwd=directory,
-        env=clean_env(
-            STRIPE_WEBHOOK_SECRET=SECRET,
-            FORTNOX_API_URL=sim.api_url,
-            FORTNOX_AUTH_URL=sim.auth_url,
-            FORTNOX_CLIENT_ID=CLIENT_ID,
-            FORTNOX_CLIENT_SECRET=CLIENT_SECRET,
-            FORTNOX_TENANT_ID=TENANT,
-            FORTNOX_MAX_REQUESTS="100000",
-        ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     try:
         stripe_base = f"http://127.0.0.1:{stripe_port}"
-        wait_for(lambda: _up(f"{stripe_base}/v1/customers", auth=(STRIPE_KEY, "")), what="localstripe")
-        wait_for(
-            lambda: dev.poll() is not None or _up(f"http://127.0.0.1:{port}/health"), what="the local stack"
-        )
-        wait_for(
-            lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200,
-            what="the local stack to be ready",
-        )
-        assert dev.poll() is None, (directory / "dev.out").read_text()
-        outputs = json.loads((directory / ".local-stack" / "outputs.json").read_text())
-        aws = {
-            "endpoint_url": outputs["AwsEndpointUrl"],
-            "region_name": outputs["Region"],
-            "aws_access_key_id": "local",
-            "aws_secret_access_key": "local",
-            "aws_session_token": "local",
-        }
-        yield Ops(directory, sim, stripe_base, port, outputs, aws)
+        wait_for(lambda: reachable(f"{stripe_base}/v1/customers", auth=(STRIPE_KEY, "")), what="localstripe")
+        with running_dev(directory, sim, SECRET, (CLIENT_ID, CLIENT_SECRET, TENANT)) as dev:
+            outputs = dev.outputs
+            aws = {
+                "endpoint_url": outputs["AwsEndpointUrl"],
+                "region_name": outputs["Region"],
+                "aws_access_key_id": "local",
+                "aws_secret_access_key": "local",
+                "aws_session_token": "local",
+            }
+            yield Ops(directory, sim, stripe_base, dev.port, outputs, aws)
     finally:
-        dev.send_signal(signal.SIGINT)
-        try:
-            dev.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            dev.kill()
-        log.close()
         localstripe.terminate()
         localstripe.wait(timeout=10)
         sim.stop()
