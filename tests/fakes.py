@@ -38,7 +38,7 @@ from stripe_fortnox_sync.core.models import (
     SyncResult,
     TokenState,
 )
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
 
 Obj = dict[str, Any]
@@ -578,7 +578,7 @@ class FakeInvoiceSync(InvoiceSync):
     was asked to book (the Stripe id and what decides the booking), answers CREATED as invoice 900."""
 
     def __init__(self) -> None:
-        super().__init__(InMemoryFortnoxInvoices(), InvoiceAccounts())
+        super().__init__(InMemoryFortnoxInvoices(), BookkeepingAccounts())
         self.calls: list[tuple[str, Obj]] = []
 
     def _booked(self, event: StripeEvent, call: str, stripe_id: str, **details: Any) -> SyncResult:

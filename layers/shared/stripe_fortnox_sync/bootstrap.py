@@ -18,11 +18,10 @@ from stripe_fortnox_sync.adapters.fortnox.customers import FortnoxCustomerApi
 from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
 from stripe_fortnox_sync.adapters.fortnox.limiter import SlidingWindowLimiter
-from stripe_fortnox_sync.core.errors import ConfigError
 from stripe_fortnox_sync.core.models import StripeEvent
 from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics
 from stripe_fortnox_sync.core.settings import Settings
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import configured_accounts
 from stripe_fortnox_sync.sync import routes
 from stripe_fortnox_sync.sync.context import Context
 from stripe_fortnox_sync.sync.customer_sync import CustomerSync
@@ -72,10 +71,7 @@ def build_context(settings: Settings) -> Context:
     fortnox = FortnoxCustomerApi(client)
     invoices = None
     if routes.books_sales(settings):
-        try:
-            accounts = InvoiceAccounts(**dict(settings.invoice_accounts))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"INVOICE_ACCOUNTS: {exc}") from None
+        accounts = configured_accounts(settings)
         invoices = InvoiceSync(FortnoxInvoiceApi(client), accounts, settings.seller_country)
     return Context(
         settings,

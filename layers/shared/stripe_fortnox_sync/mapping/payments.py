@@ -14,7 +14,7 @@ from typing import Any
 
 from stripe_fortnox_sync.core.errors import InvoiceMappingError
 from stripe_fortnox_sync.core.models import FieldWarning
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.mapping.fortnox_invoice import document_number
 from stripe_fortnox_sync.mapping.money import (
     as_decimal,
@@ -40,7 +40,7 @@ def payment_payload(
     amount_minor: int,
     currency: str,
     paid_on: date,
-    accounts: InvoiceAccounts | None = None,
+    accounts: BookkeepingAccounts | None = None,
     *,
     settlement_sek_minor: int | None = None,
 ) -> MappedPayment:
@@ -52,7 +52,7 @@ def payment_payload(
     When Fortnox rounded the total (RoundOff) and the payment covers the unrounded total, the round-off
     is written off to the rounding account so that the invoice ends fully paid.
     """
-    accounts = accounts or InvoiceAccounts()
+    accounts = accounts or BookkeepingAccounts()
     warnings: list[FieldWarning] = []
     code = currency_code(currency)
     invoice_currency = fortnox_invoice.get("Currency") or "SEK"
@@ -115,7 +115,7 @@ def _settle_round_off(
     amount: Decimal,
     code: str,
     total: Decimal,
-    accounts: InvoiceAccounts,
+    accounts: BookkeepingAccounts,
     warnings: list[FieldWarning],
 ) -> None:
     """Write Fortnox's round-off off when the payment leaves exactly it; warn of any other balance."""

@@ -25,7 +25,7 @@ from typing import Any
 from stripe_fortnox_sync.core.errors import InvoiceMappingError, PermanentEventError, WaitingForInvoice
 from stripe_fortnox_sync.core.models import FieldWarning, Outcome, StripeEvent, SyncResult
 from stripe_fortnox_sync.core.ports import FortnoxInvoices
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.mapping.credits import credit_payload, refund_is_full
 from stripe_fortnox_sync.mapping.dates import stripe_date, stripe_invoice_paid_on
 from stripe_fortnox_sync.mapping.fortnox_invoice import MappedInvoice, total_difference
@@ -75,7 +75,7 @@ def _unrounded_total(invoice: Mapping[str, Any]) -> Decimal:
 
 class InvoiceSync:
     def __init__(
-        self, fortnox: FortnoxInvoices, accounts: InvoiceAccounts, seller_country: str = "SE"
+        self, fortnox: FortnoxInvoices, accounts: BookkeepingAccounts, seller_country: str = "SE"
     ) -> None:
         self._fortnox = fortnox
         self._accounts = accounts
