@@ -26,7 +26,9 @@ def sale(name: str) -> dict[str, Any]:
     return stripe_invoice([LineSpec(9900)], invoice_id=f"in_{name}", payment_intent=f"pi_{name}")
 
 
-def sell(fortnox: InMemoryFortnoxInvoices, name: str, accounts: BookkeepingAccounts | None = None) -> SyncResult:
+def sell(
+    fortnox: InMemoryFortnoxInvoices, name: str, accounts: BookkeepingAccounts | None = None
+) -> SyncResult:
     invoice = sale(name)
     sync = InvoiceSync(fortnox, accounts or BookkeepingAccounts())
     return sync.paid(stripe_event("invoice.paid", invoice, PERIOD_START + 60), invoice, "42")

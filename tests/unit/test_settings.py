@@ -7,8 +7,7 @@ from datetime import date
 import pytest
 
 from stripe_fortnox_sync.core.errors import ConfigError
-from stripe_fortnox_sync.core.parsers import FeeVat
-from stripe_fortnox_sync.core.settings import Settings
+from stripe_fortnox_sync.core.settings import FeeVat, Settings
 from stripe_fortnox_sync.mapping.accounts import configured_accounts
 from stripe_fortnox_sync.sync.routes import (
     DEFAULT_TYPES,
@@ -118,11 +117,13 @@ def test_payout_settings_are_read_and_checked(monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.delenv(name)
 
 
-def test_the_old_invoice_accounts_are_still_read_and_the_new_name_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_old_invoice_accounts_are_still_read_and_the_new_name_wins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("INVOICE_ACCOUNTS", '{"stripe_clearing": 1581, "bank": 1940}')
     monkeypatch.setenv("BOOKKEEPING_ACCOUNTS", '{"bank": 1920, "stripe_fees": 6064}')
     accounts = configured_accounts(Settings.from_env())
     assert (accounts.stripe_clearing, accounts.bank, accounts.stripe_fees) == (1581, 1920, 6064)
     monkeypatch.setenv("BOOKKEEPING_ACCOUNTS", '{"dispute_clearing": 151}')
-    with pytest.raises(ConfigError, match="BOOKKEEPING_ACCOUNTS.*dispute_clearing"):
+    with pytest.raises(ConfigError, match=r"BOOKKEEPING_ACCOUNTS.*dispute_clearing"):
         configured_accounts(Settings.from_env())

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from stripe_fortnox_sync.core.errors import ConfigError
@@ -16,14 +15,6 @@ SWEDISH_VAT_RATES = (0, 6, 12, 25)
 
 # (environment variable, raw value) -> the setting's value; raises ConfigError naming the variable.
 Parser = Callable[[str, str], Any]
-
-
-class MatchRule(StrEnum):
-    """How an unmapped Stripe customer is matched to an existing Fortnox customer."""
-
-    EMAIL = "email"
-    ORGANISATION_NUMBER = "organisation_number"
-    NONE = "none"
 
 
 # Parsers --------------------------------------------------------------------------------------
@@ -88,14 +79,6 @@ def names(allowed: tuple[str, ...] | None = None, what: str = "values") -> Parse
     return parse
 
 
-def match_rule(name: str, raw: str) -> MatchRule:
-    try:
-        return MatchRule(raw.strip().lower())
-    except ValueError:
-        allowed = ", ".join(r.value for r in MatchRule)
-        raise ConfigError(f"{name} must be one of {allowed}, got {raw.strip().lower()!r}") from None
-
-
 def parse_json_object(what: str, raw: str, *, secret: bool = False) -> dict[str, Any]:
     """`raw` as a JSON object, or a ConfigError naming `what` (a variable; a secret, whose value the
     message never quotes)."""
@@ -122,24 +105,6 @@ def optional_date(name: str, raw: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise ConfigError(f"{name} must be a date (YYYY-MM-DD), got {value!r}") from None
-
-
-class FeeVat(StrEnum):
-    """How the VAT on Stripe's fees is booked (the bookkeeper decides; see docs/payouts.md)."""
-
-    # Stripe (Ireland) charges no VAT to EU businesses outside Ireland: the buyer self-accounts
-    # output and input VAT at 25 % (2614 / 2645), which cancel out but must be reported.
-    REVERSE_CHARGE = "reverse_charge"
-    # Some Swedish guides book the fee as a VAT-free financial service.
-    NONE = "none"
-
-
-def fee_vat(name: str, raw: str) -> FeeVat:
-    try:
-        return FeeVat(raw.strip().lower())
-    except ValueError:
-        allowed = ", ".join(v.value for v in FeeVat)
-        raise ConfigError(f"{name} must be one of {allowed}, got {raw.strip()!r}") from None
 
 
 def voucher_series(name: str, raw: str) -> str:

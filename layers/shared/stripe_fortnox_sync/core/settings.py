@@ -14,17 +14,15 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
+from stripe_fortnox_sync.core.errors import ConfigError
 from stripe_fortnox_sync.core.parsers import (
     CHECKOUT_MODES,
-    FeeVat,
-    MatchRule,
     Parser,
     boolean,
-    fee_vat,
     json_object,
-    match_rule,
     names,
     optional_date,
     seconds,
@@ -35,6 +33,41 @@ from stripe_fortnox_sync.core.parsers import (
     voucher_series,
     whole,
 )
+
+
+class MatchRule(StrEnum):
+    """How an unmapped Stripe customer is matched to an existing Fortnox customer."""
+
+    EMAIL = "email"
+    ORGANISATION_NUMBER = "organisation_number"
+    NONE = "none"
+
+
+def match_rule(name: str, raw: str) -> MatchRule:
+    try:
+        return MatchRule(raw.strip().lower())
+    except ValueError:
+        allowed = ", ".join(r.value for r in MatchRule)
+        raise ConfigError(f"{name} must be one of {allowed}, got {raw.strip().lower()!r}") from None
+
+
+class FeeVat(StrEnum):
+    """How the VAT on Stripe's fees is booked (the bookkeeper decides; see docs/payouts.md)."""
+
+    # Stripe (Ireland) charges no VAT to EU businesses outside Ireland: the buyer self-accounts
+    # output and input VAT at 25 % (2614 / 2645), which cancel out but must be reported.
+    REVERSE_CHARGE = "reverse_charge"
+    # Some Swedish guides book the fee as a VAT-free financial service.
+    NONE = "none"
+
+
+def fee_vat(name: str, raw: str) -> FeeVat:
+    try:
+        return FeeVat(raw.strip().lower())
+    except ValueError:
+        allowed = ", ".join(v.value for v in FeeVat)
+        raise ConfigError(f"{name} must be one of {allowed}, got {raw.strip()!r}") from None
+
 
 # Declarations ---------------------------------------------------------------------------------
 
