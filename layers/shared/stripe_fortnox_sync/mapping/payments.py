@@ -43,6 +43,7 @@ def payment_payload(
     accounts: BookkeepingAccounts | None = None,
     *,
     settlement_sek_minor: int | None = None,
+    account: int | None = None,
 ) -> MappedPayment:
     """The payment of a Fortnox invoice (as Fortnox returned it) by what went through Stripe.
 
@@ -50,7 +51,8 @@ def payment_payload(
     negative total makes the payment negative). For a non-SEK invoice, `settlement_sek_minor` is the
     SEK amount Stripe booked (the balance transaction), if known; otherwise Fortnox's rate applies.
     When Fortnox rounded the total (RoundOff) and the payment covers the unrounded total, the round-off
-    is written off to the rounding account so that the invoice ends fully paid.
+    is written off to the rounding account so that the invoice ends fully paid. The money goes through
+    the Stripe clearing account unless `account` names another (a lost dispute's dispute clearing).
     """
     accounts = accounts or BookkeepingAccounts()
     warnings: list[FieldWarning] = []
@@ -69,7 +71,7 @@ def payment_payload(
     payload: dict[str, Any] = {
         "InvoiceNumber": int(number),
         "PaymentDate": _payment_day(fortnox_invoice, paid_on, warnings).isoformat(),
-        "ModeOfPaymentAccount": accounts.stripe_clearing,
+        "ModeOfPaymentAccount": account or accounts.stripe_clearing,
     }
     if accounts.mode_of_payment:
         payload["ModeOfPayment"] = accounts.mode_of_payment
