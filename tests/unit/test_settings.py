@@ -13,6 +13,7 @@ from stripe_fortnox_sync.sync.routes import (
     DEFAULT_TYPES,
     OPT_IN_TYPES,
     SUPPORTED_TYPES,
+    books_payouts,
     books_sales,
     enabled_types,
 )
@@ -49,10 +50,15 @@ def test_the_invoice_types_are_supported_and_off_by_default() -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(OPT_IN_TYPES))
-def test_any_invoice_type_enables_invoices(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+def test_any_opt_in_type_enables_invoices_or_payouts(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     monkeypatch.setenv("ENABLED_EVENT_TYPES", f"customer.created, {kind}")
     settings = Settings.from_env()
-    assert settings.event_types == ("customer.created", kind) and books_sales(settings)
+    assert settings.event_types == ("customer.created", kind)
+    # A payout event books vouchers; every other opt-in type (a lost dispute too) books invoices.
+    assert (books_payouts(settings), books_sales(settings)) == (
+        kind.startswith("payout."),
+        not kind.startswith("payout."),
+    )
 
 
 def test_checkout_payments_alone_enable_invoices(monkeypatch: pytest.MonkeyPatch) -> None:

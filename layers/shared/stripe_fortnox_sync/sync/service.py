@@ -108,7 +108,7 @@ def _transient(exc: BaseException) -> bool:
 def _retry_reason(exc: BaseException) -> str:
     """The park reason of a failure that was retried until the queue's last receive."""
     if isinstance(exc, WaitingForInvoice):
-        return "waiting_for_invoice"
+        return exc.reason
     if isinstance(exc, StripeUnavailable):
         return "stripe_unavailable"
     if isinstance(exc, FortnoxError):
@@ -231,8 +231,8 @@ class SyncService:
             return "config"
         if isinstance(exc, WaitingForInvoice):
             # The sale's own event is still on its way (or parked): SQS delivers this one again.
-            metrics.add_metric(name="RefundWaiting", unit=MetricUnit.Count, value=1)
-            logger.warning("refund waits for its invoice, will retry", extra={"error": str(exc)})
+            metrics.add_metric(name=exc.metric, unit=MetricUnit.Count, value=1)
+            logger.warning("waiting for a sale's invoice, will retry", extra={"error": str(exc)})
             return None
         if isinstance(exc, StripeUnavailable):
             metrics.add_metric(name="StripeApiFailure", unit=MetricUnit.Count, value=1)
