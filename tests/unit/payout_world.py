@@ -57,11 +57,12 @@ class PayoutWorld:
     def redeliver(self, event: StripeEvent) -> SyncResult:
         return routes.apply(self.world.context, event)
 
-    def sell(self, *payment_intents: str, amount: int = 9900) -> None:
+    def sell(self, *payment_intents: str, amount: int = 9900, currency: str = "sek") -> None:
         """A booked, paid Fortnox sale for each PaymentIntent (99.00 SEK + 25 % VAT by default)."""
         for intent in payment_intents:
+            invoice_id = intent.replace("pi_", "in_")
             invoice = stripe_invoice(
-                [LineSpec(amount)], invoice_id=intent.replace("pi_", "in_"), payment_intent=intent
+                [LineSpec(amount)], currency, invoice_id=invoice_id, payment_intent=intent
             )
             self.sales.paid(stripe_event("invoice.paid", invoice, PERIOD_START), invoice, "1")
 
