@@ -1,6 +1,7 @@
 """checkout.session.completed and payment_intent.succeeded as sales, through the local stack with
 the real `StripeApi` against the local Stripe API (`stripe_fortnox_cli.local.stripe_fake`,
-tests/integration/invoice_events/checks.py): a Checkout payment is invoiced once, a bare PaymentIntent is a one-row invoice, and its pending refund waits."""
+tests/integration/invoice_events/checks.py): a Checkout payment is invoiced once, a bare
+PaymentIntent is a one-row invoice, and its pending refund waits."""
 
 from __future__ import annotations
 
