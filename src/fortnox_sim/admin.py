@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Final, Protocol, Unpack
 
 from .knobs import KnobChanges
@@ -27,6 +28,19 @@ class Simulator(Protocol):
     def invoices(self, tenant: str | None = None) -> list[dict[str, Any]]: ...
 
     def payments(self, tenant: str | None = None) -> list[dict[str, Any]]: ...
+
+    def vouchers(self, tenant: str | None = None) -> list[dict[str, Any]]: ...
+
+    def files(self, tenant: str | None = None) -> list[dict[str, Any]]: ...
+
+    def ledger(
+        self,
+        tenant_id: str,
+        *,
+        accounts: Collection[int] = (),
+        from_date: str | None = None,
+        to_date: str | None = None,
+    ) -> dict[str, Any]: ...
 
     def reset(self, *, customers: bool = False, knobs: bool = False) -> None: ...
 
@@ -77,6 +91,28 @@ def _invoices(sim: Simulator, query: _Query, data: dict[str, Any]) -> Response:
     return Response(200, {"tenants": tenants})
 
 
+def _vouchers(sim: Simulator, query: _Query, data: dict[str, Any]) -> Response:
+    tenants = {n: {"vouchers": sim.vouchers(n), "files": sim.files(n)} for n in _tenant_ids(sim, query)}
+    return Response(200, {"tenants": tenants})
+
+
+def _ledger(sim: Simulator, query: _Query, data: dict[str, Any]) -> Response:
+    """Balances and entries per account: ?account=1580 (repeated, or 1580,1930), fromdate, todate."""
+    accounts = [a for raw in query.get("account", []) for a in raw.split(",") if a.strip()]
+    if not all(re.fullmatch(r"\s*\d{4}\s*", a) for a in accounts):
+        raise ValueError("account must be a four-digit account number")
+    dates = {name: param(query, name) for name in ("fromdate", "todate")}
+    for name, value in dates.items():
+        if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(f"{name} must be YYYY-MM-DD")
+    wanted = {int(a) for a in accounts}
+    tenants = {
+        n: sim.ledger(n, accounts=wanted, from_date=dates["fromdate"], to_date=dates["todate"])
+        for n in _tenant_ids(sim, query)
+    }
+    return Response(200, {"tenants": tenants})
+
+
 def _reset(sim: Simulator, query: _Query, data: dict[str, Any]) -> Response:
     sim.reset(customers=bool(data.get("customers")), knobs=bool(data.get("knobs")))
     return Response(200, {"ok": True})
@@ -118,6 +154,8 @@ _ENDPOINTS: Final[Mapping[tuple[str, str], _Endpoint]] = {
     ("GET", "/_sim/stats"): _stats,
     ("GET", "/_sim/invoices"): _invoices,
     ("GET", "/_sim/customers"): _customers,
+    ("GET", "/_sim/vouchers"): _vouchers,
+    ("GET", "/_sim/ledger"): _ledger,
     ("POST", "/_sim/reset"): _reset,
     ("GET", "/_sim/config"): _config,
     ("POST", "/_sim/config"): _configure,

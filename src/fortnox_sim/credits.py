@@ -3,8 +3,11 @@
 PUT /credit copies every row with the quantity negated (and the external references) into a new
 credit invoice dated today, links both ways through `CreditInvoiceReference`, and works once per
 invoice (reported Fortnox behaviour). A POST with `CreditInvoiceReference` makes a partial credit; any
-number of them is accepted while their totals (before öresavrundning) stay within the invoice's. A
-credit invoice has its own negative balance, settled by a negative payment (the refund paid out).
+number of them is accepted while their totals (before öresavrundning) stay within the invoice's,
+unless the knob `one_connected_credit` is on: then an invoice that has a credit invoice takes no other
+(Fortnox's interface offers one; whether its API refuses a second is not documented, so both are
+simulated). A credit invoice has its own negative balance, settled by a negative payment (the refund
+paid out).
 """
 
 from __future__ import annotations
@@ -26,9 +29,12 @@ _NO_REFERENCE = (None, "", "0")
 
 
 def credit_reference(
-    book: InvoiceBook, invoice: dict[str, Any], reference: str | None
+    book: InvoiceBook, invoice: dict[str, Any], reference: str | None, *, one_only: bool = False
 ) -> dict[str, Any] | None:
-    """Check a credit invoice against the invoice it credits; None when it is no credit."""
+    """Check a credit invoice against the invoice it credits; None when it is no credit.
+
+    one_only: an invoice that already has a credit invoice takes no other.
+    """
     if reference in _NO_REFERENCE:
         return None
     original = book.invoices.get(str(reference))
@@ -41,6 +47,11 @@ def credit_reference(
     if original["CustomerNumber"] != invoice["CustomerNumber"] or original["Currency"] != invoice["Currency"]:
         raise _bad(
             "invalid_credit_reference", "A credit invoice must have its invoice's customer and currency"
+        )
+    if one_only and original["_credits"]:
+        raise _bad(
+            "already_credited",
+            f"Invoice {reference} already has a credit invoice ({original['_credits'][0]})",
         )
     # Compared before öresavrundning: refunds of a few öre each must not round up past the invoice.
     if invoice["Gross"] >= 0:

@@ -11,9 +11,10 @@ Request and answer shapes follow the official OpenAPI spec (`fortnox_InvoicePayl
   PUT  /3/invoices/{n}/bookkeep|cancel|credit
 
 Totals are computed as amounts.py describes; credits work as credits.py describes. Invoices in other
-currencies take `CurrencyRate` from the knob `currency_rates` unless given. A booked invoice cannot
-change: it is credited instead. Fortnox's own error codes for these cases are not documented: the
-29901xx codes are invented, like the simulator's other 2990xxx codes.
+currencies take `CurrencyRate` from the knob `currency_rates` unless given. Bookkeeping writes the
+invoice's voucher (postings.py; InvoiceDate must lie in an open financial year). A booked invoice
+cannot change: it is credited instead. Fortnox's own error codes for these cases are not documented:
+the 29901xx codes are invented, like the simulator's other 2990xxx codes.
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ from .invoice_fields import (
     INVOICE_SORT_FIELDS,
     INVOICE_STATUS_FILTERS,
 )
-from .ledger import InvoiceBook, check_account, check_not_cancelled, check_year, render_invoice
+from .ledger import InvoiceBook, check_account, check_not_cancelled, render_invoice
 from .listing import matching, number_key, page, positive, search
+from .postings import book_invoice
 from .replies import Response, _bad
 from .resource import Call, Resource
-from .validation import DATE_RE, FieldChecker, parse_date
+from .validation import DATE_RE, FieldChecker
 
 __all__ = ["INVOICES"]
 
@@ -187,7 +189,7 @@ def _create(call: Call) -> Response:
     invoice = _new_invoice(number or book.free_number(), customer, call.today)
     credit_of = fields.pop("CreditInvoiceReference", None)
     apply(book, call.knobs, invoice, fields, creating=True)
-    original = credit_reference(book, invoice, credit_of)
+    original = credit_reference(book, invoice, credit_of, one_only=call.knobs.one_connected_credit)
     book.add(invoice)
     if original is not None:
         link_credit(book, original, invoice, call.now)
@@ -250,14 +252,12 @@ def _bookkeep(call: Call) -> Response:
     check_not_cancelled(invoice)
     if invoice["Booked"]:
         raise _bad("already_booked", f"Invoice {number} is already booked")
-    day = parse_date("InvoiceDate", invoice["InvoiceDate"])
-    check_year(day, "InvoiceDate", call.knobs)
     for row in invoice["InvoiceRows"]:
         # The chart may have changed since the invoice was saved.
         if row["AccountNumber"] is not None:
             check_account(row["AccountNumber"], "InvoiceRows.AccountNumber", call.knobs)
+    invoice.update(book_invoice(call, invoice))  # refuses a date no financial year takes
     invoice["Booked"] = True
-    invoice.update(book.voucher("B", day.year))
     book.touch(number, call.now)
     return Response(200, {"Invoice": render_invoice(invoice, call.base_url)})
 

@@ -1,13 +1,23 @@
-"""The simulator's knobs: limits, faults, validation strictness and the company's invoice setup."""
+"""The simulator's knobs: limits, faults, validation strictness and the company's invoice and
+bookkeeping setup (the latter's checks in book_knobs.py)."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from .company import DEFAULT_ACCOUNTS, DEFAULT_CURRENCIES, DEFAULT_CURRENCY_RATES
+from .book_knobs import YearSpan, financial_years, locked_period_end, voucher_series
+from .company import (
+    DEFAULT_ACCOUNTS,
+    DEFAULT_CURRENCIES,
+    DEFAULT_CURRENCY_RATES,
+    DEFAULT_VOUCHER_SERIES,
+    default_financial_years,
+)
+from .zone import fortnox_date
 
 __all__ = ["KnobChanges", "Knobs", "checked_changes"]
 
@@ -39,6 +49,19 @@ class Knobs:
     invoice_round_off: bool = True
     currency_rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CURRENCY_RATES))
     payment_requires_booked: bool = True
+    # Bookkeeping: the financial years (FromDate, ToDate) every tenant has, the last day of the
+    # locked period ("" for none), the voucher series (code -> Description, Manual), accounts in the
+    # chart that are inactive, and whether an invoice may have one connected credit invoice only
+    # (Fortnox's interface offers one; whether its API refuses a second is not documented).
+    financial_years: tuple[YearSpan, ...] = field(
+        default_factory=lambda: default_financial_years(fortnox_date(time.time()))
+    )
+    locked_period_end: str = ""
+    voucher_series: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {code: dict(series) for code, series in DEFAULT_VOUCHER_SERIES.items()}
+    )
+    inactive_accounts: tuple[int, ...] = ()
+    one_connected_credit: bool = False
 
 
 class KnobChanges(TypedDict, total=False):
@@ -61,6 +84,12 @@ class KnobChanges(TypedDict, total=False):
     invoice_round_off: bool | None
     currency_rates: Mapping[str, float] | None
     payment_requires_booked: bool | None
+    # Years as 2027, ["2027-07-01", "2028-06-30"] or {"FromDate": ..., "ToDate": ...}.
+    financial_years: Iterable[int | Iterable[str] | Mapping[str, str]] | None
+    locked_period_end: str | None  # "YYYY-MM-DD", or "" to unlock
+    voucher_series: Mapping[str, bool | Mapping[str, Any]] | None  # code -> Manual, or the series
+    inactive_accounts: Iterable[int] | None
+    one_connected_credit: bool | None
 
 
 def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -75,6 +104,10 @@ def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
         "closed_years": _closed_years(changes.get("closed_years")),
         "currency_rates": _currency_rates(changes.get("currency_rates")),
         "accounts": _accounts(changes.get("accounts")),
+        "inactive_accounts": _accounts(changes.get("inactive_accounts")),
+        "financial_years": financial_years(changes.get("financial_years")),
+        "locked_period_end": locked_period_end(changes.get("locked_period_end")),
+        "voucher_series": voucher_series(changes.get("voucher_series")),
     }
     merged = {**changes, **normalised}
     return {name: value for name, value in merged.items() if value is not None}

@@ -1,11 +1,11 @@
 """One tenant's invoices and payments (the InvoiceBook), the company's booking rules, and rendering.
 
-Amounts are kept as Decimal and become JSON numbers only on the way out.
+Amounts are kept as Decimal and become JSON numbers only on the way out. What bookkeeping writes
+(vouchers, the general ledger) is in postings.py, journal.py and general_ledger.py.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,8 +37,8 @@ class InvoiceBook:
     next_invoice: int = 1
     next_payment: int = 1
     next_row_id: int = 1
-    # Voucher numbers per (series, year): B for invoices, C for payments (Fortnox's usual series).
-    vouchers: Counter[tuple[str, int]] = field(default_factory=Counter)
+    # The SEK each booked invoice still has on the receivables account (postings.py).
+    receivables: dict[str, Decimal] = field(default_factory=dict)
 
     def invoice(self, number: str) -> dict[str, Any]:
         invoice = self.invoices.get(number)
@@ -67,10 +67,6 @@ class InvoiceBook:
         self.next_row_id += 1
         return self.next_row_id - 1
 
-    def voucher(self, series: str, year: int) -> dict[str, Any]:
-        self.vouchers[(series, year)] += 1
-        return {"VoucherSeries": series, "VoucherNumber": self.vouchers[(series, year)], "VoucherYear": year}
-
     def touch(self, number: str, now: float) -> None:
         self.modified_at[number] = now
 
@@ -91,6 +87,8 @@ def check_year(day: date, what: str, knobs: Knobs) -> None:
 def check_account(account: int, what: str, knobs: Knobs) -> None:
     if account not in knobs.accounts:
         raise _bad("account_not_found", f"Account {account} ({what}) does not exist in the chart of accounts")
+    if account in knobs.inactive_accounts:
+        raise _bad("account_inactive", f"Account {account} ({what}) is not active")
 
 
 def render_invoice(invoice: Mapping[str, Any], base_url: str) -> dict[str, Any]:

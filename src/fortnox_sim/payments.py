@@ -5,8 +5,9 @@
   PUT  /3/invoicepayments/{Number}/bookkeep
 
 A payment needs a booked invoice (knob `payment_requires_booked`), may not precede the invoice date
-nor fall in a closed financial year, and may not exceed the balance. It lowers the balance by its
-amount in the invoice currency (`Amount` for SEK, `AmountCurrency` otherwise) plus its write-offs.
+nor fall outside an open financial year (years.bookable), and may not exceed the balance. It lowers
+the balance by its amount in the invoice currency (`Amount` for SEK, `AmountCurrency` otherwise) plus
+its write-offs. Booking it writes its voucher (postings.py).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from typing import Any
 from .amounts import rounded
 from .invoice_fields import PAYMENT_FIELDS, PAYMENT_LIST_FIELDS, PAYMENT_READ_ONLY
 from .knobs import Knobs
-from .ledger import InvoiceBook, check_account, check_not_cancelled, check_year, render_payment
+from .ledger import InvoiceBook, check_account, check_not_cancelled, render_payment
 from .listing import number_key, page, positive
+from .postings import book_payment
 from .replies import Response, _bad
 from .resource import Call, Resource
 from .validation import FieldChecker, parse_date
+from .years import bookable
 
 __all__ = ["INVOICE_PAYMENTS"]
 
@@ -60,7 +63,8 @@ def _create(call: Call) -> Response:
             "payment_before_invoice",
             f"PaymentDate {payment_date.isoformat()} is before the invoice date {invoice['InvoiceDate']}",
         )
-    check_year(payment_date, "PaymentDate", call.knobs)
+    # Registering a payment is bookkeeping in Fortnox: its date must lie in an open financial year.
+    bookable(call, payment_date, "PaymentDate")
     rate = fields.get("CurrencyRate") or invoice["CurrencyRate"]
     amount, amount_currency = _amounts(fields, invoice, rate)
     write_offs = _write_offs(fields, invoice["Currency"], call.knobs)
@@ -168,10 +172,8 @@ def _bookkeep(call: Call) -> Response:
     payment = call.part(InvoiceBook).payment(number)
     if payment["Booked"]:
         raise _bad("already_booked", f"Invoice payment {number} is already booked")
-    day = parse_date("PaymentDate", payment["PaymentDate"])
-    check_year(day, "PaymentDate", call.knobs)
+    payment.update(book_payment(call, payment))  # refuses a date no financial year takes
     payment["Booked"] = True
-    payment.update(call.part(InvoiceBook).voucher("C", day.year))
     return Response(200, {"InvoicePayment": render_payment(payment, call.base_url)})
 
 

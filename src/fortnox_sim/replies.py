@@ -8,14 +8,16 @@ from typing import Any, Final, NamedTuple
 __all__ = ["ERROR_CODES", "ApiError", "Response", "error_response"]
 
 # Error codes in the envelope {"ErrorInformation": {"error": 1, "message": ..., "code": N}}.
-# The first group are codes Fortnox itself uses (FACTS.md). The 29900xx and 29901xx groups are
-# invented here: Fortnox does not document a code for these cases, and a client must not depend on
-# these numbers when talking to the real API, only on the HTTP status.
+# The first group are codes Fortnox itself uses (FACTS.md; 2001304 from Fortnox's list of errors,
+# developer.fortnox.se/general/errors). The 29900xx, 29901xx and 29902xx groups are invented here:
+# Fortnox does not document a code for these cases, and a client must not depend on these numbers
+# when talking to the real API, only on the HTTP status.
 ERROR_CODES: Final[Mapping[str, int]] = {
     "invalid_characters": 2000359,  # control character or character outside the Unicode BMP
     "customer_number_used": 2000637,  # also answered for an empty or missing Name (reported)
     "invalid_content_type": 1000031,  # a POST/PUT whose Content-Type is not application/json
     "unauthorized": 2000311,  # missing, unknown or expired bearer token (HTTP 401)
+    "account_not_found": 2001304,  # "Kunde inte hitta konto": not in the chart of accounts
     "unknown_field": 2990001,
     "wrong_type": 2990002,  # e.g. a number where the spec says string
     "too_long": 2990003,
@@ -39,7 +41,6 @@ ERROR_CODES: Final[Mapping[str, int]] = {
     "invoice_not_found": 2990101,  # HTTP 404: no such invoice
     "payment_not_found": 2990102,  # HTTP 404: no such invoice payment
     "customer_not_found": 2990103,  # CustomerNumber names no customer
-    "account_not_found": 2990104,  # an account that is not in the chart of accounts
     "financial_year_closed": 2990105,  # a date in a closed (locked) financial year
     "invoice_booked": 2990106,  # a booked invoice cannot be changed or cancelled: credit it
     "invoice_cancelled": 2990107,
@@ -53,6 +54,19 @@ ERROR_CODES: Final[Mapping[str, int]] = {
     "unsupported": 2990115,  # a feature the simulator does not model (articles, ROT/RUT, freight)
     "invoice_not_booked": 2990116,  # a payment on an unbooked invoice
     "credit_exceeds_invoice": 2990117,  # credits would exceed what the invoice is worth
+    # Bookkeeping: financial years, the locked period, voucher series, vouchers, files. The messages
+    # integrators report from Fortnox are in the comments (Swedish); the codes are not documented.
+    "financial_year_not_found": 2990201,  # no financial year covers the date, or no such Id
+    "period_locked": 2990202,  # a date on or before the locked period's EndDate
+    "voucher_series_not_found": 2990203,  # 'Verifikationsserien "F" finns inte' (reported)
+    "voucher_series_not_manual": 2990204,  # "Verifikationsserien är inte manuell" (reported)
+    "account_inactive": 2990205,  # 'Konto "xxxx" är inte aktivt' (reported)
+    "voucher_unbalanced": 2990206,  # debits differ from credits
+    "invalid_voucher_row": 2990207,  # Debit and Credit: one of them, not negative, two decimals
+    "voucher_not_found": 2990208,  # HTTP 404
+    "required_field": 2990209,  # a field the spec requires is missing or empty
+    "file_not_found": 2990210,  # a FileId that is not in the inbox (HTTP 404 when in the path)
+    "file_already_connected": 2990211,  # a file is connected to one voucher
 }
 
 

@@ -6,10 +6,11 @@ window and fault injection, the dispatcher with its resource table, and the HTTP
 
 from __future__ import annotations
 
+import copy
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from types import FrameType, TracebackType
 from typing import Any, Final, Unpack
@@ -19,6 +20,9 @@ from .api import data_counts
 from .company import DEFAULT_CURRENCIES
 from .customers import CustomerRegister, render_customer
 from .dispatch import Dispatcher
+from .general_ledger import ledger_report
+from .inbox import Inbox, render_files
+from .journal import Journal, render_voucher
 from .knobs import KnobChanges, Knobs, checked_changes
 from .ledger import InvoiceBook, render_invoices, render_payments
 from .limits import Faults, RateWindow
@@ -144,7 +148,7 @@ class FortnoxSimulator:
         with self._state.lock:
             knobs = self._state.knobs
             return {
-                **vars(knobs),
+                **copy.deepcopy(vars(knobs)),  # a copy: changing it must go through configure
                 "currencies": list(knobs.currencies),
                 "force_429_pending": self._faults.pending_429,
             }
@@ -165,9 +169,9 @@ class FortnoxSimulator:
         api_requests: all /3 requests; rate_limited: 429s (forced_429 of them from force_429);
         unauthorized: /3 401s; invalid_client: token-endpoint 401s; injected_5xx and
         injected_timeouts; token_grants by grant type; invalid_grant; customers (and per tenant),
-        invoices and invoice_payments; durations_ms: server-side time of /3 requests (count, mean,
-        min, p50..p99, max), also per route in durations_ms_by_route, and every sample in
-        durations_ms_raw if asked.
+        invoices, invoice_payments, vouchers and inbox_files; durations_ms: server-side time of /3
+        requests (count, mean, min, p50..p99, max), also per route in durations_ms_by_route, and
+        every sample in durations_ms_raw if asked.
         """
         with self._state.lock:
             return self._state.stats.report(data_counts(self._state.tenants), include_durations)
@@ -190,6 +194,30 @@ class FortnoxSimulator:
     def payments(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
         """Invoice payments of one tenant, or of every tenant when tenant_id is None."""
         return self._inspect(tenant_id, lambda t, base: render_payments(t.part(InvoiceBook), base))
+
+    def vouchers(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Full vouchers (with rows), manual and bookkeeping's alike, of one tenant or of every one."""
+        return self._inspect(
+            tenant_id, lambda t, base: [render_voucher(v, base) for v in t.part(Journal).ordered()]
+        )
+
+    def files(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Inbox files with their bytes (base64) and voucher connections, of one tenant or of every one."""
+        return self._inspect(tenant_id, lambda t, base: render_files(t.part(Inbox), base))
+
+    def ledger(
+        self,
+        tenant_id: str,
+        *,
+        accounts: Collection[int] = (),
+        from_date: str | None = None,
+        to_date: str | None = None,
+    ) -> dict[str, Any]:
+        """One tenant's general ledger: balances and entries per account (general_ledger.py)."""
+        with self._state.lock:
+            tenant = self._state.tenants.get(tenant_id)
+            journal = tenant.part(Journal) if tenant else Journal()
+            return ledger_report(journal, accounts=accounts, from_date=from_date, to_date=to_date)
 
     def last_modified(self, tenant_id: str, customer_number: str) -> datetime | None:
         """When a customer last changed, in Fortnox's zone (the one its lastmodified filter reads)."""

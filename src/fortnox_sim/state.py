@@ -10,28 +10,14 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import timedelta, timezone, tzinfo
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 from .knobs import Knobs, checked_changes
 from .stats import Stats
+from .zone import FORTNOX_TIMEZONE
 
 __all__ = ["FORTNOX_TIMEZONE", "Clock", "SimState", "Tenant"]
 
-
-def _fortnox_zone() -> tzinfo:
-    # Fortnox reads and shows lastmodified in Swedish local time, whatever the client's zone.
-    # Read in the host's zone instead, a client's UTC-based search looked hours into the
-    # future on a machine west of UTC and found nothing (crash recovery then duplicated).
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("Europe/Stockholm")
-    except Exception:  # no tz database (slim containers): standard time, off by 1 h in summer
-        return timezone(timedelta(hours=1), "CET")
-
-
-FORTNOX_TIMEZONE: Final[tzinfo] = _fortnox_zone()
 
 _Part = TypeVar("_Part")
 

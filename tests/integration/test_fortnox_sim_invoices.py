@@ -228,12 +228,15 @@ def test_booked_invoices_cannot_change(api: Api) -> None:
     booked = api.action("1", "bookkeep")
     assert booked.status_code == 200
     body = booked.json()["Invoice"]
+    # VoucherYear is the financial year's Id, as a voucher's Year (the years start with 2000).
+    year = api.call("GET", "/financialyears", params={"date": "2024-05-01"}).json()["FinancialYears"][0]
     assert (body["Booked"], body["VoucherSeries"], body["VoucherNumber"], body["VoucherYear"]) == (
         True,
         "B",
         1,
-        2024,
+        year["Id"],
     )
+    assert year["Id"] == 25 and year["FromDate"] == "2024-01-01"
     error(api.call("PUT", "/invoices/1", json={"Invoice": {"Remarks": "late"}}), 400, "invoice_booked")
     error(api.action("1", "cancel"), 400, "invoice_booked")
     error(api.action("1", "bookkeep"), 400, "already_booked")

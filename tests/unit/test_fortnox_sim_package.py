@@ -11,6 +11,7 @@ import pytest
 
 import fortnox_sim
 from fortnox_sim import ERROR_CODES
+from fortnox_sim.api import route_template
 from fortnox_sim.knobs import Knobs
 from fortnox_sim.replies import ApiError, Response
 from fortnox_sim.resource import Call, Resource
@@ -18,12 +19,41 @@ from fortnox_sim.resource import Call, Resource
 PACKAGE = Path(fortnox_sim.__file__).parent
 
 
+def _raised_code_names() -> set[str]:
+    pattern = re.compile(r'(?:_bad|error_response)\(\s*(?:\d+,\s*)?"(\w+)"')
+    return {name for module in PACKAGE.glob("*.py") for name in pattern.findall(module.read_text("utf-8"))}
+
+
 def test_every_error_code_name_in_the_package_is_known() -> None:
     # An unknown name would turn a 400 into a KeyError (a 500) inside the simulator.
-    pattern = re.compile(r'(?:_bad|error_response)\(\s*(?:\d+,\s*)?"(\w+)"')
-    names = {name for module in PACKAGE.glob("*.py") for name in pattern.findall(module.read_text("utf-8"))}
+    names = _raised_code_names()
     assert len(names) > 30
     assert names <= set(ERROR_CODES)
+
+
+def test_every_error_code_is_raised_somewhere_and_no_two_share_a_number() -> None:
+    assert _raised_code_names() == set(ERROR_CODES)
+    assert len(set(ERROR_CODES.values())) == len(ERROR_CODES)
+
+
+@pytest.mark.parametrize(
+    ("path", "template"),
+    [
+        ("/3/financialyears", "/3/financialyears"),
+        ("/3/financialyears/3", "/3/financialyears/{n}"),
+        ("/3/settings/lockedperiod", "/3/settings/lockedperiod"),
+        ("/3/voucherseries/A", "/3/voucherseries/{n}"),
+        ("/3/vouchers", "/3/vouchers"),
+        ("/3/vouchers/sublist", "/3/vouchers/sublist"),
+        ("/3/vouchers/sublist/A", "/3/vouchers/sublist/{series}"),
+        ("/3/vouchers/A/12", "/3/vouchers/{series}/{n}"),
+        ("/3/inbox", "/3/inbox"),
+        ("/3/voucherfileconnections/abc", "/3/voucherfileconnections/{n}"),
+        ("/3/settings/company", "/3/{unknown}"),
+    ],
+)
+def test_the_bookkeeping_paths_are_in_the_resource_table(path: str, template: str) -> None:
+    assert route_template(path) == template
 
 
 def test_only_the_standard_library_and_the_country_codes_are_imported() -> None:
