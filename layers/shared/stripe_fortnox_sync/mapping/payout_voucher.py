@@ -183,7 +183,8 @@ def payout_voucher(
     if reverse_charge:
         rows += _reverse_charge_rows(entries, accounts)
     voucher = Voucher(description(payout_id), _comments(payout_id, entries, day), day, tuple(rows))
-    return PayoutPlan(voucher, report, f"{len(entries)} transactions, {len(voucher.rows)} rows")
+    n = len(entries)
+    return PayoutPlan(voucher, report, f"{n} transaction{'' if n == 1 else 's'}, {len(voucher.rows)} rows")
 
 
 def transfer_voucher(payout_id: str, amount: int, day: date, accounts: BookkeepingAccounts) -> Voucher:
