@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 HEADER = (
     f"{'PAYOUT':<30} {'ARRIVAL':<10}  {'AMOUNT SEK':>12}  {'VOUCHER':<9} {'VIA 1580 SEK':>14}  "
-    f"{'1580 NET':>10}"
+    f"{'1580 NET':>10}  CHECK"
 )
 
 
@@ -110,14 +110,25 @@ def _check(
 
 
 def _print(check: PayoutCheck, arrival: date, out: TextIO) -> None:
-    status = "0.00" if not check.differences else _sek(check.net)
+    n = len(check.differences)
+    verdict = "booked in full" if not n else plural(n, "difference")
     print(
         f"{check.payout_id:<30} {arrival.isoformat()}  {_sek(check.amount):>12}  {check.voucher or '-':<9} "
-        f"{_sek(check.through_clearing):>14}  {status:>10}",
+        f"{_sek(check.through_clearing):>14}  {_sek(check.net):>10}  {verdict}",
         file=out,
     )
     for difference in check.differences:
         print(f"    {difference.source:<26} {_sek(difference.amount):>12}  {difference.why}", file=out)
+
+
+def _summary(checks: Sequence[PayoutCheck], requests: int, out: TextIO) -> None:
+    full = sum(1 for c in checks if not c.differences)
+    total = sum(c.net for c in checks)
+    print(
+        f"{full} of {plural(len(checks), 'payout')} booked in full; the clearing account nets to "
+        f"{_sek(total)} SEK for their transactions ({plural(requests, 'Fortnox request')}).",
+        file=out,
+    )
 
 
 def ledger(stack: Stack, options: LedgerOptions, out: TextIO, err: TextIO) -> int:
@@ -136,16 +147,6 @@ def ledger(stack: Stack, options: LedgerOptions, out: TextIO, err: TextIO) -> in
         check = _check(docs, payout, txns)
         checks.append(check)
         _print(check, arrival, out)
-    off = [c for c in checks if c.differences]
-    total = sum(c.net for c in checks)
-    print(
-        f"1580 nets to 0.00 for {len(checks) - len(off)} of {plural(len(checks), 'payout')}"
-        + (
-            f"; off by {_sek(total)} SEK in all ({docs.requests} Fortnox requests)."
-            if off
-            else f" ({docs.requests} Fortnox requests)."
-        ),
-        file=out,
-    )
+    _summary(checks, docs.requests, out)
     docs.print_simulator_balance(since, until, out)
-    return EXIT_FAILED if off else EXIT_OK
+    return EXIT_FAILED if any(c.differences for c in checks) else EXIT_OK
