@@ -124,21 +124,21 @@ def bench_payouts() -> Result:
         first, _ = _measure(stack, stripe, "po_Bench0010", 10)
         warm, again = _measure(stack, stripe, "po_Bench0100", 100)
         itemised, _ = _measure(stack, stripe, "po_Bench0040", 40)
-    result.row("a first payout in a container, 10 charges", str(first), "<= 5", first <= 5)
+    result.row("a first payout in a container, 10 charges", str(first), "<= 6", first <= 6)
     result.row(
         "a payout of 100 charges: rows per category, the report attached (warm container)",
         str(warm),
-        "<= 5",
-        warm <= 5,
+        "<= 6",
+        warm <= 6,
     )
-    result.row("a payout of 40 charges, a row each (warm container)", str(itemised), "<= 3", itemised <= 3)
+    result.row("a payout of 40 charges, a row each (warm container)", str(itemised), "<= 4", itemised <= 4)
     result.row("the same payout.paid again (a new event id)", str(again), "0", again == 0)
     result.notes.append(
         "Per payout, not per transaction: the series and the financial year (2 requests) once per "
-        "container, the locked period, one listing of the invoices dated around the charges (500 a "
-        "page) and the voucher; a payout of more than PayoutItemisedRows (50) transactions 2 more "
-        "(the report into the inbox, connected to the voucher). A charge whose sale is dated outside "
-        "the listing costs one search more. The sales themselves were booked by invoice.paid first "
-        "(5 requests each, section 3)."
+        "container; the locked period, one listing of the invoices dated around the charges (500 a "
+        "page), the series' vouchers of the payout's days (one an interrupted attempt posted?) and "
+        "the voucher; a payout of more than PayoutItemisedRows (50) transactions 2 more (the report "
+        "into the inbox, connected to the voucher). A charge whose sale is dated outside the listing "
+        "costs one search more. The sales were booked by invoice.paid first (5 requests each, section 3)."
     )
     return result

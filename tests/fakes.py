@@ -536,12 +536,14 @@ class InMemoryFortnoxVouchers:
             raise FortnoxError("no answer within 10 s", method="POST", path="/vouchers", ambiguous=True)
         return copy.deepcopy(voucher)
 
-    def find_vouchers(self, description: str, first: date, last: date, financial_year: int) -> list[Obj]:
+    def find_vouchers(
+        self, description: str, series: str, first: date, last: date, financial_year: int
+    ) -> list[Obj]:
         self.calls["find"] += 1
         return [
             {k: v for k, v in voucher.items() if k != "VoucherRows"}
-            for (_, _, year), voucher in self.vouchers.items()
-            if year == financial_year
+            for (code, _, year), voucher in self.vouchers.items()
+            if (code, year) == (series, financial_year)
             and voucher["Description"] == description
             and first.isoformat() <= voucher["TransactionDate"] <= last.isoformat()
         ]

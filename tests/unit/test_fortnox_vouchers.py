@@ -63,7 +63,7 @@ def test_create_find_and_read_a_voucher() -> None:
     vouchers, requester = api(
         {
             ("POST", "/vouchers"): {"Voucher": created},
-            ("GET", "/vouchers"): listed,
+            ("GET", "/vouchers/sublist/A"): listed,
             ("GET", "/vouchers/A/7"): {"Voucher": {**created, "VoucherRows": []}},
         }
     )
@@ -71,7 +71,7 @@ def test_create_find_and_read_a_voucher() -> None:
     assert requester.requests[0].params == {"financialyear": 3}
     assert requester.requests[0].body == {"Voucher": {"Description": "x"}}
     # The list filter is no exact match: only the exact Description counts.
-    found = vouchers.find_vouchers("Stripe utbetalning po_1", date(2024, 5, 23), date(2024, 5, 23), 3)
+    found = vouchers.find_vouchers("Stripe utbetalning po_1", "A", date(2024, 5, 23), date(2024, 5, 23), 3)
     assert [v["VoucherNumber"] for v in found] == [7]
     assert requester.requests[1].params == {
         "financialyear": 3,

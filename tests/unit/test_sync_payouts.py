@@ -90,7 +90,8 @@ def test_an_interrupted_post_is_found_in_fortnox_not_posted_again(interrupted: s
     assert len(w.vouchers.vouchers) == 1
     result = w.send("payout.paid", po)  # SQS delivers it again
     assert (result.outcome, result.fortnox_number) == (Outcome.UPDATED, "A 1")
-    assert "interrupted" in result.detail and w.vouchers.calls["find"] == 1
+    # Searched before each POST: found the second time, not posted again.
+    assert "interrupted" in result.detail and w.vouchers.calls["find"] == 2
     assert len(w.vouchers.vouchers) == 1
     assert w.send("payout.paid", po).outcome is Outcome.UNCHANGED
 
@@ -154,3 +155,13 @@ def test_a_large_payout_is_summed_per_category_with_its_report_attached_once() -
     assert w.vouchers.files[file_id][0] == "stripe-payout-po_4.csv"
     w.send("payout.paid", po)
     assert len(w.vouchers.connections) == 1
+
+
+def test_a_voucher_fortnox_has_but_the_state_table_does_not_is_adopted_not_posted_again() -> None:
+    w = PayoutWorld()
+    po, txns = demo_payout(w)
+    w.pay_out(po, txns)
+    w.records.vouchers.clear()  # a new stack, or its state table lost
+    result = w.send("payout.paid", po)
+    assert (result.outcome, result.fortnox_number) == (Outcome.UPDATED, "A 1")
+    assert "before this stack recorded it" in result.detail and len(w.vouchers.vouchers) == 1

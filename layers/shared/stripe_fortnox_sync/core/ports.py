@@ -111,9 +111,10 @@ class FortnoxVouchers(Protocol):
     def create_voucher(self, body: Mapping[str, Any], financial_year: int) -> dict[str, Any]: ...
 
     def find_vouchers(
-        self, description: str, first: date, last: date, financial_year: int
+        self, description: str, series: str, first: date, last: date, financial_year: int
     ) -> list[dict[str, Any]]:
-        """Vouchers (list items) dated from `first` to `last` whose Description is exactly this."""
+        """Vouchers (list items) of one series dated from `first` to `last` whose Description is
+        exactly this."""
         ...
 
     def get_voucher(self, series: str, number: int, financial_year: int) -> dict[str, Any]: ...

@@ -153,20 +153,10 @@ class CreditSync(InvoiceSteps):
         first_credit = str(sale.get("CreditInvoiceReference") or "0")
         if first_credit != "0" and first_credit not in numbers:
             numbers.append(first_credit)  # in case Fortnox's credit action did not copy the references
-        credited = Decimal(0)
-        for credit_number in numbers:
-            credit = self._fortnox.get_invoice(credit_number)
-            untagged = credit.get("ExternalInvoiceReference1") in (
-                None,
-                "",
-                sale.get("ExternalInvoiceReference1"),
-            )
-            if untagged and -unrounded_total(credit) == minor_to_decimal(back.amount, back.currency):
-                # A full credit whose tagging a crash interrupted (Fortnox's credit action copies
-                # the sale's references), or the same credit made by hand: it is this one's.
-                progress.steps.append("credit adopted")
-                return self._fortnox.update_invoice(credit_number, tags)
-            credited -= unrounded_total(credit)
+        adopted, credited = self._earlier_credits(sale, numbers, back)
+        if adopted is not None:
+            progress.steps.append("credit adopted")
+            return self._fortnox.update_invoice(adopted, tags)
         credited_minor = decimal_to_minor(credited, back.currency)
         if refund_is_full(sale, back.amount, back.currency, credited_minor):
             credited_sale = self._fortnox.credit_invoice(str(sale["DocumentNumber"]))
@@ -185,6 +175,22 @@ class CreditSync(InvoiceSteps):
             },
         )
         return self._connected_or_standalone(mapped, sale, back, progress, bool(numbers))
+
+    def _earlier_credits(
+        self, sale: Mapping[str, Any], numbers: list[str], back: TakeBack
+    ) -> tuple[str | None, Decimal]:
+        """The credit this take-back made before a crash interrupted its tagging (a full credit
+        Fortnox's credit action copied the sale's references onto, or the same credit made by hand),
+        else None and what the sale's credits add up to."""
+        credited = Decimal(0)
+        for credit_number in numbers:
+            credit = self._fortnox.get_invoice(credit_number)
+            references = (None, "", sale.get("ExternalInvoiceReference1"))
+            untagged = credit.get("ExternalInvoiceReference1") in references
+            if untagged and -unrounded_total(credit) == minor_to_decimal(back.amount, back.currency):
+                return credit_number, credited
+            credited -= unrounded_total(credit)
+        return None, credited
 
     def _connected_or_standalone(
         self, mapped: MappedInvoice, sale: Mapping[str, Any], back: TakeBack, progress: Progress, again: bool

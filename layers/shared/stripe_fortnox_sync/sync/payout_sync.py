@@ -10,10 +10,10 @@ A manual or instant payout cannot be broken down: its own amount is booked as a 
 event is parked (`manual_payout`) to tell the bookkeeper what Stripe's balance report must add. A
 payout that fails after it was booked gets a reversal voucher.
 
-Costs, in Fortnox requests: a payout's first voucher 4 (the locked period, the invoices dated around
-its charges, 1 a page of 500, the voucher; the series and the financial year once per container),
-plus one search per charge the listing did not find, plus 2 to attach the report of a payout of more
-than `PayoutItemisedRows` transactions; a redelivery none.
+Costs, in Fortnox requests: a payout's voucher 4 (the locked period, the invoices dated around its
+charges, 1 a page of 500, the series' vouchers of its days, the POST), 2 more in a cold container
+(the series and the financial year), one search per charge the listing did not find, 2 to attach
+the report of a payout of more than `PayoutItemisedRows` transactions; a redelivery none.
 """
 
 from __future__ import annotations
@@ -36,7 +36,12 @@ from stripe_fortnox_sync.sync.voucher_posting import Posted, VoucherPoster
 # The invoices listed around a payout's charges: a sale is dated on or a little before its charge.
 LOOK_BEFORE = timedelta(days=3)
 LOOK_AFTER = timedelta(days=2)
-OUTCOMES = {"posted": Outcome.CREATED, "recovered": Outcome.UPDATED, "already": Outcome.UNCHANGED}
+OUTCOMES = {
+    "posted": Outcome.CREATED,
+    "recovered": Outcome.UPDATED,
+    "adopted": Outcome.UPDATED,
+    "already": Outcome.UNCHANGED,
+}
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,7 @@ class PayoutSync:
         waiting = [e.source_id for e in missing if e.txn_id not in presales]
         if waiting:
             raise UnbookedCharge(
-                f"payout {payout_id}: {', '.join(waiting)} ha(s) no sale in Fortnox yet (its invoice.paid or "
+                f"payout {payout_id} waits for the Fortnox sale of {', '.join(waiting)} (its invoice.paid or "
                 "payment_intent.succeeded is still on its way, parked, or from before invoices were on)"
             )
         return presales
@@ -178,6 +183,7 @@ class PayoutSync:
         words = {
             "posted": "booked",
             "recovered": "found after an interrupted attempt",
+            "adopted": "found in Fortnox, booked before this stack recorded it",
             "already": "already booked",
         }
         text = f"voucher {posted.ref} {words[posted.how]}" + (

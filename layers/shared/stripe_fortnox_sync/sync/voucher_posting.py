@@ -2,11 +2,11 @@
 neither change nor delete one.
 
 The state table records the intent (the key of what is booked and the body's hash) before the POST,
-and the voucher's series, number and financial year after it. A record with a number: done. A record
-without one: an earlier attempt may have posted and died before recording (a crash, a timeout whose
-answer was lost), so Fortnox is searched for a voucher with the exact Description in the dates it can
-have, and its rows compared with ours before anything is posted again. No record: nothing was ever
-posted, and no search is needed.
+and the voucher's series, number and financial year after it. A record with a number: done, no
+Fortnox request. Otherwise an earlier attempt may have posted and died before recording (a crash, a
+timeout whose answer was lost; or the state table is younger than Fortnox's books), so Fortnox's
+series is searched for a voucher with the exact Description in the dates it can have, and its rows
+compared with ours, before anything is posted.
 
 Before posting, what Fortnox would refuse is refused here with a reason a person can act on: a series
 that does not take manual vouchers (checked once per container, at the first voucher), a date in no
@@ -27,7 +27,8 @@ from stripe_fortnox_sync.mapping.voucher import Voucher, VoucherRef, body_hash, 
 
 @dataclass(frozen=True)
 class Posted:
-    """A voucher in Fortnox and how this call found it: "posted", "recovered" or "already"."""
+    """A voucher in Fortnox and how this call found it: "posted" now, "recovered" (posted by an
+    interrupted attempt), "adopted" (in Fortnox before the state table knew it) or "already"."""
 
     ref: VoucherRef
     how: str
@@ -71,12 +72,15 @@ class VoucherPoster:
             return Posted(_ref(record), "already", record)
         body = payload(voucher, self._series)
         year = self.check_can_post(voucher.day)
-        if record is not None:
-            found = self._recover(body, voucher, year, search_from or voucher.day)
-            if found is not None:
-                record = replace(record, series=found.series, number=found.number, year=found.year)
-                self._records.save_voucher(record)
-                return Posted(found, "recovered", record)
+        # Also without an intent: the state table may be younger than Fortnox's books (a new stack).
+        found = self._recover(body, voucher, year, search_from or voucher.day)
+        if found is not None:
+            # An intent: an interrupted attempt posted it. None: posted before the state table knew.
+            how = "recovered" if record is not None else "adopted"
+            found_record = record or VoucherRecord(key, body_hash(body))
+            record = replace(found_record, series=found.series, number=found.number, year=found.year)
+            self._records.save_voucher(record)
+            return Posted(found, how, record)
         record = VoucherRecord(key, body_hash(body))
         self._records.save_voucher(record)
         created = self._vouchers.create_voucher(body, year)
@@ -143,7 +147,8 @@ class VoucherPoster:
 
     def _recover(self, body: dict[str, Any], voucher: Voucher, year: int, first: date) -> VoucherRef | None:
         """The voucher an interrupted attempt posted, found by its exact Description and its rows."""
-        found = self._vouchers.find_vouchers(voucher.description, min(first, voucher.day), voucher.day, year)
+        first = min(first, voucher.day)
+        found = self._vouchers.find_vouchers(voucher.description, self._series, first, voucher.day, year)
         for item in found:
             series, number = str(item.get("VoucherSeries") or ""), int(item.get("VoucherNumber") or 0)
             full = self._vouchers.get_voucher(series, number, year)

@@ -70,15 +70,16 @@ class FortnoxVoucherApi:
         return unwrap(data, "Voucher")
 
     def find_vouchers(
-        self, description: str, first: date, last: date, financial_year: int
+        self, description: str, series: str, first: date, last: date, financial_year: int
     ) -> list[dict[str, Any]]:
-        """Vouchers dated `first`..`last` in the year whose Description is exactly `description`."""
+        """GET /vouchers/sublist/{series}: its vouchers dated `first`..`last` in the year whose
+        Description is exactly `description` (the list has no filter on it)."""
         params: dict[str, str | int] = {
             "financialyear": financial_year,
             "fromdate": first.isoformat(),
             "todate": last.isoformat(),
         }
-        found = pages(self._client, "/vouchers", "Vouchers", params)
+        found = pages(self._client, f"/vouchers/sublist/{_segment(series)}", "Vouchers", params)
         return [v for v in found if v.get("Description") == description]
 
     def get_voucher(self, series: str, number: int, financial_year: int) -> dict[str, Any]:
