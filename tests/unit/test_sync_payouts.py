@@ -157,6 +157,19 @@ def test_a_large_payout_is_summed_per_category_with_its_report_attached_once() -
     assert len(w.vouchers.connections) == 1
 
 
+def test_a_report_an_interrupted_attempt_never_attached_is_attached_by_the_next() -> None:
+    w = PayoutWorld(itemised_rows=2)
+    w.sell("pi_1", "pi_2", "pi_3")
+    po, txns = paying("po_5", *(charge_txn(f"ch_{i}", 12375, 359) for i in (1, 2, 3)))
+    w.records.crash_on_voucher_save = 3  # intent, number, then the attached flag
+    with pytest.raises(RuntimeError):
+        w.pay_out(po, txns)
+    w.vouchers.connections.clear()  # and the attach itself never happened
+    assert w.send("payout.paid", po).outcome is Outcome.UNCHANGED
+    assert len(w.vouchers.connections) == 1 and len(w.vouchers.vouchers) == 1
+    assert w.send("payout.paid", po).outcome is Outcome.UNCHANGED and len(w.vouchers.connections) == 1
+
+
 def test_a_voucher_fortnox_has_but_the_state_table_does_not_is_adopted_not_posted_again() -> None:
     w = PayoutWorld()
     po, txns = demo_payout(w)

@@ -30,7 +30,12 @@ from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.mapping.balance import Entry, UnknownCategory, classify_all
 from stripe_fortnox_sync.mapping.dates import stripe_date
 from stripe_fortnox_sync.mapping.money import as_int, format_amount
-from stripe_fortnox_sync.mapping.payout_voucher import payout_voucher, reversal_voucher, transfer_voucher
+from stripe_fortnox_sync.mapping.payout_voucher import (
+    payout_voucher,
+    report_csv,
+    reversal_voucher,
+    transfer_voucher,
+)
 from stripe_fortnox_sync.sync.voucher_posting import Posted, VoucherPoster
 
 # The invoices listed around a payout's charges: a sale is dated on or a little before its charge.
@@ -82,7 +87,7 @@ class PayoutSync:
         payout_id = str(payout.get("id") or "")
         amount = _amount(payout)
         done = self._poster.already(payout_id)
-        if done is not None:
+        if done is not None and (done.record.attached or len(txns) <= self._options.itemised_rows):
             return self._result(event, payout_id, done)
         try:
             entries = classify_all(txns, payout_id, str(payout.get("currency") or "sek"))
@@ -90,6 +95,11 @@ class PayoutSync:
             raise PermanentEventError(
                 "unknown_category", f"payout {payout_id}: {exc}; book it by hand"
             ) from None
+        if done is not None:
+            # Booked, but its report never reached the voucher (an attempt died in between).
+            if len(entries) > self._options.itemised_rows:
+                self._poster.attach(done, f"stripe-payout-{payout_id}.csv", report_csv(payout_id, entries))
+            return self._result(event, payout_id, done)
         net = sum(e.net for e in entries)
         if net != amount:
             raise PermanentEventError(
