@@ -27,14 +27,12 @@ class WaitingForInvoice(Exception):
     on the last receive it is parked with `reason`."""
 
     reason = "waiting_for_invoice"
-    metric = "RefundWaiting"
 
 
 class UnbookedCharge(WaitingForInvoice):
     """A payout holds a charge whose sale is not in Fortnox (yet): the payout waits for it."""
 
     reason = "unbooked_charge"
-    metric = "PayoutWaiting"
 
 
 class StripeUnavailable(Exception):

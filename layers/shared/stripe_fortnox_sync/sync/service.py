@@ -27,6 +27,7 @@ from stripe_fortnox_sync.core.errors import (
     PermanentEventError,
     RateLimitTimeout,
     StripeUnavailable,
+    UnbookedCharge,
     WaitingForInvoice,
 )
 from stripe_fortnox_sync.core.models import FieldWarning, Outcome, StripeEvent, SyncResult
@@ -231,7 +232,10 @@ class SyncService:
             return "config"
         if isinstance(exc, WaitingForInvoice):
             # The sale's own event is still on its way (or parked): SQS delivers this one again.
-            metrics.add_metric(name=exc.metric, unit=MetricUnit.Count, value=1)
+            if isinstance(exc, UnbookedCharge):
+                metrics.add_metric(name="PayoutWaiting", unit=MetricUnit.Count, value=1)
+            else:
+                metrics.add_metric(name="RefundWaiting", unit=MetricUnit.Count, value=1)
             logger.warning("waiting for a sale's invoice, will retry", extra={"error": str(exc)})
             return None
         if isinstance(exc, StripeUnavailable):
