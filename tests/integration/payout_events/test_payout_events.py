@@ -40,7 +40,7 @@ def deliver_three_times(world: Books, evt: dict[str, Any]) -> None:
 
 def first_payout(world: Books) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Three sales, a partial refund of the first, Stripe's fees and a withdrawn dispute of the third."""
-    totals = [world.sell(name, 9900) for name in ("one", "two", "three")]  # 123.75 SEK each
+    totals = [world.sell(name, 79920) for name in ("one", "two", "three")]  # 999.00 SEK each
     world.stripe.add_refund(refund("re_one", 5000, "pi_one"))
     send(
         world.stack,
@@ -65,11 +65,11 @@ def test_two_payouts_are_one_balanced_voucher_each_and_empty_the_clearing_accoun
     second, second_txns = paying(
         "po_second", charge_txn("ch_euro", 11_650, 350, payment_intent="pi_euro", exchange_rate=11.65)
     )
-    world.stripe.add_dispute(dispute("dp_three", "ch_three", 12375, status="needs_response"))
+    world.stripe.add_dispute(dispute("dp_three", "ch_three", 99900, status="needs_response"))
     for po, txns in ((first, first_txns), (second, second_txns)):
         world.stripe.add_payout(po, txns)
     dispute_created = event(
-        "evt_dp_created", "charge.dispute.created", PAYOUT_DAY - 3600, dispute("dp_three", "ch_three", 12375)
+        "evt_dp_created", "charge.dispute.created", PAYOUT_DAY - 3600, dispute("dp_three", "ch_three", 99900)
     )
     for evt in (
         dispute_created,
@@ -90,7 +90,8 @@ def test_two_payouts_are_one_balanced_voucher_each_and_empty_the_clearing_accoun
     assert balanced(one) and balanced(two)
     assert voucher_total(one, 1930) == Decimal(first["amount"]) / 100
     assert voucher_total(two, 1930) == Decimal("113.00") == Decimal(second["amount"]) / 100
-    assert voucher_total(one, 1515) == Decimal("123.75")  # the withdrawn dispute waits on 1515
+    assert voucher_total(one, 1515) == Decimal("999.00")  # the withdrawn dispute waits on 1515
+    assert voucher_total(one, 1930) == Decimal("1659.97")  # 3 x 999.00 - 50.00 - 999.00 - fees
     # Every sale's payment, the refund's payback and both vouchers: 1580 nets to exactly 0.00.
     assert world.balances(1580, 1930) == {
         1580: Decimal("0.00"),
