@@ -22,6 +22,7 @@ from .cold_start import bench_cold_start
 from .common import ROOT, Result
 from .cost import cost_result
 from .latency import bench_latency
+from .payouts import bench_payouts
 from .per_event import aws_result, fortnox_result, measure_all
 from .throughput import bench_throughput
 from .webhook import bench_webhook
@@ -66,9 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         contextlib.redirect_stderr(io.StringIO()),
     ):
         measured = measure_all()
+        payouts = bench_payouts()
         throughput = bench_throughput(30 if quick else 1000)
         latency, _ = bench_latency(20 if quick else 200)
-    results += [fortnox_result(measured), aws_result(measured), throughput, latency]
+    results += [fortnox_result(measured), aws_result(measured), payouts, throughput, latency]
     results.append(cost_result(measured, webhook_us))
     report = render(
         results, "python -m bench.run --quick" if quick else "make bench", time.monotonic() - started

@@ -3,10 +3,11 @@ contracts, no AWS, no HTTP. `_implements_the_ports` at the end lets mypy check e
 port it stands in for.
 
 Fortnox: `FakeFortnox` (customers), `InMemoryFortnoxInvoices` (invoices and payments, totals by the
-simulator's model of Fortnox's arithmetic), `RecordingRequester` (one API call: recorded, answered by
+simulator's model of Fortnox's arithmetic), `InMemoryFortnoxVouchers` (vouchers, financial years,
+the locked period, series, attachments), `RecordingRequester` (one API call: recorded, answered by
 a function or another requester, optionally failing once), `FakeTokens`, `CountingLimiter`; requests'
 transport: `scripted_session`. Stores: `InMemoryMappingStore`, `InMemoryStateStore` (tokens and rate
-limit slots). Stripe: `FakeStripe`. Queues and people: `FakeQueue` (the event and dead-letter
+limit slots, voucher records). Stripe: `FakeStripe`. Queues and people: `FakeQueue` (the event and dead-letter
 queues), `Recorder` (activity log, notifier, observer). And `FakeInvoiceSync`, a stand-in for
 `InvoiceSync` that books nothing, and `FakeClock`.
 """
@@ -21,6 +22,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
@@ -38,8 +40,9 @@ from stripe_fortnox_sync.core.models import (
     StripeEvent,
     SyncResult,
     TokenState,
+    VoucherRecord,
 )
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
 
 Obj = dict[str, Any]
@@ -82,8 +85,9 @@ class InMemoryMappingStore:
 
 
 class InMemoryStateStore:
-    """TokenStore and SlotStore in one, like the DynamoDB state table. `lose_next_slot_race`: the
-    next slot write finds another worker's write first, as a lost conditional write would."""
+    """TokenStore, SlotStore and VoucherRecords in one, like the DynamoDB state table.
+    `lose_next_slot_race`: the next slot write finds another worker's write first, as a lost
+    conditional write would; `crash_on_voucher_save`: the number of a voucher record write that dies."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -92,6 +96,10 @@ class InMemoryStateStore:
         self.slots: dict[str, tuple[list[float], int]] = {}
         self.slot_writes = 0
         self.lose_next_slot_race = False
+        self.vouchers: dict[str, VoucherRecord] = {}
+        self.voucher_saves = 0
+        # The number (counted in `voucher_saves`) of a voucher record write that dies first.
+        self.crash_on_voucher_save: int | None = None
 
     def load_token(self, key: str) -> TokenState | None:
         with self._lock:
@@ -116,6 +124,18 @@ class InMemoryStateStore:
         with self._lock:
             if self.locks.get(key) == owner:
                 del self.locks[key]
+
+    def load_voucher(self, key: str) -> VoucherRecord | None:
+        with self._lock:
+            found = self.vouchers.get(key)
+            return replace(found) if found else None
+
+    def save_voucher(self, record: VoucherRecord) -> None:
+        with self._lock:
+            self.voucher_saves += 1
+            if self.voucher_saves == self.crash_on_voucher_save:
+                raise RuntimeError("simulated crash before the voucher record write")
+            self.vouchers[record.key] = replace(record)
 
     def swap_slots(
         self, key: str, slots: list[float], expected_version: int
@@ -253,6 +273,7 @@ class RecordingRequester:
         self._answer = answer
         self._fail_once = fail_once
         self._inner: ports.FortnoxRequester | None = None
+        self._inner_upload: Callable[..., Obj] | None = None
         self.requests: list[Request] = []
         self.reserved: list[int] = []
 
@@ -265,7 +286,19 @@ class RecordingRequester:
 
         recording = cls(passed_on, fail_once=fail_once)
         recording._inner = requester
+        recording._inner_upload = getattr(requester, "upload", None)
         return recording
+
+    def upload(
+        self, path: str, filename: str, content: bytes, *, params: Mapping[str, str | int] | None = None
+    ) -> Obj:
+        """The `FortnoxUploader` port: recorded as a POST whose body names the file."""
+        sent = Request("POST", path, params, {"file": filename, "bytes": len(content)})
+        self.requests.append(sent)
+        if self._inner_upload is not None:
+            answer: Obj = self._inner_upload(path, filename, content, params=params)
+            return answer
+        return self._answer(sent)
 
     def reserve(self, count: int) -> None:
         self.reserved.append(count)
@@ -314,6 +347,9 @@ class InMemoryFortnoxInvoices:
         self.payments: dict[str, Obj] = {}
         self.calls: Counter[str] = Counter()
         self.fail_next: str | None = None
+        # Fortnox may refuse a second credit invoice with the same CreditInvoiceReference (its user
+        # interface does): on, it does here.
+        self.one_connected_credit = False
         self._numbers = itertools.count(1)
         self._payment_numbers = itertools.count(1)
 
@@ -377,7 +413,21 @@ class InMemoryFortnoxInvoices:
 
     def create_invoice(self, payload: Mapping[str, Any]) -> Obj:
         self._call("create")
+        reference = str(payload.get("CreditInvoiceReference") or "0")
+        if self.one_connected_credit and reference != "0" and self._credited(reference):
+            raise FortnoxError(f"Faktura {reference} är redan krediterad.", status=400, code=2000811)
         return copy.deepcopy(self._add(payload))
+
+    def _credited(self, number: str) -> bool:
+        return any(
+            str(d.get("CreditInvoiceReference")) == number and d["Total"] < 0 for d in self.invoices.values()
+        )
+
+    def list_invoices_between(self, first: date, last: date) -> list[Obj]:
+        self._call("list_between")
+        span = (first.isoformat(), last.isoformat())
+        dated = [d for d in self.invoices.values() if span[0] <= str(d.get("InvoiceDate")) <= span[1]]
+        return copy.deepcopy(sorted(dated, key=lambda d: int(d["DocumentNumber"])))
 
     def update_invoice(self, number: str | int, payload: Mapping[str, Any]) -> Obj:
         self._call("update")
@@ -437,6 +487,105 @@ class InMemoryFortnoxInvoices:
         ]
 
 
+class InMemoryFortnoxVouchers:
+    """The `FortnoxVouchers` port in memory: financial years (`years`: id -> first and last day), the
+    locked period (`locked`), voucher series (`series`: code -> Manual) and vouchers numbered per
+    series and year, refused as Fortnox refuses them (unbalanced, unknown year, locked, a series
+    without manual vouchers). `lose_next_answer`: the next POST is applied but its answer lost (a
+    timeout), as FortnoxError(ambiguous). `files`: what was attached to which voucher."""
+
+    def __init__(self) -> None:
+        self.years: dict[int, tuple[date, date]] = {
+            1: (date(2024, 1, 1), date(2024, 12, 31)),
+            2: (date(2025, 1, 1), date(2025, 12, 31)),
+        }
+        self.locked: date | None = None
+        self.series: dict[str, bool] = {"A": True, "B": False, "C": False}
+        self.vouchers: dict[tuple[str, int, int], Obj] = {}
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.connections: list[tuple[str, str, int, int]] = []
+        self.calls: Counter[str] = Counter()
+        self.lose_next_answer = False
+
+    def financial_year(self, day: date) -> Obj | None:
+        self.calls["financial_year"] += 1
+        for year_id, (first, last) in self.years.items():
+            if first <= day <= last:
+                return {"Id": year_id, "FromDate": first.isoformat(), "ToDate": last.isoformat()}
+        return None
+
+    def locked_until(self) -> date | None:
+        self.calls["locked_until"] += 1
+        return self.locked
+
+    def voucher_series(self, code: str) -> Obj | None:
+        self.calls["voucher_series"] += 1
+        return {"Code": code, "Manual": self.series[code]} if code in self.series else None
+
+    def create_voucher(self, body: Mapping[str, Any], financial_year: int) -> Obj:
+        self.calls["create"] += 1
+        rows = [{"Debit": 0.0, "Credit": 0.0, "Removed": False, **r} for r in body["VoucherRows"]]
+        day = date.fromisoformat(body["TransactionDate"])
+        first, last = self.years.get(financial_year, (date.max, date.min))
+        debit = sum(Decimal(str(r["Debit"])) for r in rows)
+        if debit != sum(Decimal(str(r["Credit"])) for r in rows):
+            raise FortnoxError("Verifikationen är inte i balans.", status=400, code=2000528)
+        if not first <= day <= last:
+            raise FortnoxError("Räkenskapsår saknas för datumet.", status=400, code=2000723)
+        if self.locked is not None and day <= self.locked:
+            raise FortnoxError("Perioden är låst.", status=400, code=2002181)
+        if not self.series.get(body["VoucherSeries"]):
+            raise FortnoxError("Serien tillåter inte manuella verifikationer.", status=400, code=2001480)
+        series = body["VoucherSeries"]
+        number = 1 + sum(1 for s, _, y in self.vouchers if (s, y) == (series, financial_year))
+        voucher = {
+            **copy.deepcopy(dict(body)),
+            "VoucherRows": rows,
+            "VoucherNumber": number,
+            "Year": financial_year,
+        }
+        self.vouchers[(series, number, financial_year)] = voucher
+        if self.lose_next_answer:
+            self.lose_next_answer = False
+            raise FortnoxError("no answer within 10 s", method="POST", path="/vouchers", ambiguous=True)
+        return copy.deepcopy(voucher)
+
+    def find_vouchers(
+        self, description: str, series: str, first: date, last: date, financial_year: int
+    ) -> list[Obj]:
+        self.calls["find"] += 1
+        return [
+            {k: v for k, v in voucher.items() if k != "VoucherRows"}
+            for (code, _, year), voucher in self.vouchers.items()
+            if (code, year) == (series, financial_year)
+            and voucher["Description"] == description
+            and first.isoformat() <= voucher["TransactionDate"] <= last.isoformat()
+        ]
+
+    def get_voucher(self, series: str, number: int, financial_year: int) -> Obj:
+        self.calls["get"] += 1
+        found = self.vouchers.get((series, number, financial_year))
+        if found is None:
+            raise FortnoxError("Verifikationen hittades inte.", status=404)
+        return copy.deepcopy(found)
+
+    def attach(self, filename: str, content: bytes, series: str, number: int, financial_year: int) -> str:
+        self.calls["attach"] += 1
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = (filename, content)
+        self.connections.append((file_id, series, number, financial_year))
+        return file_id
+
+    def balances(self) -> dict[int, Decimal]:
+        """Each account's balance over every voucher (debit positive)."""
+        totals: dict[int, Decimal] = {}
+        for voucher in self.vouchers.values():
+            for row in voucher["VoucherRows"]:
+                change = Decimal(str(row["Debit"])) - Decimal(str(row["Credit"]))
+                totals[row["Account"]] = totals.get(row["Account"], Decimal(0)) + change
+        return totals
+
+
 class FakeTokens:
     """The `TokenProvider` port: token-0, and a new one (token-1, ...) after each invalidation."""
 
@@ -486,6 +635,10 @@ class FakeStripe:
         self.sessions_by_intent: dict[str, str] = {}
         self.invoices_by_intent: dict[str, str] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
+        self.payouts: dict[str, dict[str, Any]] = {}
+        self.payout_txns: dict[str, list[dict[str, Any]]] = {}
+        self.source_txns: dict[str, list[dict[str, Any]]] = {}
+        self.disputes: dict[str, dict[str, Any]] = {}
         self.fetches: list[str] = []
         self.calls: list[tuple[str, str]] = []
 
@@ -495,6 +648,15 @@ class FakeStripe:
 
     def add_refund(self, refund: dict[str, Any]) -> FakeStripe:
         self.refunds[refund["id"]] = refund
+        return self
+
+    def add_payout(self, payout: dict[str, Any], txns: Sequence[dict[str, Any]] = ()) -> FakeStripe:
+        self.payouts[payout["id"]] = payout
+        self.payout_txns[payout["id"]] = list(txns)
+        return self
+
+    def add_dispute(self, dispute: dict[str, Any]) -> FakeStripe:
+        self.disputes[dispute["id"]] = dispute
         return self
 
     def _read(self, name: str, key: str) -> None:
@@ -538,6 +700,24 @@ class FakeStripe:
     def refund(self, refund_id: str) -> dict[str, Any] | None:
         self._read("refund", refund_id)
         found = self.refunds.get(refund_id)
+        return copy.deepcopy(found) if found else None
+
+    def payout(self, payout_id: str) -> dict[str, Any] | None:
+        self._read("payout", payout_id)
+        found = self.payouts.get(payout_id)
+        return copy.deepcopy(found) if found else None
+
+    def payout_transactions(self, payout_id: str) -> list[dict[str, Any]]:
+        self._read("payout_transactions", payout_id)
+        return copy.deepcopy(self.payout_txns.get(payout_id, []))
+
+    def balance_transactions_of(self, source_id: str) -> list[dict[str, Any]]:
+        self._read("balance_transactions_of", source_id)
+        return copy.deepcopy(self.source_txns.get(source_id, []))
+
+    def dispute(self, dispute_id: str) -> dict[str, Any] | None:
+        self._read("dispute", dispute_id)
+        found = self.disputes.get(dispute_id)
         return copy.deepcopy(found) if found else None
 
 
@@ -592,7 +772,7 @@ class FakeInvoiceSync(InvoiceSync):
     was asked to book (the Stripe id and what decides the booking), answers CREATED as invoice 900."""
 
     def __init__(self) -> None:
-        super().__init__(InMemoryFortnoxInvoices(), InvoiceAccounts())
+        super().__init__(InMemoryFortnoxInvoices(), BookkeepingAccounts())
         self.calls: list[tuple[str, Obj]] = []
 
     def _booked(self, event: StripeEvent, call: str, stripe_id: str, **details: Any) -> SyncResult:
@@ -691,7 +871,10 @@ def _implements_the_ports() -> None:
     """Never called: mypy checks here that every fake fits the port it stands in for."""
     _customers: ports.FortnoxCustomers = FakeFortnox()
     _invoices: ports.FortnoxInvoices = InMemoryFortnoxInvoices()
+    _vouchers: ports.FortnoxVouchers = InMemoryFortnoxVouchers()
+    _voucher_records: ports.VoucherRecords = InMemoryStateStore()
     _requester: ports.FortnoxRequester = RecordingRequester(lambda request: {})
+    _uploader: ports.FortnoxUploader = RecordingRequester(lambda request: {})
     _tokens: ports.TokenProvider = FakeTokens()
     _limiter: ports.RateLimiter = CountingLimiter()
     _mapping: ports.MappingStore = InMemoryMappingStore()

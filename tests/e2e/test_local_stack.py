@@ -84,6 +84,9 @@ def test_demo_exits_zero_and_shows_the_customers(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Demo OK" in result.stdout and "Berliner Bäckerei GmbH" in result.stdout
+    # The second week ends with the payout's voucher and the clearing account at zero.
+    assert "Stripe utbetalning po_DemoWeekly00001" in result.stdout
+    assert "  1580        0.00 SEK" in result.stdout
 
 
 def test_dev_stack_against_a_fortnox_compatible_server(tmp_path: Path, simulator: FortnoxSimulator) -> None:

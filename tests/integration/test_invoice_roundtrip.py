@@ -22,7 +22,7 @@ from fortnox_sim import FortnoxSimulator
 from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
 from stripe_fortnox_sync.core.errors import FortnoxError
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.mapping.credits import credit_payload, refund_is_full
 from stripe_fortnox_sync.mapping.dates import stripe_invoice_paid_on
 from stripe_fortnox_sync.mapping.fortnox_invoice import MappedInvoice, total_difference
@@ -34,7 +34,7 @@ from tests.invoice_examples import stripe_invoices
 from tests.support import SIM_TENANT, invoicing_simulator
 
 TENANT = SIM_TENANT
-ACCOUNTS = InvoiceAccounts()
+ACCOUNTS = BookkeepingAccounts()
 
 
 @dataclass

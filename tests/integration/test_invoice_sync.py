@@ -21,7 +21,7 @@ from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
 from stripe_fortnox_sync.core.errors import FortnoxError, PermanentEventError, WaitingForInvoice
 from stripe_fortnox_sync.core.models import Outcome, StripeEvent, SyncResult
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.mapping.dates import stripe_date
 from stripe_fortnox_sync.mapping.money import minor_to_decimal
 from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
@@ -38,7 +38,7 @@ from tests.fakes import RecordingRequester
 from tests.support import SIM_TENANT, invoicing_simulator
 
 TENANT = SIM_TENANT
-ACCOUNTS = InvoiceAccounts()
+ACCOUNTS = BookkeepingAccounts()
 DAY = 86_400
 
 
@@ -48,7 +48,7 @@ class Fortnox:
     client: FortnoxClient
     customer: str
 
-    def sync(self, accounts: InvoiceAccounts = ACCOUNTS) -> tuple[InvoiceSync, RecordingRequester]:
+    def sync(self, accounts: BookkeepingAccounts = ACCOUNTS) -> tuple[InvoiceSync, RecordingRequester]:
         recording = RecordingRequester.over(self.client)
         return InvoiceSync(FortnoxInvoiceApi(recording), accounts), recording
 
@@ -85,7 +85,7 @@ def sell(
     currency: str = "sek",
     *,
     settlement_sek_minor: int | None = None,
-    accounts: InvoiceAccounts = ACCOUNTS,
+    accounts: BookkeepingAccounts = ACCOUNTS,
 ) -> tuple[dict[str, Any], SyncResult]:
     """invoice.paid for a Stripe invoice in_{name} paid by pi_{name}."""
     invoice = stripe_invoice(
@@ -209,7 +209,7 @@ def test_a_payment_intent_that_a_checkout_session_booked_finds_that_invoice(fort
 
 
 def test_without_automatic_bookkeeping_the_invoice_is_left_for_the_bookkeeper(fortnox: Fortnox) -> None:
-    manual = InvoiceAccounts(bookkeep=False)
+    manual = BookkeepingAccounts(bookkeep=False)
     _, result = sell(fortnox, "unbooked", accounts=manual)
     # Fortnox takes payments on booked invoices only: nothing is booked, nothing paid.
     assert result.detail.endswith(": created, left unbooked and unpaid for the bookkeeper")

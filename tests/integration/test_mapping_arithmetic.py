@@ -20,7 +20,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from fortnox_sim import compute_totals
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.mapping.credits import credit_payload
 from stripe_fortnox_sync.mapping.fortnox_invoice import MappedInvoice
 from stripe_fortnox_sync.mapping.money import decimal_to_minor, minor_to_decimal
@@ -38,7 +38,7 @@ from tests.invoice_examples import (
     tshirts_and_book,
 )
 
-ACCOUNTS = InvoiceAccounts()
+ACCOUNTS = BookkeepingAccounts()
 
 
 def fortnox_totals(mapped: MappedInvoice, *, round_off: bool = False) -> Any:

@@ -1,7 +1,7 @@
 """StripeApi over HTTP: what stripe-python really raises for Stripe's answers (and a refused
 connection) is what the sorting in tests/unit/test_stripe_api.py expects.
 
-Stripe is `tests.stripe_api_fake.FakeStripeApi`, on a local port.
+Stripe is `stripe_fortnox_cli.local.stripe_fake.FakeStripeApi`, on a local port.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from collections.abc import Iterator
 import pytest
 import stripe
 
+from stripe_fortnox_cli.local.stripe_fake import FakeStripeApi
 from stripe_fortnox_sync.adapters.stripe_api import StripeApi
 from stripe_fortnox_sync.core.errors import PermanentEventError, StripeUnavailable
-from tests.stripe_api_fake import FakeStripeApi
+from tests.payout_builders import charge_txn, dispute, payout, txn
 from tests.support import free_port
 
 
@@ -56,3 +57,22 @@ def test_over_http_the_payment_lookups_read_stripe_s_lists(api: FakeStripeApi) -
         "/v1/checkout/sessions",
         {"payment_intent": ["pi_1"], "limit": ["1"]},
     )
+
+
+def test_over_http_a_payout_its_transactions_and_a_dispute(api: FakeStripeApi) -> None:
+    txns = [charge_txn(f"ch_{i}", 1000 + i, 30) for i in range(120)]  # more than one page of 100
+    api.add_payout(payout("po_h", sum(t["net"] for t in txns)), txns)
+    api.add_balance_transaction(txn("partial_capture_reversal", -200, source="ch_p"))
+    api.add_dispute(dispute("dp_h"))
+    reader = StripeApi(api.api_key, api.base_url)
+    assert reader.payout("po_h") is not None and reader.payout("po_gone") is None
+    listed = reader.payout_transactions("po_h")
+    assert [t["id"] for t in listed] == [t["id"] for t in txns]
+    assert listed[0]["source"]["payment_intent"] == "pi_0"  # expanded as stored
+    pages = api.calls("/v1/balance_transactions")
+    assert len(pages) == 2 and pages[0].query["payout"] == ["po_h"] and pages[0].query["limit"] == ["100"]
+    assert pages[0].query["expand[0]"] == ["data.source"]
+    assert [t["reporting_category"] for t in reader.balance_transactions_of("ch_p")] == [
+        "partial_capture_reversal"
+    ]
+    assert (reader.dispute("dp_h") or {}).get("charge") == "ch_1" and reader.dispute("dp_gone") is None

@@ -2,7 +2,8 @@
 
 `World` is a handler `Context` of fakes: Fortnox customers and the mapping in memory, a `Recorder`
 for the activity log, notifier and observer, the Stripe API (`FakeStripe`) when the test gives one,
-and with `booking_world` a `FakeInvoiceSync` that records what the handlers ask it to book.
+and with `booking_world` a `FakeInvoiceSync` that records what the handlers ask it to book (or any
+`InvoiceSync` and `PayoutSync` a test gives).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.sync import routes
 from stripe_fortnox_sync.sync.context import Context
 from stripe_fortnox_sync.sync.customer_sync import CustomerSync
+from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
+from stripe_fortnox_sync.sync.payout_sync import PayoutSync
 from tests.builders import stripe_event
 from tests.fakes import FakeFortnox, FakeInvoiceSync, FakeStripe, InMemoryMappingStore, Recorder
 
@@ -29,7 +32,12 @@ INVOICE_TYPES = [
 
 class World:
     def __init__(
-        self, stripe: FakeStripe | None = None, *, invoices: FakeInvoiceSync | None = None, **settings: Any
+        self,
+        stripe: FakeStripe | None = None,
+        *,
+        invoices: InvoiceSync | None = None,
+        payouts: PayoutSync | None = None,
+        **settings: Any,
     ) -> None:
         self.settings = Settings(**settings)
         self.fortnox = FakeFortnox()
@@ -47,6 +55,7 @@ class World:
             notifier=self.rec,
             observer=self.rec,
             invoices=invoices,
+            payouts=payouts,
         )
         self._n = 0
 
@@ -74,5 +83,5 @@ def booking_world(stripe: FakeStripe | None = None, **settings: Any) -> World:
 
 def calls(w: World) -> list[tuple[str, dict[str, Any]]]:
     """What the handlers asked the invoice sync to book."""
-    assert w.invoices is not None
+    assert isinstance(w.invoices, FakeInvoiceSync)
     return w.invoices.calls

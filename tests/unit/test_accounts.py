@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 
 
 @pytest.mark.parametrize(
@@ -27,11 +27,11 @@ from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
     ],
 )
 def test_sales_account_by_vat_situation(vat_type: str | None, rate: int, sells: Any, expected: int) -> None:
-    assert InvoiceAccounts(sells=sells).sales_account(vat_type, rate) == expected
+    assert BookkeepingAccounts(sells=sells).sales_account(vat_type, rate) == expected
 
 
 def test_accounts_are_validated() -> None:
     with pytest.raises(ValueError, match="four-digit"):
-        InvoiceAccounts(stripe_clearing=158)
+        BookkeepingAccounts(stripe_clearing=158)
     with pytest.raises(ValueError, match="sells"):
-        InvoiceAccounts(sells="both")  # type: ignore[arg-type]
+        BookkeepingAccounts(sells="both")  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from stripe_fortnox_sync.core.errors import InvoiceMappingError
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.mapping.money import minor_to_decimal
 from stripe_fortnox_sync.mapping.sales import map_stripe_invoice
 from tests.builders import LineSpec, fixture, stripe_invoice
@@ -89,7 +89,7 @@ def test_untaxed_swedish_sale_is_flagged() -> None:
 def test_customer_vat_type_can_be_given() -> None:
     invoice = stripe_invoice([LineSpec(10000, rate=0)])
     assert rows(map_stripe_invoice(invoice, "1", vat_type="EXPORT"))[0][4] == 3305
-    goods = InvoiceAccounts(sells="goods")
+    goods = BookkeepingAccounts(sells="goods")
     assert rows(map_stripe_invoice(invoice, "1", goods, vat_type="EUREVERSEDVAT"))[0][4] == 3108
 
 

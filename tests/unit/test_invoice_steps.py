@@ -13,7 +13,7 @@ import pytest
 
 from stripe_fortnox_sync.core.errors import FortnoxError, PermanentEventError, WaitingForInvoice
 from stripe_fortnox_sync.core.models import Outcome, SyncResult
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
 from tests.builders import PERIOD_START, LineSpec, refund, stripe_event, stripe_invoice
 from tests.fakes import InMemoryFortnoxInvoices
@@ -26,14 +26,16 @@ def sale(name: str) -> dict[str, Any]:
     return stripe_invoice([LineSpec(9900)], invoice_id=f"in_{name}", payment_intent=f"pi_{name}")
 
 
-def sell(fortnox: InMemoryFortnoxInvoices, name: str, accounts: InvoiceAccounts | None = None) -> SyncResult:
+def sell(
+    fortnox: InMemoryFortnoxInvoices, name: str, accounts: BookkeepingAccounts | None = None
+) -> SyncResult:
     invoice = sale(name)
-    sync = InvoiceSync(fortnox, accounts or InvoiceAccounts())
+    sync = InvoiceSync(fortnox, accounts or BookkeepingAccounts())
     return sync.paid(stripe_event("invoice.paid", invoice, PERIOD_START + 60), invoice, "42")
 
 
 def credit(fortnox: InMemoryFortnoxInvoices, data: dict[str, Any]) -> SyncResult:
-    return InvoiceSync(fortnox, InvoiceAccounts()).refund(stripe_event("refund.created", data), data)
+    return InvoiceSync(fortnox, BookkeepingAccounts()).refund(stripe_event("refund.created", data), data)
 
 
 def writes(fortnox: InMemoryFortnoxInvoices) -> dict[str, int]:
@@ -56,7 +58,7 @@ def test_a_sale_is_created_booked_and_paid_and_a_redelivery_only_looks() -> None
 
 def test_without_automatic_bookkeeping_the_invoice_is_left_for_the_bookkeeper() -> None:
     fortnox = InMemoryFortnoxInvoices()
-    result = sell(fortnox, "manual", InvoiceAccounts(bookkeep=False))
+    result = sell(fortnox, "manual", BookkeepingAccounts(bookkeep=False))
     assert result.detail.endswith(": created, left unbooked and unpaid for the bookkeeper")
     assert writes(fortnox) == {"create": 1} and fortnox.payments == {}
 

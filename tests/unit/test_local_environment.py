@@ -21,7 +21,9 @@ def test_every_parameter_has_a_value_and_the_defaults_are_the_declared_ones() ->
     assert (parameters["FortnoxApiUrl"], parameters["FortnoxAuthUrl"]) == (API, AUTH)
     assert parameters["EnabledEventTypes"] == ",".join(DEFAULT_TYPES)  # `()`: the route table's
     assert parameters["CheckoutModes"] == "payment,subscription,setup"
-    assert parameters["PaymentIntentVatRate"] == "25" and parameters["InvoiceAccounts"] == ""
+    assert parameters["PaymentIntentVatRate"] == "25" and parameters["BookkeepingAccounts"] == ""
+    assert parameters["InvoiceAccounts"] == "" and parameters["SalesStartDate"] == ""
+    assert (parameters["PayoutVoucherSeries"], parameters["StripeFeeVat"]) == ("A", "reverse_charge")
 
 
 def test_the_functions_read_the_declared_defaults() -> None:
@@ -67,9 +69,14 @@ def test_dev_passes_the_operators_parameters_and_the_fortnox_tuning() -> None:
         "ENABLED_EVENT_TYPES",
         "CHECKOUT_MODES",
         "PAYMENT_FAILURE_COMMENTS",
+        "BOOKKEEPING_ACCOUNTS",
         "INVOICE_ACCOUNTS",
         "INVOICE_CHECKOUT_PAYMENTS",
         "PAYMENT_INTENT_VAT_RATE",
+        "PAYOUT_VOUCHER_SERIES",
+        "STRIPE_FEE_VAT",
+        "PAYOUT_ITEMISED_ROWS",
+        "SALES_START_DATE",
         "MAX_RECEIVE_COUNT",
         "FORTNOX_TIMEOUT_SECONDS",
         "FORTNOX_MAX_REQUESTS",

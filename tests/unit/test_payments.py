@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from stripe_fortnox_sync.core.errors import InvoiceMappingError
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.mapping.payments import payment_payload
 from tests.invoice_examples import fortnox_invoice
 
@@ -28,7 +28,7 @@ def test_payment_writes_off_fortnoxs_round_off() -> None:
 
 def test_payment_of_a_foreign_invoice() -> None:
     invoice = fortnox_invoice(Currency="EUR", CurrencyRate=11.5, Total=100.0, RoundOff=0.0, Balance=100.0)
-    accounts = InvoiceAccounts(mode_of_payment="STRIPE", stripe_clearing=1930)
+    accounts = BookkeepingAccounts(mode_of_payment="STRIPE", stripe_clearing=1930)
     with_rate = payment_payload(invoice, 10000, "eur", date(2024, 5, 1), accounts)
     assert with_rate.payload == {
         "InvoiceNumber": 12,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from stripe_fortnox_sync.core.errors import ConfigError
-from stripe_fortnox_sync.core.settings import Settings
+from stripe_fortnox_sync.core.settings import FeeVat, Settings
+from stripe_fortnox_sync.mapping.accounts import configured_accounts
 from stripe_fortnox_sync.sync.routes import (
     DEFAULT_TYPES,
     OPT_IN_TYPES,
     SUPPORTED_TYPES,
+    books_payouts,
     books_sales,
     enabled_types,
 )
@@ -21,6 +25,11 @@ VARIABLES = (
     "CUSTOMER_MATCH_RULE",
     "CHECKOUT_MODES",
     "INVOICE_ACCOUNTS",
+    "BOOKKEEPING_ACCOUNTS",
+    "PAYOUT_VOUCHER_SERIES",
+    "STRIPE_FEE_VAT",
+    "PAYOUT_ITEMISED_ROWS",
+    "SALES_START_DATE",
     "STRIPE_LIVEMODE",
 )
 
@@ -41,10 +50,15 @@ def test_the_invoice_types_are_supported_and_off_by_default() -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(OPT_IN_TYPES))
-def test_any_invoice_type_enables_invoices(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+def test_any_opt_in_type_enables_invoices_or_payouts(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     monkeypatch.setenv("ENABLED_EVENT_TYPES", f"customer.created, {kind}")
     settings = Settings.from_env()
-    assert settings.event_types == ("customer.created", kind) and books_sales(settings)
+    assert settings.event_types == ("customer.created", kind)
+    # A payout event books vouchers; every other opt-in type (a lost dispute too) books invoices.
+    assert (books_payouts(settings), books_sales(settings)) == (
+        kind.startswith("payout."),
+        not kind.startswith("payout."),
+    )
 
 
 def test_checkout_payments_alone_enable_invoices(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,3 +91,45 @@ def test_an_unknown_event_type_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("ENABLED_EVENT_TYPES", "refund.created,refund.failed")
     with pytest.raises(ConfigError, match=r"refund\.failed"):
         enabled_types(Settings.from_env())
+
+
+def test_payout_settings_default_to_reverse_charge_series_a_and_no_start_date() -> None:
+    settings = Settings.from_env()
+    assert (settings.payout_voucher_series, settings.fee_vat, settings.payout_itemised_rows) == (
+        "A",
+        FeeVat.REVERSE_CHARGE,
+        50,
+    )
+    assert settings.sales_start_date is None
+
+
+def test_payout_settings_are_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAYOUT_VOUCHER_SERIES", " s ")
+    monkeypatch.setenv("STRIPE_FEE_VAT", "NONE")
+    monkeypatch.setenv("PAYOUT_ITEMISED_ROWS", "3")
+    monkeypatch.setenv("SALES_START_DATE", "2024-05-01")
+    settings = Settings.from_env()
+    assert (settings.payout_voucher_series, settings.fee_vat) == ("S", FeeVat.NONE)
+    assert (settings.payout_itemised_rows, settings.sales_start_date) == (3, date(2024, 5, 1))
+    for name, raw in [
+        ("PAYOUT_VOUCHER_SERIES", "A-1"),
+        ("STRIPE_FEE_VAT", "25"),
+        ("PAYOUT_ITEMISED_ROWS", "0"),
+        ("SALES_START_DATE", "1 May 2024"),
+    ]:
+        monkeypatch.setenv(name, raw)
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env()
+        monkeypatch.delenv(name)
+
+
+def test_the_old_invoice_accounts_are_still_read_and_the_new_name_wins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INVOICE_ACCOUNTS", '{"stripe_clearing": 1581, "bank": 1940}')
+    monkeypatch.setenv("BOOKKEEPING_ACCOUNTS", '{"bank": 1920, "stripe_fees": 6064}')
+    accounts = configured_accounts(Settings.from_env())
+    assert (accounts.stripe_clearing, accounts.bank, accounts.stripe_fees) == (1581, 1920, 6064)
+    monkeypatch.setenv("BOOKKEEPING_ACCOUNTS", '{"dispute_clearing": 151}')
+    with pytest.raises(ConfigError, match=r"BOOKKEEPING_ACCOUNTS.*dispute_clearing"):
+        configured_accounts(Settings.from_env())

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from stripe_fortnox_sync.core.errors import PermanentEventError
 from stripe_fortnox_sync.core.models import Outcome
-from tests.builders import bo_buyer_charge, bo_buyer_payment_intent, per_persson, per_persson_invoice, refund
+from stripe_fortnox_sync.sync.routes import message_group_id
+from tests.builders import (
+    bo_buyer_charge,
+    bo_buyer_payment_intent,
+    event,
+    per_persson,
+    per_persson_invoice,
+    refund,
+)
 from tests.fakes import FakeStripe
+from tests.payout_builders import dispute, payout
 from tests.unit.handlers import INVOICE_TYPES, World
+from tests.unit.payout_world import DISPUTE_TYPES, PAYOUT_TYPES
 
 
 @pytest.mark.parametrize("kind", ["charge.succeeded", "payment_intent.created"])
@@ -26,3 +37,28 @@ def test_invoice_events_without_invoice_sync_are_ignored(kind: str) -> None:
     result = w.send(kind, obj)
     assert (result.outcome, result.detail) == (Outcome.IGNORED, "invoice sync is not enabled")
     assert w.fortnox.total_calls == 0 and w.stripe is not None and w.stripe.calls == []
+
+
+@pytest.mark.parametrize("kind", [*PAYOUT_TYPES, *DISPUTE_TYPES])
+def test_payout_and_dispute_events_need_the_stripe_key(kind: str) -> None:
+    with pytest.raises(PermanentEventError) as parked:
+        World().send(kind, payout() if kind.startswith("payout") else dispute())
+    assert parked.value.reason == "needs_stripe_key"
+
+
+@pytest.mark.parametrize("kind", PAYOUT_TYPES)
+def test_payout_events_without_payout_sync_are_ignored(kind: str) -> None:
+    w = World(FakeStripe().add_payout(payout()))
+    result = w.send(kind, payout())
+    assert (result.outcome, result.detail) == (Outcome.IGNORED, "payout booking is not enabled")
+    assert w.stripe is not None and w.stripe.calls == []
+
+
+def test_a_payout_s_events_queue_in_its_own_group_a_dispute_s_with_its_payment() -> None:
+    assert message_group_id(event("evt_1", "payout.paid", obj=payout("po_9"))) == "po_9"
+    assert message_group_id(event("evt_2", "payout.failed", obj=payout("po_9"))) == "po_9"
+    assert message_group_id(event("evt_3", "charge.dispute.closed", obj=dispute("dp_1", "ch_7"))) == "pi_7"
+    no_intent = dispute("dp_2", "ch_8", payment_intent=None)
+    assert message_group_id(event("evt_4", "charge.dispute.created", obj=no_intent)) == "ch_8"
+    # A refund of the same payment: the same group, so a lost dispute's credit waits for it.
+    assert message_group_id(event("evt_5", "refund.created", obj=refund("re_1", 100, "pi_7"))) == "pi_7"

@@ -18,16 +18,18 @@ from stripe_fortnox_sync.adapters.fortnox.customers import FortnoxCustomerApi
 from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
 from stripe_fortnox_sync.adapters.fortnox.limiter import SlidingWindowLimiter
-from stripe_fortnox_sync.core.errors import ConfigError
+from stripe_fortnox_sync.adapters.fortnox.vouchers import FortnoxVoucherApi
 from stripe_fortnox_sync.core.models import StripeEvent
 from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics
-from stripe_fortnox_sync.core.settings import Settings
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.core.settings import FeeVat, Settings
+from stripe_fortnox_sync.mapping.accounts import configured_accounts
 from stripe_fortnox_sync.sync import routes
 from stripe_fortnox_sync.sync.context import Context
 from stripe_fortnox_sync.sync.customer_sync import CustomerSync
 from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
+from stripe_fortnox_sync.sync.payout_sync import PayoutOptions, PayoutSync
 from stripe_fortnox_sync.sync.service import SyncService
+from stripe_fortnox_sync.sync.voucher_posting import VoucherPoster
 
 
 def _observe_call(method: str, path: str, status: int, seconds: float) -> None:
@@ -72,10 +74,7 @@ def build_context(settings: Settings) -> Context:
     fortnox = FortnoxCustomerApi(client)
     invoices = None
     if routes.books_sales(settings):
-        try:
-            accounts = InvoiceAccounts(**dict(settings.invoice_accounts))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"INVOICE_ACCOUNTS: {exc}") from None
+        accounts = configured_accounts(settings)
         invoices = InvoiceSync(FortnoxInvoiceApi(client), accounts, settings.seller_country)
     return Context(
         settings,
@@ -89,7 +88,24 @@ def build_context(settings: Settings) -> Context:
         else None,
         observer=_MetricsObserver(),
         invoices=invoices,
+        payouts=build_payout_sync(settings, client) if routes.books_payouts(settings) else None,
     )
+
+
+def build_payout_sync(settings: Settings, client: FortnoxClient) -> PayoutSync:
+    """Payout vouchers over the Fortnox client, their records in the state table."""
+    poster = VoucherPoster(
+        FortnoxVoucherApi(client, client),
+        DynamoStateStore(settings.state_table),
+        settings.payout_voucher_series,
+    )
+    options = PayoutOptions(
+        reverse_charge=settings.fee_vat is FeeVat.REVERSE_CHARGE,
+        itemised_rows=settings.payout_itemised_rows,
+        sales_start=settings.sales_start_date,
+        presale_vat_rate=settings.payment_intent_vat_rate,
+    )
+    return PayoutSync(poster, FortnoxInvoiceApi(client), configured_accounts(settings), options)
 
 
 def build_fortnox_client(

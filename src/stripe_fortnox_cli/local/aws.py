@@ -178,6 +178,11 @@ def create_secrets(
     }
 
 
+def put_secret(arn: str, value: str) -> None:
+    """A new value for one of the stack's secrets, as an operator's put-secret-value would store it."""
+    boto3.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=value)
+
+
 # Inspection ---------------------------------------------------------------------------------------
 
 

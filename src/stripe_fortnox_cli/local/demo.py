@@ -1,8 +1,12 @@
-"""`stripe-fortnox demo`: the sample events through the local stack, checked against expectations."""
+"""`stripe-fortnox demo`: the sample events through the local stack, checked against expectations.
+
+The events that need no Stripe API go first, as a stack without a Stripe key applies them; then a
+key is stored and the second week (`demo_books.py`) books sales, a payout and a dispute."""
 
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +18,11 @@ from stripe_fortnox_cli.exits import fail
 
 from .config import LocalConfig, LocalStackError
 from .console import print_event_line, render_table
+from .demo_books import load_stripe_api, report_books
 from .events import sign_payload
 from .function_logs import ProcessedEvent
 from .stack import LocalStack
+from .stripe_fake import FakeStripeApi
 
 INVOICE_COLUMNS = (
     "DocumentNumber",
@@ -130,15 +136,19 @@ def check(
     return problems
 
 
+def _send_file(stack: LocalStack, path: Path, sent: Sent) -> None:
+    payload = path.read_text(encoding="utf-8")
+    sent.answers[path.name] = _post(
+        stack.webhook_url, payload, sign_payload(payload, stack.webhook_secrets[0])
+    )
+    print(f"  sent {path.name:<40} -> {sent.answers[path.name][0]} {json.dumps(sent.answers[path.name][1])}")
+
+
 def _send(stack: LocalStack, events_dir: Path, files: list[Path], expected: dict[str, Any]) -> Sent:
     secret = stack.webhook_secrets[0]
     sent = Sent()
     for path in files:
-        payload = path.read_text(encoding="utf-8")
-        sent.answers[path.name] = _post(stack.webhook_url, payload, sign_payload(payload, secret))
-        print(
-            f"  sent {path.name:<40} -> {sent.answers[path.name][0]} {json.dumps(sent.answers[path.name][1])}"
-        )
+        _send_file(stack, path, sent)
     redelivered = (events_dir / expected["redeliver"]).read_text(encoding="utf-8")
     sent.redelivery, body = _post(stack.webhook_url, redelivered, sign_payload(redelivered, secret))
     print(
@@ -150,14 +160,26 @@ def _send(stack: LocalStack, events_dir: Path, files: list[Path], expected: dict
     return sent
 
 
-def _wait(stack: LocalStack, expected: dict[str, Any], timeout: float) -> None:
+def _wait(stack: LocalStack, wanted: set[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     # The redelivery is either dropped by SQS's deduplication or answered as a duplicate by
     # the sync's own: wait for the expected events, not for a count.
-    wanted = set(expected["outcomes"])
     while not wanted <= {e.event_id for e in stack.processed} and time.monotonic() < deadline:
         time.sleep(0.1)
     stack.wait_until_idle(timeout=max(1.0, deadline - time.monotonic()))
+
+
+def _second_week(
+    stack: LocalStack, api: FakeStripeApi, events_dir: Path, files: list[Path], sent: Sent, timeout: float
+) -> None:
+    """The events that need the Stripe API, after the key is stored; each applied before the next,
+    as a week's sales come before its payout."""
+    print("\nA restricted Stripe key is stored (payouts need it); the second week:")
+    load_stripe_api(api, events_dir.parent / "stripe-api.json")
+    stack.store_stripe_key(api.api_key)
+    for path in files:
+        _send_file(stack, path, sent)
+        _wait(stack, {json.loads(path.read_text(encoding="utf-8"))["id"]}, timeout)
 
 
 def _report(stack: LocalStack, expected: dict[str, Any], sent: Sent) -> list[str]:
@@ -177,11 +199,16 @@ def _report(stack: LocalStack, expected: dict[str, Any], sent: Sent) -> list[str
     for notice in notices:
         print(f"Notification to the bookkeeper: {notice['subject']}")
     problems = check(expected, sent.answers, stack.processed, customers, dead, len(notices), invoices)
+    problems += report_books(stack, expected)
     if sent.forged != 400:
         problems.append(f"forged signature answered {sent.forged}, expected 400")
     if sent.redelivery != 200:
         problems.append(f"redelivery answered {sent.redelivery}, expected 200")
     return problems
+
+
+def _ids(files: list[Path]) -> set[str]:
+    return {str(json.loads(f.read_text(encoding="utf-8"))["id"]) for f in files}
 
 
 def run_demo(events_dir: Path, port: int = 0, timeout: float = 90.0, state_dir: Path | None = None) -> int:
@@ -191,26 +218,33 @@ def run_demo(events_dir: Path, port: int = 0, timeout: float = 90.0, state_dir: 
 
     expected = json.loads((events_dir.parent / "expected.json").read_text(encoding="utf-8"))
     files = sorted(events_dir.glob("*.json"))
-    # Every supported event, invoices included (opt-in in a deployed stack).
-    config = LocalConfig(
-        port=port, state_dir=state_dir, extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES)}
-    )
-    print(
-        f"Starting the local stack (webhook, SQS and DynamoDB in moto, Fortnox simulator), "
-        f"{len(files)} events"
-    )
-    stack = LocalStack(config, on_event=print_event_line)
-    try:
-        stack.start()
-    except LocalStackError as exc:
-        return fail(str(exc), exc.exit_code)
-    problems = ["interrupted"]
-    try:
-        sent = _send(stack, events_dir, files, expected)
-        _wait(stack, expected, timeout)
-        problems = _report(stack, expected, sent)
-    finally:
-        stack.stop(keep_state=bool(problems))
+    # The files from `stripe_key_from` on need the Stripe API (payouts, disputes).
+    first = [f for f in files if f.name < expected.get("stripe_key_from", "~")]
+    with FakeStripeApi(f"rk_test_{secrets.token_hex(12)}") as api:
+        # Every supported event, invoices and payouts included (opt-in in a deployed stack).
+        config = LocalConfig(
+            port=port,
+            state_dir=state_dir,
+            stripe_api_base=api.base_url,
+            extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES)},
+        )
+        print(
+            f"Starting the local stack (webhook, SQS and DynamoDB in moto, Fortnox simulator, a local "
+            f"Stripe API), {len(files)} events"
+        )
+        stack = LocalStack(config, on_event=print_event_line)
+        try:
+            stack.start()
+        except LocalStackError as exc:
+            return fail(str(exc), exc.exit_code)
+        problems = ["interrupted"]
+        try:
+            sent = _send(stack, events_dir, first, expected)
+            _wait(stack, set(expected["outcomes"]) & _ids(first), timeout)
+            _second_week(stack, api, events_dir, files[len(first) :], sent, timeout)
+            problems = _report(stack, expected, sent)
+        finally:
+            stack.stop(keep_state=bool(problems))
     if problems:
         print("\nDEMO FAILED:")
         for problem in problems:

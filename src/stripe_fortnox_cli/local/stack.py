@@ -204,6 +204,12 @@ class LocalStack:
         """Replace every sync container with a cold one (see `SyncFunction.recycle`)."""
         self.sync.recycle()
 
+    def store_stripe_key(self, key: str) -> None:
+        """Store a Stripe API key in the stack's secret, as an operator would, and start the sync
+        containers cold so that they read it (deployed, they would within SecretsMaxAge)."""
+        aws.put_secret(self.outputs["StripeApiKeySecretArn"], key)
+        self.recycle_sync_containers()
+
     # Inspection -------------------------------------------------------------------------------
 
     def queue_depths(self) -> dict[str, int]:

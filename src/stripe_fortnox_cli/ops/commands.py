@@ -1,4 +1,4 @@
-"""The operator commands on the command line: `backfill`, `redrive`, `status` and `reconcile`.
+"""The operator commands on the command line: `backfill`, `redrive`, `status`, `reconcile`, `ledger`.
 
 Each works on a deployed stack (`--stack`, `--outputs`) or on the local stack (`--local`). Only
 argparse is imported here: the commands' own modules (boto3, Stripe, the layer) load when one of
@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 import textwrap
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -170,20 +171,45 @@ def _add_reconcile(sub: Any, target: argparse.ArgumentParser) -> None:
     reconcile.set_defaults(func=run_command)
 
 
+def _day(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {raw!r}") from None
+
+
+def _add_ledger(sub: Any, target: argparse.ArgumentParser) -> None:
+    ledger = _command(
+        sub,
+        "ledger",
+        target,
+        "Stripe's balance against the Stripe clearing account in Fortnox, payout by payout",
+        "For every Stripe payout arriving in the period, compare what its transactions moved through "
+        "Stripe's balance with what the Fortnox documents the sync made (the payout's voucher, each "
+        "charge's sale and payments, each refund's credit) did to the Stripe clearing account (1580), "
+        "and say what differs and why. Exit 1 when something differs.",
+    )
+    _stripe_key(ledger)
+    ledger.add_argument("--since", type=_day, metavar="DATE", help="first arrival day (default: 30 days ago)")
+    ledger.add_argument("--until", type=_day, metavar="DATE", help="last arrival day (default: today)")
+    ledger.set_defaults(func=run_command)
+
+
 def add_parsers(sub: Any) -> None:
-    """Add `backfill`, `redrive`, `status` and `reconcile` to the CLI's sub-parsers."""
+    """Add `backfill`, `redrive`, `status`, `reconcile` and `ledger` to the CLI's sub-parsers."""
     target = _target()
     _add_backfill(sub, target)
     _add_redrive(sub, target)
     _add_status(sub, target)
     _add_reconcile(sub, target)
+    _add_ledger(sub, target)
 
 
 # Running one ------------------------------------------------------------------------------------
 
 
 def _dispatch(stack: Stack, args: argparse.Namespace) -> int:
-    from stripe_fortnox_cli.ops import backfill, reconcile, redrive, status
+    from stripe_fortnox_cli.ops import backfill, ledger, reconcile, redrive, status
 
     out, err = sys.stdout, sys.stderr
     if args.command == "backfill":
@@ -216,11 +242,14 @@ def _dispatch(stack: Stack, args: argparse.Namespace) -> int:
             yes=args.yes,
         )
         return reconcile.reconcile(stack, reconcile_options, out, err)
+    if args.command == "ledger":
+        ledger_options = ledger.LedgerOptions(stripe_key=args.stripe_key, since=args.since, until=args.until)
+        return ledger.ledger(stack, ledger_options, out, err)
     raise OperationError(f"unknown command {args.command}")
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """The CLI's `backfill`, `redrive`, `status` and `reconcile`; errors become exit codes."""
+    """The CLI's operator commands; errors become exit codes."""
     if args.local is not None:
         # Before boto3 is even imported: a stopped stack's port refuses at once, while botocore
         # would retry it for half a minute.

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from stripe_fortnox_cli.local import LocalStack
+from stripe_fortnox_cli.local.stripe_fake import FakeStripeApi
 from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 from tests.builders import REFUND_DAY
 from tests.integration.stack import local_stack, simulator
-from tests.stripe_api_fake import FakeStripeApi
 
 MAY_20 = REFUND_DAY  # 2024-05-20 10:00 UTC: when the refunds are made
 CLEARING = 1580

@@ -1,12 +1,14 @@
 """checkout.session.completed and payment_intent.succeeded as sales, through the local stack with
-the real `StripeApi` against `tests.stripe_api_fake` (tests/integration/invoice_events/checks.py): a Checkout
-payment is invoiced once, a bare PaymentIntent is a one-row invoice, and its pending refund waits."""
+the real `StripeApi` against the local Stripe API (`stripe_fortnox_cli.local.stripe_fake`,
+tests/integration/invoice_events/checks.py): a Checkout payment is invoiced once, a bare
+PaymentIntent is a one-row invoice, and its pending refund waits."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
 
+from stripe_fortnox_cli.local.stripe_fake import FakeStripeApi
 from tests.builders import (
     PERIOD_START,
     checkout_session,
@@ -29,7 +31,6 @@ from tests.integration.invoice_events.checks import (
     invoices,
 )
 from tests.integration.stack import drain, outcomes, send
-from tests.stripe_api_fake import FakeStripeApi
 
 
 def test_checkout_payment_is_invoiced_once_and_its_payment_intent_is_ignored(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from stripe_fortnox_cli.local import LocalStack
+from stripe_fortnox_cli.local.stripe_fake import FakeStripeApi
 from tests.builders import (
     PERIOD_START,
     LineSpec,
@@ -32,7 +33,6 @@ from tests.integration.invoice_events.checks import (
     payments_of,
 )
 from tests.integration.stack import drain, drain_until, enqueue, outcomes, send, simulator
-from tests.stripe_api_fake import FakeStripeApi
 
 
 def test_full_refund_credits_the_invoice_through_fortnox(stack: LocalStack) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fortnox_sim import DEFAULT_ACCOUNTS, compute_row
 from stripe_fortnox_cli.local import LocalStack
+from stripe_fortnox_cli.local.stripe_fake import FakeStripeApi
 from tests.builders import (
     PERIOD_END,
     PERIOD_START,
@@ -37,7 +38,6 @@ from tests.integration.invoice_events.checks import (
     payments_of,
 )
 from tests.integration.stack import drain, enqueue, outcomes, parked, send, simulator
-from tests.stripe_api_fake import FakeStripeApi
 
 
 def test_subscription_renewal_is_two_booked_paid_invoices(stack: LocalStack) -> None:

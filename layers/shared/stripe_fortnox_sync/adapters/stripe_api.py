@@ -1,7 +1,8 @@
 """Reads current objects from the Stripe API, so a late or partial event applies today's data.
 
-A restricted key with Read on what it uses is enough: Customers (every customer event), and for
-invoices Invoices, Checkout Sessions, PaymentIntents, Charges and Refunds, Balance transactions.
+A restricted key with Read on what it uses is enough: Customers (every customer event), for
+invoices Invoices, Checkout Sessions, PaymentIntents, Charges and Refunds, Balance transactions, and
+for payouts and disputes also Balance, Payouts and Disputes.
 """
 
 from __future__ import annotations
@@ -121,3 +122,26 @@ class StripeApi:
             "the refund lookup",
             lambda: refunds.retrieve(refund_id, params={"expand": ["balance_transaction"]}),
         )
+
+    def payout(self, payout_id: str) -> dict[str, Any] | None:
+        """The payout as it is now: its status and reconciliation move on after the event."""
+        payouts = self._client.v1.payouts
+        return self._one("the payout lookup", lambda: payouts.retrieve(payout_id))
+
+    def payout_transactions(self, payout_id: str) -> list[dict[str, Any]]:
+        """Every balance transaction an automatic payout paid out, 100 a page, sources expanded
+        (a charge's PaymentIntent finds its Fortnox sale)."""
+        transactions = self._client.v1.balance_transactions
+        params: Any = {"payout": payout_id, "limit": 100, "expand": ["data.source"]}
+        return self._list("the payout's transactions", lambda: transactions.list(params=params))
+
+    def balance_transactions_of(self, source_id: str) -> list[dict[str, Any]]:
+        """Every balance transaction of one object (a partially captured charge has two)."""
+        transactions = self._client.v1.balance_transactions
+        params: Any = {"source": source_id, "limit": 100}
+        return self._list("the charge's transactions", lambda: transactions.list(params=params))
+
+    def dispute(self, dispute_id: str) -> dict[str, Any] | None:
+        """The dispute as it is now, with its balance transactions (the SEK withdrawn)."""
+        disputes = self._client.v1.disputes
+        return self._one("the dispute lookup", lambda: disputes.retrieve(dispute_id))

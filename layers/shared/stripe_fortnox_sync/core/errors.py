@@ -23,7 +23,16 @@ class PermanentEventError(Exception):
 
 
 class WaitingForInvoice(Exception):
-    """A refund arrived before the Fortnox invoice of its payment: SQS delivers it again later."""
+    """A refund arrived before the Fortnox invoice of its payment: SQS delivers it again later, and
+    on the last receive it is parked with `reason`."""
+
+    reason = "waiting_for_invoice"
+
+
+class UnbookedCharge(WaitingForInvoice):
+    """A payout holds a charge whose sale is not in Fortnox (yet): the payout waits for it."""
+
+    reason = "unbooked_charge"
 
 
 class StripeUnavailable(Exception):

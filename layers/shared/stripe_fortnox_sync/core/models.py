@@ -163,3 +163,24 @@ class TokenState:
     # new one in the secret (re-authorisation), it differs and the chain restarts from it.
     seed_refresh_token: str | None = None
     version: int = 0
+
+
+@dataclass
+class VoucherRecord:
+    """A voucher the sync posts, keyed by what it books (a payout, its reversal).
+
+    Written with `body_hash` before the POST and with the voucher's series, number and financial
+    year after it: a record with a hash and no number means a POST may have happened, so Fortnox is
+    searched for it before posting again. `attached`: the itemised report is connected to it.
+    """
+
+    key: str
+    body_hash: str
+    series: str | None = None
+    number: int | None = None
+    year: int | None = None
+    attached: bool = False
+
+    @property
+    def posted(self) -> bool:
+        return self.number is not None

@@ -7,9 +7,16 @@ one fake per port. Nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any, Literal, Protocol
 
-from stripe_fortnox_sync.core.models import CustomerLink, FortnoxFields, StripeEvent, TokenState
+from stripe_fortnox_sync.core.models import (
+    CustomerLink,
+    FortnoxFields,
+    StripeEvent,
+    TokenState,
+    VoucherRecord,
+)
 
 # (method, path template, HTTP status or 0 for no response, seconds)
 CallObserver = Callable[[str, str, int, float], None]
@@ -31,6 +38,14 @@ class FortnoxRequester(Protocol):
     def reserve(self, count: int) -> None:
         """The next `count` requests follow in quick succession: take their rate-limit slots at once."""
         ...
+
+
+class FortnoxUploader(Protocol):
+    """A file sent to Fortnox as multipart form data (the inbox), with the requester's guarantees."""
+
+    def upload(
+        self, path: str, filename: str, content: bytes, *, params: Params = None
+    ) -> dict[str, Any]: ...
 
 
 class FortnoxCustomers(Protocol):
@@ -74,8 +89,42 @@ class FortnoxInvoices(Protocol):
 
     def list_payments(self, invoice_number: str | int) -> list[dict[str, Any]]: ...
 
+    def list_invoices_between(self, first: date, last: date) -> list[dict[str, Any]]:
+        """Every invoice (list item) dated from `first` to `last`."""
+        ...
+
     def reserve(self, count: int) -> None:
         """The next `count` calls follow in quick succession (a sale's create, book, pay, book)."""
+        ...
+
+
+class FortnoxVouchers(Protocol):
+    """Fortnox vouchers, what posting one depends on (financial years, the locked period, the
+    series), and documents attached to them: bodies from `mapping.voucher`, envelopes unwrapped."""
+
+    def financial_year(self, day: date) -> dict[str, Any] | None:
+        """The financial year that holds `day` ({"Id", "FromDate", "ToDate"}), or None."""
+        ...
+
+    def locked_until(self) -> date | None:
+        """The last day of the locked period (nothing can be booked on or before it), or None."""
+        ...
+
+    def voucher_series(self, code: str) -> dict[str, Any] | None: ...
+
+    def create_voucher(self, body: Mapping[str, Any], financial_year: int) -> dict[str, Any]: ...
+
+    def find_vouchers(
+        self, description: str, series: str, first: date, last: date, financial_year: int
+    ) -> list[dict[str, Any]]:
+        """Vouchers (list items) of one series dated from `first` to `last` whose Description is
+        exactly this."""
+        ...
+
+    def get_voucher(self, series: str, number: int, financial_year: int) -> dict[str, Any]: ...
+
+    def attach(self, filename: str, content: bytes, series: str, number: int, financial_year: int) -> str:
+        """Put a file in Fortnox's inbox and connect it to the voucher; its file id."""
         ...
 
 
@@ -117,6 +166,15 @@ class TokenStore(Protocol):
     def unlock(self, key: str, owner: str) -> None: ...
 
 
+class VoucherRecords(Protocol):
+    """What the sync posted as vouchers (they have no external reference): the intent before the
+    POST, the voucher's series, number and year after it."""
+
+    def load_voucher(self, key: str) -> VoucherRecord | None: ...
+
+    def save_voucher(self, record: VoucherRecord) -> None: ...
+
+
 class SlotStore(Protocol):
     def swap_slots(
         self, key: str, slots: list[float], expected_version: int
@@ -154,6 +212,18 @@ class StripeReader(Protocol):
     def charge_refunds(self, charge_id: str) -> list[dict[str, Any]]: ...
 
     def refund(self, refund_id: str) -> dict[str, Any] | None: ...
+
+    def payout(self, payout_id: str) -> dict[str, Any] | None: ...
+
+    def payout_transactions(self, payout_id: str) -> list[dict[str, Any]]:
+        """Every balance transaction an automatic payout paid out, each with its `source` expanded."""
+        ...
+
+    def balance_transactions_of(self, source_id: str) -> list[dict[str, Any]]:
+        """Every balance transaction of one object (a charge and its partial-capture reversal)."""
+        ...
+
+    def dispute(self, dispute_id: str) -> dict[str, Any] | None: ...
 
 
 class EventPublisher(Protocol):

@@ -13,16 +13,26 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
 from stripe_fortnox_sync.core.errors import ConfigError
-
-CHECKOUT_MODES: tuple[str, ...] = ("payment", "subscription", "setup")
-SWEDISH_VAT_RATES = (0, 6, 12, 25)
-
-# (environment variable, raw value) -> the setting's value; raises ConfigError naming the variable.
-Parser = Callable[[str, str], Any]
+from stripe_fortnox_sync.core.parsers import (
+    CHECKOUT_MODES,
+    Parser,
+    boolean,
+    json_object,
+    names,
+    optional_date,
+    seconds,
+    text,
+    upper,
+    url,
+    vat_rate,
+    voucher_series,
+    whole,
+)
 
 
 class MatchRule(StrEnum):
@@ -33,68 +43,6 @@ class MatchRule(StrEnum):
     NONE = "none"
 
 
-# Parsers --------------------------------------------------------------------------------------
-
-
-def text(_: str, raw: str) -> str:
-    return raw
-
-
-def url(_: str, raw: str) -> str:
-    return raw.strip().rstrip("/")
-
-
-def upper(_: str, raw: str) -> str:
-    return raw.strip().upper()
-
-
-def boolean(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
-
-
-def whole(minimum: int = 0) -> Parser:
-    def parse(name: str, raw: str) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-        if value < minimum:
-            raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-def seconds(minimum: int = 0) -> Parser:
-    as_int = whole(minimum)
-    return lambda name, raw: float(as_int(name, raw))
-
-
-def vat_rate(name: str, raw: str) -> int:
-    value: int = whole()(name, raw)
-    if value not in SWEDISH_VAT_RATES:
-        raise ConfigError(f"{name} must be a Swedish VAT rate (0, 6, 12 or 25), got {value}")
-    return value
-
-
-def names(allowed: tuple[str, ...] | None = None, what: str = "values") -> Parser:
-    """A comma-separated list; with `allowed`, every item must be one of them."""
-
-    def parse(name: str, raw: str) -> tuple[str, ...]:
-        items = tuple(part.strip() for part in raw.split(",") if part.strip())
-        unknown = sorted(set(items) - set(allowed)) if allowed is not None else []
-        if unknown:
-            raise ConfigError(f"{name} has unknown {what}: {', '.join(unknown)}")
-        return items
-
-    return parse
-
-
 def match_rule(name: str, raw: str) -> MatchRule:
     try:
         return MatchRule(raw.strip().lower())
@@ -103,21 +51,22 @@ def match_rule(name: str, raw: str) -> MatchRule:
         raise ConfigError(f"{name} must be one of {allowed}, got {raw.strip().lower()!r}") from None
 
 
-def parse_json_object(what: str, raw: str, *, secret: bool = False) -> dict[str, Any]:
-    """`raw` as a JSON object, or a ConfigError naming `what` (a variable; a secret, whose value the
-    message never quotes)."""
+class FeeVat(StrEnum):
+    """How the VAT on Stripe's fees is booked (the bookkeeper decides; see docs/payouts.md)."""
+
+    # Stripe (Ireland) charges no VAT to EU businesses outside Ireland: the buyer self-accounts
+    # output and input VAT at 25 % (2614 / 2645), which cancel out but must be reported.
+    REVERSE_CHARGE = "reverse_charge"
+    # Some Swedish guides book the fee as a VAT-free financial service.
+    NONE = "none"
+
+
+def fee_vat(name: str, raw: str) -> FeeVat:
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        got = "" if secret else f", got {raw[:60]!r}"
-        raise ConfigError(f"{what} must be a JSON object{got}") from None
-    if not isinstance(value, dict):
-        raise ConfigError(f"{what} must be a JSON object")
-    return value
-
-
-def json_object(name: str, raw: str) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted(parse_json_object(name, raw).items()))
+        return FeeVat(raw.strip().lower())
+    except ValueError:
+        allowed = ", ".join(v.value for v in FeeVat)
+        raise ConfigError(f"{name} must be one of {allowed}, got {raw.strip()!r}") from None
 
 
 # Declarations ---------------------------------------------------------------------------------
@@ -142,8 +91,12 @@ class Setting:
 
     def render(self, value: Any) -> str:
         """A value as the environment variable would hold it."""
+        if value is None:
+            return ""
         if isinstance(value, bool):
             return "true" if value else "false"
+        if isinstance(value, date):
+            return value.isoformat()
         if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
             return ",".join(value)
         if isinstance(value, tuple):
@@ -251,7 +204,11 @@ class Settings:
         "PAYMENT_FAILURE_TOPIC_ARN", "", resource="PaymentFailureTopic", output="PaymentFailureTopicArn"
     )
     activity_table: str = setting("ACTIVITY_TABLE", "", resource="ActivityTable", output="ActivityTableName")
-    # Overrides of mapping's InvoiceAccounts (BAS defaults), as JSON: {"stripe_clearing": 1580}
+    # Overrides of mapping's BookkeepingAccounts (BAS defaults), as JSON: {"stripe_clearing": 1580}.
+    # INVOICE_ACCOUNTS is its name from before payouts, still read: BOOKKEEPING_ACCOUNTS wins key by key.
+    bookkeeping_accounts: tuple[tuple[str, Any], ...] = setting(
+        "BOOKKEEPING_ACCOUNTS", (), json_object, parameter="BookkeepingAccounts"
+    )
     invoice_accounts: tuple[tuple[str, Any], ...] = setting(
         "INVOICE_ACCOUNTS", (), json_object, parameter="InvoiceAccounts"
     )
@@ -263,6 +220,18 @@ class Settings:
     # no tax breakdown. Buyers abroad (reverse charge, export) get 0.
     payment_intent_vat_rate: int = setting(
         "PAYMENT_INTENT_VAT_RATE", 25, vat_rate, parameter="PaymentIntentVatRate"
+    )
+    # Payouts (docs/payouts.md): the voucher series they are booked in (it must allow manual vouchers),
+    # how Stripe's fees carry VAT, how many rows a voucher itemises (one per Stripe id) before it
+    # books one row per category and attaches the itemised report, and the day invoices were turned
+    # on: a charge from before it that has no Fortnox sale is booked as a sale inside the payout.
+    payout_voucher_series: str = setting(
+        "PAYOUT_VOUCHER_SERIES", "A", voucher_series, parameter="PayoutVoucherSeries"
+    )
+    fee_vat: FeeVat = setting("STRIPE_FEE_VAT", FeeVat.REVERSE_CHARGE, fee_vat, parameter="StripeFeeVat")
+    payout_itemised_rows: int = setting("PAYOUT_ITEMISED_ROWS", 50, whole(1), parameter="PayoutItemisedRows")
+    sales_start_date: date | None = setting(
+        "SALES_START_DATE", None, optional_date, parameter="SalesStartDate"
     )
 
     @classmethod

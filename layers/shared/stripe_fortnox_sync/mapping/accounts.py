@@ -1,14 +1,17 @@
-"""The accounts synced sales and payments are booked on: Swedish BAS accounts unless configured."""
+"""The accounts synced sales, payments and payouts are booked on: Swedish BAS accounts unless configured."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
+from stripe_fortnox_sync.core.errors import ConfigError
+from stripe_fortnox_sync.core.settings import Settings
+
 
 @dataclass(frozen=True)
-class InvoiceAccounts:
-    """Where synced sales and payments are booked (Swedish BAS accounts by default).
+class BookkeepingAccounts:
+    """Where synced sales, payments and payouts are booked (Swedish BAS accounts by default).
 
     Sales accounts follow the VAT situation of the row: Swedish VAT by rate (3001 25 %, 3002 12 %,
     3003 6 %, 3004 VAT-free), EU businesses under reverse charge (3308 services, 3108 goods), other VAT
@@ -18,9 +21,16 @@ class InvoiceAccounts:
     `stripe_clearing` is 1580 "Fordringar för kontokort och kuponger": Stripe holds the money for days
     before a payout, and pays out net of its fees. Booking payments straight to the bank account (1930)
     would show money that is not there yet and make every payout differ from the bank statement; with
-    1580 a payout is one transfer 1580 -> 1930 plus the fee to 6570, and 1580's balance equals what
-    Stripe holds for you. `rounding` (3740 "Öres- och kronutjämning") takes rounding rows and Fortnox's
-    öresavrundning write-offs.
+    1580 a payout voucher moves each transaction's amount out of 1580, the payout to `bank`, Stripe's
+    fees to `stripe_fees` and disputed amounts to `dispute_clearing` (1515 "Osäkra kundfordringar"),
+    so 1580's balance equals what Stripe holds for you. Stripe's fees carry no VAT but are a service
+    bought from Ireland: under reverse charge the buyer books output and input VAT on them
+    (`reverse_charge_output_vat` 2614, `reverse_charge_input_vat` 2645). `output_vat_*` take the VAT of
+    a sale made before invoices were synced and booked inside a payout. `rounding` (3740 "Öres- och
+    kronutjämning") takes rounding rows and Fortnox's öresavrundning write-offs.
+
+    Named `InvoiceAccounts` before payouts: the INVOICE_ACCOUNTS setting is still read
+    (`configured_accounts`).
     """
 
     sweden_25: int = 3001
@@ -35,6 +45,14 @@ class InvoiceAccounts:
     export_goods: int = 3105
     rounding: int = 3740
     stripe_clearing: int = 1580
+    bank: int = 1930
+    stripe_fees: int = 6570
+    dispute_clearing: int = 1515
+    reverse_charge_output_vat: int = 2614
+    reverse_charge_input_vat: int = 2645
+    output_vat_25: int = 2611
+    output_vat_12: int = 2621
+    output_vat_6: int = 2631
     # What is sold: decides between the service and the goods accounts for reverse charge and export.
     sells: Literal["services", "goods"] = "services"
     # A mode of payment code that exists in the Fortnox company (Inställningar > Betalningssätt), or
@@ -64,3 +82,21 @@ class InvoiceAccounts:
         if vat_type == "SEREVERSEDVAT":
             return self.sweden_reverse_charge
         return self.sweden_exempt
+
+    def output_vat(self, vat_rate: int) -> int:
+        """The output VAT account of a Swedish VAT rate (25, 12 or 6 %)."""
+        accounts = {25: self.output_vat_25, 12: self.output_vat_12, 6: self.output_vat_6}
+        if vat_rate not in accounts:
+            raise ValueError(f"no output VAT account for {vat_rate} %")
+        return accounts[vat_rate]
+
+
+def configured_accounts(settings: Settings) -> BookkeepingAccounts:
+    """The accounts the settings give: INVOICE_ACCOUNTS (the old name), then BOOKKEEPING_ACCOUNTS over
+    it key by key, over the BAS defaults; a ConfigError naming the setting for an unknown key or an
+    account that is not four digits."""
+    chosen = {**dict(settings.invoice_accounts), **dict(settings.bookkeeping_accounts)}
+    try:
+        return BookkeepingAccounts(**chosen)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"BOOKKEEPING_ACCOUNTS (or INVOICE_ACCOUNTS): {exc}") from None

@@ -12,7 +12,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from stripe_fortnox_sync.core.errors import InvoiceMappingError
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.mapping.fortnox_invoice import (
     MappedInvoice,
     document_number,
@@ -58,7 +58,7 @@ def credit_payload(
     currency: str,
     refund_id: str,
     refunded_on: date,
-    accounts: InvoiceAccounts | None = None,
+    accounts: BookkeepingAccounts | None = None,
     *,
     already_credited_minor: int = 0,
 ) -> MappedInvoice:
@@ -70,7 +70,7 @@ def credit_payload(
     refund gets its own credit invoice: ExternalInvoiceReference1 is the refund id (the idempotency
     key), CreditInvoiceReference the invoice it credits.
     """
-    accounts = accounts or InvoiceAccounts()
+    accounts = accounts or BookkeepingAccounts()
     code = currency_code(currency)
     if fortnox_invoice.get("Currency", "SEK") != code:
         raise InvoiceMappingError(
@@ -120,7 +120,7 @@ def _refund(
 
 
 def _credit_rows(
-    fortnox_invoice: Mapping[str, Any], number: str, refund: Decimal, code: str, accounts: InvoiceAccounts
+    fortnox_invoice: Mapping[str, Any], number: str, refund: Decimal, code: str, accounts: BookkeepingAccounts
 ) -> list[dict[str, Any]]:
     """The refund spread over the invoice's sales rows (not its rounding row), as negative rows."""
     vat_included = bool(fortnox_invoice.get("VATIncluded"))

@@ -52,18 +52,24 @@ def customer_key(event: Mapping[str, Any]) -> str | None:
 
 
 def payment_key(event: Mapping[str, Any]) -> str | None:
-    """A refund's or charge's payment (its PaymentIntent, else the charge), else its customer.
+    """A refund's, dispute's or charge's payment (its PaymentIntent, else the charge), else its customer.
 
     charge.refunded and refund.* name the same refund (a refund names no customer): one group, so
-    they never race to credit it twice.
+    they never race to credit it twice; a lost dispute's credit queues behind the payment's refunds.
     """
     obj = _object(event)
-    if obj.get("object") in ("refund", "charge"):
-        charge = obj.get("charge") if obj.get("object") == "refund" else obj.get("id")
+    if obj.get("object") in ("refund", "charge", "dispute"):
+        charge = obj.get("id") if obj.get("object") == "charge" else obj.get("charge")
         value = expandable_id(obj.get("payment_intent")) or expandable_id(charge)
         if value:
             return value[:128]
     return customer_key(event)
+
+
+def payout_key(event: Mapping[str, Any]) -> str | None:
+    """A payout's own id: its events (paid, reconciled, failed) book one voucher, one at a time."""
+    obj = _object(event)
+    return expandable_id(obj.get("id")) if obj.get("object") == "payout" else None
 
 
 def buyer_key(event: Mapping[str, Any]) -> str | None:

@@ -31,7 +31,7 @@ from typing import Any
 
 from stripe_fortnox_sync.core.errors import InvoiceMappingError
 from stripe_fortnox_sync.core.models import FieldWarning
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.mapping.fortnox_invoice import MappedInvoice
 from stripe_fortnox_sync.mapping.money import (
     CENT,
@@ -75,7 +75,7 @@ class _Rows:
 
 
 def build_invoice(
-    source: InvoiceSource, accounts: InvoiceAccounts, warnings: list[FieldWarning]
+    source: InvoiceSource, accounts: BookkeepingAccounts, warnings: list[FieldWarning]
 ) -> MappedInvoice:
     """The Fortnox invoice for source: its rows, a rounding row if needed, and its header."""
     rates = line_rates(source.lines, warnings)
@@ -123,7 +123,7 @@ def _rows(
     source: InvoiceSource,
     rates: Sequence[int],
     vat_included: bool,
-    accounts: InvoiceAccounts,
+    accounts: BookkeepingAccounts,
     warnings: list[FieldWarning],
 ) -> _Rows:
     currency = source.currency
@@ -153,7 +153,7 @@ def _rounding_row(
     source: InvoiceSource,
     target: Decimal,
     model_total: Decimal,
-    accounts: InvoiceAccounts,
+    accounts: BookkeepingAccounts,
     warnings: list[FieldWarning],
 ) -> dict[str, Any] | None:
     """The row that makes Fortnox's total Stripe's, or None when the rows already total it."""

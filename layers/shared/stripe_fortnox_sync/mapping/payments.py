@@ -14,7 +14,7 @@ from typing import Any
 
 from stripe_fortnox_sync.core.errors import InvoiceMappingError
 from stripe_fortnox_sync.core.models import FieldWarning
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.mapping.fortnox_invoice import document_number
 from stripe_fortnox_sync.mapping.money import (
     as_decimal,
@@ -40,9 +40,10 @@ def payment_payload(
     amount_minor: int,
     currency: str,
     paid_on: date,
-    accounts: InvoiceAccounts | None = None,
+    accounts: BookkeepingAccounts | None = None,
     *,
     settlement_sek_minor: int | None = None,
+    account: int | None = None,
 ) -> MappedPayment:
     """The payment of a Fortnox invoice (as Fortnox returned it) by what went through Stripe.
 
@@ -50,9 +51,10 @@ def payment_payload(
     negative total makes the payment negative). For a non-SEK invoice, `settlement_sek_minor` is the
     SEK amount Stripe booked (the balance transaction), if known; otherwise Fortnox's rate applies.
     When Fortnox rounded the total (RoundOff) and the payment covers the unrounded total, the round-off
-    is written off to the rounding account so that the invoice ends fully paid.
+    is written off to the rounding account so that the invoice ends fully paid. The money goes through
+    the Stripe clearing account unless `account` names another (a lost dispute's dispute clearing).
     """
-    accounts = accounts or InvoiceAccounts()
+    accounts = accounts or BookkeepingAccounts()
     warnings: list[FieldWarning] = []
     code = currency_code(currency)
     invoice_currency = fortnox_invoice.get("Currency") or "SEK"
@@ -69,7 +71,7 @@ def payment_payload(
     payload: dict[str, Any] = {
         "InvoiceNumber": int(number),
         "PaymentDate": _payment_day(fortnox_invoice, paid_on, warnings).isoformat(),
-        "ModeOfPaymentAccount": accounts.stripe_clearing,
+        "ModeOfPaymentAccount": account or accounts.stripe_clearing,
     }
     if accounts.mode_of_payment:
         payload["ModeOfPayment"] = accounts.mode_of_payment
@@ -115,7 +117,7 @@ def _settle_round_off(
     amount: Decimal,
     code: str,
     total: Decimal,
-    accounts: InvoiceAccounts,
+    accounts: BookkeepingAccounts,
     warnings: list[FieldWarning],
 ) -> None:
     """Write Fortnox's round-off off when the payment leaves exactly it; warn of any other balance."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from stripe_fortnox_sync.core.errors import InvoiceMappingError
 from stripe_fortnox_sync.core.models import FieldWarning
-from stripe_fortnox_sync.mapping.accounts import InvoiceAccounts
+from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.mapping.dates import first_timestamp, swedish_date
 from stripe_fortnox_sync.mapping.fortnox_invoice import (
     MappedInvoice,
@@ -35,7 +35,7 @@ from stripe_fortnox_sync.mapping.vat import FORTNOX_VAT_RATES, buyer_vat_type, f
 def map_stripe_invoice(
     invoice: Mapping[str, Any],
     customer_number: str,
-    accounts: InvoiceAccounts | None = None,
+    accounts: BookkeepingAccounts | None = None,
     *,
     lines: Sequence[Mapping[str, Any]] | None = None,
     vat_type: str | None = None,
@@ -81,7 +81,7 @@ def map_stripe_invoice(
         remarks=remarks,
         vat_type=vat_type,
     )
-    return build_invoice(source, accounts or InvoiceAccounts(), [])
+    return build_invoice(source, accounts or BookkeepingAccounts(), [])
 
 
 def _invoice_lines(
@@ -116,7 +116,7 @@ def map_checkout_session(
     session: Mapping[str, Any],
     line_items: Sequence[Mapping[str, Any]],
     customer_number: str,
-    accounts: InvoiceAccounts | None = None,
+    accounts: BookkeepingAccounts | None = None,
     *,
     vat_type: str | None = None,
     seller_country: str = "SE",
@@ -158,7 +158,7 @@ def map_checkout_session(
         remarks=f"Stripe Checkout {session_id}",
         vat_type=vat_type,
     )
-    return build_invoice(source, accounts or InvoiceAccounts(), warnings)
+    return build_invoice(source, accounts or BookkeepingAccounts(), warnings)
 
 
 def _session_lines(
@@ -178,7 +178,7 @@ def _session_lines(
 def map_payment_intent(
     payment_intent: Mapping[str, Any],
     customer_number: str,
-    accounts: InvoiceAccounts | None = None,
+    accounts: BookkeepingAccounts | None = None,
     *,
     vat_rate: int = 0,
     vat_type: str | None = None,
@@ -189,7 +189,7 @@ def map_payment_intent(
     A PaymentIntent carries no tax breakdown, so `vat_rate` says which VAT the amount includes
     (0: none); the row is VAT-inclusive, so the total is exact whatever the rate.
     """
-    accounts = accounts or InvoiceAccounts()
+    accounts = accounts or BookkeepingAccounts()
     intent_id = external_reference(payment_intent.get("id"), "PaymentIntent id")
     currency = currency_code(payment_intent.get("currency"))
     received = payment_intent.get("amount_received")

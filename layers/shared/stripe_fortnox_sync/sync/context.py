@@ -17,6 +17,7 @@ from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.mapping.identity import expandable_id
 from stripe_fortnox_sync.sync.customer_sync import CustomerSync
 from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
+from stripe_fortnox_sync.sync.payout_sync import PayoutSync
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Context:
     notifier: Notifier | None = None
     observer: Observer | None = None
     invoices: InvoiceSync | None = None
+    payouts: PayoutSync | None = None
 
     def require_stripe(self, what: str) -> StripeReader:
         if self.stripe is None:

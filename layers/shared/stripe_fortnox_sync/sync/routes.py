@@ -17,8 +17,15 @@ from typing import Any
 from stripe_fortnox_sync.core.errors import ConfigError, PermanentEventError
 from stripe_fortnox_sync.core.models import Outcome, StripeEvent, SyncResult
 from stripe_fortnox_sync.core.settings import Settings
-from stripe_fortnox_sync.mapping.identity import GroupKey, buyer_key, customer_key, group_id, payment_key
-from stripe_fortnox_sync.sync import checkout, customers, refunds, sales, subscriptions
+from stripe_fortnox_sync.mapping.identity import (
+    GroupKey,
+    buyer_key,
+    customer_key,
+    group_id,
+    payment_key,
+    payout_key,
+)
+from stripe_fortnox_sync.sync import checkout, customers, disputes, payouts, refunds, sales, subscriptions
 from stripe_fortnox_sync.sync.context import Context, Handler
 
 
@@ -49,6 +56,8 @@ class Family(StrEnum):
     SUBSCRIPTIONS = "subscriptions and payment failures"
     SALES = "sales"
     REFUNDS = "refunds"
+    PAYOUTS = "payouts"
+    DISPUTES = "disputes"
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,29 @@ class Route:
     # Builds the invoice machinery (InvoiceSync) when enabled.
     books_sales: bool = False
     dedupe: Dedupe = Dedupe.RECORD
+    # Builds the payout machinery (PayoutSync: vouchers) when enabled.
+    books_payouts: bool = False
+
+
+def _payout(event_type: str, handler: Handler) -> Route:
+    # Payouts are read from Stripe (Balance and Payouts: Read) and booked as vouchers.
+    return Route(
+        event_type, handler, Family.PAYOUTS, False, payout_key, StripeKey.REQUIRED, books_payouts=True
+    )
+
+
+def _refund(event_type: str, handler: Handler) -> Route:
+    # Refunds credit the sale: one group with the payment, found done again by the credit's Stripe id.
+    return Route(
+        event_type, handler, Family.REFUNDS, False, payment_key, books_sales=True, dedupe=Dedupe.REPEAT_SAFE
+    )
+
+
+def _dispute(event_type: str, handler: Handler) -> Route:
+    # A lost dispute credits the sale like a refund: one group with the payment's refunds.
+    return Route(
+        event_type, handler, Family.DISPUTES, False, payment_key, StripeKey.REQUIRED, books_sales=True
+    )
 
 
 # Rows are long; these name the columns that repeat.
@@ -118,33 +150,15 @@ ROUTES: tuple[Route, ...] = (
         books_sales=True,
         dedupe=SAFE,
     ),
-    Route(
-        "charge.refunded",
-        refunds.charge_refunded,
-        Family.REFUNDS,
-        False,
-        payment_key,
-        books_sales=True,
-        dedupe=SAFE,
-    ),
-    Route(
-        "refund.created",
-        refunds.refund_changed,
-        Family.REFUNDS,
-        False,
-        payment_key,
-        books_sales=True,
-        dedupe=SAFE,
-    ),
-    Route(
-        "refund.updated",
-        refunds.refund_changed,
-        Family.REFUNDS,
-        False,
-        payment_key,
-        books_sales=True,
-        dedupe=SAFE,
-    ),
+    _refund("charge.refunded", refunds.charge_refunded),
+    _refund("refund.created", refunds.refund_changed),
+    _refund("refund.updated", refunds.refund_changed),
+    _payout("payout.paid", payouts.payout_settled),
+    _payout("payout.reconciliation_completed", payouts.payout_settled),
+    _payout("payout.failed", payouts.payout_reversed),
+    _payout("payout.canceled", payouts.payout_reversed),
+    _dispute("charge.dispute.created", disputes.dispute_created),
+    _dispute("charge.dispute.closed", disputes.dispute_closed),
 )
 BY_TYPE: Mapping[str, Route] = {route.event_type: route for route in ROUTES}
 SUPPORTED_TYPES: tuple[str, ...] = tuple(route.event_type for route in ROUTES)
@@ -183,6 +197,12 @@ def books_sales(settings: Settings) -> bool:
     return settings.invoice_checkout_payments or any(
         r.books_sales and r.event_type in enabled for r in ROUTES
     )
+
+
+def books_payouts(settings: Settings) -> bool:
+    """Whether the payout machinery is needed: a payout type is enabled."""
+    enabled = enabled_types(settings)
+    return any(r.books_payouts and r.event_type in enabled for r in ROUTES)
 
 
 def apply(ctx: Context, event: StripeEvent) -> SyncResult:

@@ -27,6 +27,7 @@ from stripe_fortnox_sync.core.errors import (
     PermanentEventError,
     RateLimitTimeout,
     StripeUnavailable,
+    UnbookedCharge,
     WaitingForInvoice,
 )
 from stripe_fortnox_sync.core.models import FieldWarning, Outcome, StripeEvent, SyncResult
@@ -108,7 +109,7 @@ def _transient(exc: BaseException) -> bool:
 def _retry_reason(exc: BaseException) -> str:
     """The park reason of a failure that was retried until the queue's last receive."""
     if isinstance(exc, WaitingForInvoice):
-        return "waiting_for_invoice"
+        return exc.reason
     if isinstance(exc, StripeUnavailable):
         return "stripe_unavailable"
     if isinstance(exc, FortnoxError):
@@ -237,8 +238,11 @@ class SyncService:
             return "config"
         if isinstance(exc, WaitingForInvoice):
             # The sale's own event is still on its way (or parked): SQS delivers this one again.
-            metrics.add_metric(name="RefundWaiting", unit=MetricUnit.Count, value=1)
-            logger.warning("refund waits for its invoice, will retry", extra={"error": str(exc)})
+            if isinstance(exc, UnbookedCharge):
+                metrics.add_metric(name="PayoutWaiting", unit=MetricUnit.Count, value=1)
+            else:
+                metrics.add_metric(name="RefundWaiting", unit=MetricUnit.Count, value=1)
+            logger.warning("waiting for a sale's invoice, will retry", extra={"error": str(exc)})
             return None
         if isinstance(exc, StripeUnavailable):
             metrics.add_metric(name="StripeApiFailure", unit=MetricUnit.Count, value=1)

@@ -14,7 +14,14 @@ import boto3
 from botocore.exceptions import ClientError
 
 from stripe_fortnox_sync.core.errors import ConflictError
-from stripe_fortnox_sync.core.models import CustomerLink, LinkStatus, Sharing, StripeEvent, TokenState
+from stripe_fortnox_sync.core.models import (
+    CustomerLink,
+    LinkStatus,
+    Sharing,
+    StripeEvent,
+    TokenState,
+    VoucherRecord,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -123,7 +130,8 @@ class DynamoMappingStore:
 
 
 class DynamoStateStore:
-    """Token state, the refresh lock and the rate-limit window, one item each in the state table."""
+    """Token state, the refresh lock, the rate-limit window and the vouchers posted, one item each in
+    the state table."""
 
     def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
         self._table = table
@@ -193,6 +201,41 @@ class DynamoStateStore:
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise
+
+    # VoucherRecords ---------------------------------------------------------------------------
+
+    def load_voucher(self, key: str) -> VoucherRecord | None:
+        item = self._client.get_item(
+            TableName=self._table, Key={"pk": {"S": f"voucher#{key}"}}, ConsistentRead=True
+        ).get("Item")
+        if not item or "body_hash" not in item:
+            return None
+        number = item.get("voucher_number", {}).get("N")
+        year = item.get("financial_year", {}).get("N")
+        return VoucherRecord(
+            key=key,
+            body_hash=item["body_hash"]["S"],
+            series=item.get("voucher_series", {}).get("S"),
+            number=int(number) if number is not None else None,
+            year=int(year) if year is not None else None,
+            attached=bool(item.get("attached", {}).get("BOOL", False)),
+        )
+
+    def save_voucher(self, record: VoucherRecord) -> None:
+        """Overwrite the record: one payout's events are serialised by its FIFO message group."""
+        item: dict[str, Any] = {
+            "pk": {"S": f"voucher#{record.key}"},
+            "body_hash": {"S": record.body_hash},
+            "attached": {"BOOL": record.attached},
+            "updated_at": {"N": _num(round(time.time(), 3))},
+        }
+        if record.series is not None:
+            item["voucher_series"] = {"S": record.series}
+        if record.number is not None:
+            item["voucher_number"] = {"N": str(record.number)}
+        if record.year is not None:
+            item["financial_year"] = {"N": str(record.year)}
+        self._client.put_item(TableName=self._table, Item=item)
 
     # SlotStore --------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 
 from stripe_fortnox_sync.core.errors import ConfigError
-from stripe_fortnox_sync.core.settings import parse_json_object
+from stripe_fortnox_sync.core.parsers import parse_json_object
 
 
 def secret_text(name: str, max_age: int) -> str:

@@ -26,6 +26,15 @@ from stripe_fortnox_sync.core.ports import (
 )
 
 
+class _Upload(dict[str, Any]):
+    """A file to send as multipart form data, carried where a JSON body would go."""
+
+    def __init__(self, filename: str, content: bytes) -> None:
+        super().__init__(filename=filename)
+        self.filename = filename
+        self.content = content
+
+
 def _lower_keys(value: Any) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in value.items()} if isinstance(value, Mapping) else {}
 
@@ -52,12 +61,17 @@ def error_from_response(response: requests.Response, method: str = "", path: str
 
 
 # Collections whose next path segment is a document number: metrics name the route, not the id.
-_NUMBERED = frozenset({"customers", "invoices", "invoicepayments"})
+_NUMBERED = frozenset({"customers", "invoices", "invoicepayments", "voucherseries", "inbox", "vouchers"})
 
 
 def _template(path: str) -> str:
     parts = path.strip("/").split("/")
-    return "/" + "/".join("{n}" if i > 0 and parts[i - 1] in _NUMBERED else p for i, p in enumerate(parts))
+
+    def numbered(i: int) -> bool:
+        # /vouchers/{series}/{number}: both segments name one voucher.
+        return i > 0 and (parts[i - 1] in _NUMBERED or (i > 1 and parts[i - 2] == "vouchers"))
+
+    return "/" + "/".join("{n}" if numbered(i) else p for i, p in enumerate(parts))
 
 
 class FortnoxClient:
@@ -110,6 +124,10 @@ class FortnoxClient:
         result: dict[str, Any] = retrying(self._send_with_refresh, method, path, params, body)
         return result
 
+    def upload(self, path: str, filename: str, content: bytes, *, params: Params = None) -> dict[str, Any]:
+        """POST a file as multipart form data (field `file`): Fortnox's inbox takes documents so."""
+        return self.request("POST", path, params=params, body=_Upload(filename, content))
+
     def _send_with_refresh(self, method: str, path: str, params: Params, body: Body) -> dict[str, Any]:
         token = self._tokens.access_token()
         try:
@@ -126,14 +144,17 @@ class FortnoxClient:
         self.calls += 1
         started = time.perf_counter()
         template = _template(path)
+        content: dict[str, Any] = {"json": body}
+        if isinstance(body, _Upload):
+            content = {"files": {"file": (body.filename, body.content, "text/csv")}}
         try:
             response = self._session.request(
                 method,
                 self._api_url + path,
                 params=params,
-                json=body,
                 headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
                 timeout=self._timeout,
+                **content,
             )
         except requests.ConnectionError as exc:
             self._observe(method, template, 0, started)

@@ -9,6 +9,7 @@ reference before creating it again.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -44,6 +45,10 @@ class FortnoxInvoiceApi:
     def list_invoices(self, params: Mapping[str, str | int]) -> list[dict[str, Any]]:
         """Every page of an invoice list (fortnox_InvoiceListItem: no rows) with the given filters."""
         return pages(self._client, "/invoices", "Invoices", params)
+
+    def list_invoices_between(self, first: date, last: date) -> list[dict[str, Any]]:
+        """Every invoice dated `first`..`last` (InvoiceDate), credits and cancelled ones included."""
+        return self.list_invoices({"fromdate": first.isoformat(), "todate": last.isoformat()})
 
     def find_invoices_by_external_reference(
         self, reference: str, *, field: Literal[1, 2] = 1

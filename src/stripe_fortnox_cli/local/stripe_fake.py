@@ -1,10 +1,7 @@
-"""An in-process fake of the Stripe REST API's read endpoints, for the real `StripeApi` (stripe-python).
-
-It serves what a test put in it, in Stripe's JSON shapes: objects as stored (store them already
-expanded: `expand` is ignored), lists as `{"object": "list", "data": [...], "has_more": ..., "url": ...}`
-with `limit` and `starting_after`, and a 404 `resource_missing` error for an unknown id. Every request
-it served is recorded in `requests`, so tests can assert which calls were made. A request without
-`Authorization: Bearer <api_key>` gets a 401, as a revoked key would.
+"""A small local Stripe API: the read endpoints the sync and the operator commands use, for the real
+`StripeApi` (stripe-python), the demo and the tests. It serves what was put in it, in Stripe's JSON
+shapes (`stripe_store.py`), on a free local port; every request it served is recorded in
+`requests`. A request without `Authorization: Bearer <api_key>` gets a 401, as a revoked key would.
 
     with FakeStripeApi() as api:
         api.add_customer({...})
@@ -13,21 +10,21 @@ it served is recorded in `requests`, so tests can assert which calls were made. 
 Served (GET only): /v1/customers/{id}, /v1/invoices/{id}, /v1/invoices/{id}/lines,
 /v1/checkout/sessions?payment_intent=, /v1/checkout/sessions/{id}/line_items, /v1/payment_intents/{id},
 /v1/invoice_payments?invoice=&status=&payment[payment_intent]=, /v1/refunds?charge=&payment_intent=,
-/v1/refunds/{id}.
+/v1/refunds/{id}, /v1/payouts/{id}, /v1/payouts?arrival_date[gte]=&arrival_date[lte]=,
+/v1/balance_transactions?payout=&source=, /v1/balance_transactions/{id}, /v1/disputes/{id}, /v1/balance.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-Obj = dict[str, Any]
+from .stripe_store import Obj, StripeStore, answer
 
 
 @dataclass(frozen=True)
@@ -40,40 +37,13 @@ class Served:
     status: int
 
 
-@dataclass
-class _Store:
-    customers: dict[str, Obj] = field(default_factory=dict)
-    invoices: dict[str, Obj] = field(default_factory=dict)
-    invoice_lines: dict[str, list[Obj]] = field(default_factory=dict)
-    sessions: dict[str, Obj] = field(default_factory=dict)
-    session_items: dict[str, list[Obj]] = field(default_factory=dict)
-    intents: dict[str, Obj] = field(default_factory=dict)
-    invoice_payments: list[Obj] = field(default_factory=list)
-    refunds: dict[str, Obj] = field(default_factory=dict)
-
-
-def _missing(kind: str, object_id: str) -> tuple[int, Obj]:
-    return 404, {
-        "error": {
-            "type": "invalid_request_error",
-            "code": "resource_missing",
-            "message": f"No such {kind}: '{object_id}'",
-            "param": "id",
-        }
-    }
-
-
-def _id_of(value: object) -> object:
-    return value.get("id") if isinstance(value, dict) else value
-
-
 class FakeStripeApi:
     """A Stripe API on a free local port, serving the objects put in it; a context manager."""
 
     def __init__(self, api_key: str = "sk_test_fake_api") -> None:
         self.api_key = api_key
         self.requests: list[Served] = []
-        self._store = _Store()
+        self._store = StripeStore()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -99,7 +69,8 @@ class FakeStripeApi:
                         {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}},
                     )
                 else:
-                    status, body = fake._answer(parts.path, query)
+                    with fake._lock:  # `answer` reads a copy made under the lock
+                        status, body = answer(fake._store, parts.path, query)
                 with fake._lock:
                     fake.requests.append(Served("GET", parts.path, query, status))
                 payload = json.dumps(body).encode()
@@ -176,76 +147,30 @@ class FakeStripeApi:
         with self._lock:
             return [r for r in self.requests if r.path.startswith(path_prefix)]
 
-    # Routing ----------------------------------------------------------------------------------
-
-    def _answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, Obj]:
-        def one(name: str) -> str | None:
-            values = query.get(name)
-            return values[0] if values else None
-
+    def add_payout(self, payout: Obj, transactions: list[Obj] | None = None) -> None:
+        """A payout (added again to change it, e.g. its status) and the balance transactions it
+        paid out, each served with its `source` as given (expand it where Stripe would)."""
         with self._lock:
-            store = copy.deepcopy(self._store)
-        if match := re.fullmatch(r"/v1/customers/([^/]+)", path):
-            found = store.customers.get(match[1])
-            return (200, found) if found is not None else _missing("customer", match[1])
-        if match := re.fullmatch(r"/v1/invoices/([^/]+)", path):
-            found = store.invoices.get(match[1])
-            return (200, found) if found is not None else _missing("invoice", match[1])
-        if match := re.fullmatch(r"/v1/invoices/([^/]+)/lines", path):
-            if match[1] not in store.invoice_lines:
-                return _missing("invoice", match[1])
-            return self._list(path, store.invoice_lines[match[1]], query)
-        if match := re.fullmatch(r"/v1/checkout/sessions/([^/]+)/line_items", path):
-            if match[1] not in store.session_items:
-                return _missing("checkout.session", match[1])
-            return self._list(path, store.session_items[match[1]], query)
-        if path == "/v1/checkout/sessions":
-            intent = one("payment_intent")
-            sessions = [
-                s
-                for s in store.sessions.values()
-                if intent is None or _id_of(s.get("payment_intent")) == intent
-            ]
-            return self._list(path, sessions, query)
-        if match := re.fullmatch(r"/v1/payment_intents/([^/]+)", path):
-            found = store.intents.get(match[1])
-            return (200, found) if found is not None else _missing("payment_intent", match[1])
-        if path == "/v1/invoice_payments":
-            wanted = {
-                "invoice": one("invoice"),
-                "status": one("status"),
-                "payment_intent": one("payment[payment_intent]"),
-            }
-            payments = [
-                p
-                for p in store.invoice_payments
-                if wanted["invoice"] in (None, p["invoice"])
-                and wanted["status"] in (None, p["status"])
-                and wanted["payment_intent"] in (None, p["payment"]["payment_intent"])
-            ]
-            return self._list(path, payments, query)
-        if path == "/v1/refunds":
-            charge, intent = one("charge"), one("payment_intent")
-            refunds = [
-                r
-                for r in store.refunds.values()
-                if charge in (None, _id_of(r.get("charge")))
-                and intent in (None, _id_of(r.get("payment_intent")))
-            ]
-            return self._list(path, refunds, query)
-        if match := re.fullmatch(r"/v1/refunds/([^/]+)", path):
-            found = store.refunds.get(match[1])
-            return (200, found) if found is not None else _missing("refund", match[1])
-        return 404, {
-            "error": {"type": "invalid_request_error", "message": f"Unrecognized request URL (GET: {path})"}
-        }
+            self._store.payouts[payout["id"]] = copy.deepcopy(payout)
+            for txn in transactions or []:
+                self._store.transactions[txn["id"]] = copy.deepcopy(txn)
+                self._store.payout_of[txn["id"]] = payout["id"]
 
-    @staticmethod
-    def _list(url: str, items: list[Obj], query: dict[str, list[str]]) -> tuple[int, Obj]:
-        """One page, newest last as stored; `starting_after` continues after an id."""
-        limit = int((query.get("limit") or ["10"])[0])
-        after = query.get("starting_after")
-        if after:
-            ids = [item.get("id") for item in items]
-            items = items[ids.index(after[0]) + 1 :] if after[0] in ids else []
-        return 200, {"object": "list", "data": items[:limit], "has_more": len(items) > limit, "url": url}
+    def add_balance_transaction(self, txn: Obj) -> None:
+        """A balance transaction in no payout yet (listed by its `source`)."""
+        with self._lock:
+            self._store.transactions[txn["id"]] = copy.deepcopy(txn)
+
+    def add_dispute(self, dispute: Obj) -> None:
+        with self._lock:
+            self._store.disputes[dispute["id"]] = copy.deepcopy(dispute)
+
+    def set_balance(self, available: int, pending: int = 0, currency: str = "sek") -> None:
+        """What GET /v1/balance answers: the account's available and pending amounts."""
+        with self._lock:
+            self._store.balance = {
+                "object": "balance",
+                "livemode": False,
+                "available": [{"amount": available, "currency": currency}],
+                "pending": [{"amount": pending, "currency": currency}],
+            }
