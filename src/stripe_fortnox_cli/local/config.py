@@ -49,6 +49,8 @@ class LocalConfig:
     host: str = "127.0.0.1"
     port: int = 3000
     webhook_secrets: list[str] = field(default_factory=list)
+    # The Connect endpoint's (`/webhook/connect`, docs/tenants.md); empty: one made up.
+    connect_webhook_secrets: list[str] = field(default_factory=list)
     livemode: bool = False
     # Seconds a failed record waits before it is delivered again (360 s after the receive in AWS).
     visibility_timeout: int = 5
