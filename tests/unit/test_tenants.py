@@ -324,3 +324,33 @@ def test_the_tenant_attribute_is_read_from_lambdas_record() -> None:
     assert message_tenant({"tenant": {"stringValue": "acme", "dataType": "String"}}) == "acme"
     assert message_tenant({"event_type": {"stringValue": "x"}}) is None
     assert message_tenant(None) is None
+
+
+def test_each_tenant_remembers_its_own_deliveries_in_the_one_idempotency_table() -> None:
+    from tests.unit.test_sync_service import FakeLambdaContext, MemoryPersistence
+
+    applied, parker, persistence = Applied(), FakeQueue(), MemoryPersistence()
+    registry = InMemoryTenantRegistry(ACME, BETA)
+    default = SyncService(Settings(), lambda: applied.for_tenant(DEFAULT_TENANT), parker, persistence)
+
+    def build(tenant: Tenant) -> SyncService:
+        return SyncService(
+            tenant_settings(Settings(), tenant),
+            lambda: applied.for_tenant(tenant.id),
+            TenantPublisher(parker, tenant.id),
+            persistence,
+            key_prefix=f"{tenant.id}#stripe-event",
+            idempotency_config=default.idempotency_config,
+        )
+
+    sync = TenantRouter(default, lambda: registry, build)
+    sync.idempotency_config.register_lambda_context(FakeLambdaContext())
+    failure = event("evt_pf1", "invoice.payment_failed", 1)  # a repeat would e-mail again
+    sync.handle(json.dumps(failure))
+    sync.handle(json.dumps(failure), tenant="acme")
+    sync.handle(json.dumps({**failure, "account": "acct_beta"}), tenant="beta")
+    again = sync.handle(json.dumps(failure), tenant="acme")
+    assert again.outcome is Outcome.IGNORED and "duplicate delivery" in again.detail
+    assert applied.calls == [(DEFAULT_TENANT, "evt_pf1"), ("acme", "evt_pf1"), ("beta", "evt_pf1")]
+    prefixes = sorted(key.rsplit("#", 1)[0] for key in persistence.records)
+    assert prefixes == ["acme#stripe-event", "beta#stripe-event", "stripe-event"]
