@@ -7,9 +7,9 @@ simulator's model of Fortnox's arithmetic), `InMemoryFortnoxVouchers` (vouchers,
 the locked period, series, attachments), `RecordingRequester` (one API call: recorded, answered by
 a function or another requester, optionally failing once), `FakeTokens`, `CountingLimiter`; requests'
 transport: `scripted_session`. Stores: `InMemoryMappingStore`, `InMemoryStateStore` (tokens and rate
-limit slots, voucher records). Stripe: `FakeStripe`. Queues and people: `FakeQueue` (the event and dead-letter
-queues), `Recorder` (activity log, notifier, observer). And `FakeInvoiceSync`, a stand-in for
-`InvoiceSync` that books nothing, and `FakeClock`.
+limit slots, voucher records), `InMemoryTenantRegistry`. Stripe: `FakeStripe`. Queues and people:
+`FakeQueue` (the event and dead-letter queues), `Recorder` (activity log, notifier, observer). And
+`FakeInvoiceSync`, a stand-in for `InvoiceSync` that books nothing, and `FakeClock`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from stripe_fortnox_sync.core.models import (
     TokenState,
     VoucherRecord,
 )
+from stripe_fortnox_sync.core.tenants import Tenant, TenantStatus, check_tenant_id
 from stripe_fortnox_sync.mapping.accounts import BookkeepingAccounts
 from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
 
@@ -745,6 +746,63 @@ class FakeQueue:
         self.sent.append({"body": body, "group": group_id, "dedup": dedup_id, "attributes": attributes or {}})
 
 
+class InMemoryTenantRegistry:
+    """The `TenantRegistry` port: tenants by id, with the slug and Stripe account lookups; `add`
+    refuses a taken id, slug or account as the registry's transaction does."""
+
+    def __init__(self, *tenants: Tenant) -> None:
+        self.tenants: dict[str, Tenant] = {}
+        self.reads = 0
+        for tenant in tenants:
+            self.add(tenant)
+
+    def get(self, tenant_id: str) -> Tenant | None:
+        self.reads += 1
+        return self.tenants.get(tenant_id)
+
+    def by_slug(self, slug: str) -> Tenant | None:
+        self.reads += 1
+        return next((t for t in self.tenants.values() if slug and t.webhook_slug == slug), None)
+
+    def by_account(self, stripe_account: str) -> Tenant | None:
+        self.reads += 1
+        return next(
+            (t for t in self.tenants.values() if stripe_account and t.stripe_account == stripe_account), None
+        )
+
+    def add(self, tenant: Tenant) -> Tenant:
+        check_tenant_id(tenant.id)
+        taken = any(
+            t.id == tenant.id
+            or (tenant.webhook_slug and t.webhook_slug == tenant.webhook_slug)
+            or (tenant.stripe_account and t.stripe_account == tenant.stripe_account)
+            for t in self.tenants.values()
+        )
+        if taken:
+            raise ConflictError(
+                f"tenant {tenant.id}: the id, webhook slug or Stripe account is already taken"
+            )
+        stored = replace(tenant, version=1)
+        self.tenants[tenant.id] = stored
+        return stored
+
+    def set_status(self, tenant_id: str, status: TenantStatus) -> Tenant | None:
+        current = self.tenants.get(tenant_id)
+        if current is None or current.status is status:
+            return current
+        self.tenants[tenant_id] = replace(current, status=status, version=current.version + 1)
+        return self.tenants[tenant_id]
+
+    def save(self, tenant: Tenant) -> Tenant:
+        if self.tenants[tenant.id].version != tenant.version:
+            raise ConflictError(f"tenant {tenant.id} changed concurrently")
+        self.tenants[tenant.id] = replace(tenant, version=tenant.version + 1)
+        return self.tenants[tenant.id]
+
+    def all(self) -> list[Tenant]:
+        return sorted(self.tenants.values(), key=lambda t: t.id)
+
+
 class Recorder:
     """The `ActivityLog`, `Notifier` and `Observer` ports in one: remembers what each was told."""
 
@@ -882,6 +940,7 @@ def _implements_the_ports() -> None:
     _slot_store: ports.SlotStore = InMemoryStateStore()
     _stripe: ports.StripeReader = FakeStripe()
     _queue: ports.EventPublisher = FakeQueue()
+    _tenants: ports.TenantRegistry = InMemoryTenantRegistry()
     _activity: ports.ActivityLog = Recorder()
     _notifier: ports.Notifier = Recorder()
     _observer: ports.Observer = Recorder()

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from stripe_fortnox_sync.bootstrap import build_sync_service
 from stripe_fortnox_sync.core.observability import metrics, new_invocation
 from stripe_fortnox_sync.core.settings import Settings
-from stripe_fortnox_sync.sync.service import SyncService
+from stripe_fortnox_sync.sync.tenants import TenantRouter, message_tenant
 
 # Only the failed customer's later messages wait; other customers' messages go on.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -21,13 +21,17 @@ tracer = Tracer()
 
 
 @cache
-def _service() -> SyncService:
+def _service() -> TenantRouter:
     return build_sync_service(Settings.from_env())
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    result = _service().handle(record.body, receive_count=int(record.attributes.approximate_receive_count))
+    result = _service().handle(
+        record.body,
+        receive_count=int(record.attributes.approximate_receive_count),
+        tenant=message_tenant(record.raw_event.get("messageAttributes")),
+    )
     tracer.put_annotation("outcome", result.outcome.value)
     tracer.put_annotation("event_type", result.event_type)
 

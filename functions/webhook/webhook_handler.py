@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stripe_fortnox_sync.adapters.aws.secrets import webhook_secrets
 from stripe_fortnox_sync.adapters.aws.sqs import SqsFifoPublisher
@@ -14,6 +14,10 @@ from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics, 
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.sync.routes import enabled_types
 from stripe_fortnox_sync.webhook.accept import WebhookResponse, handle_webhook
+from stripe_fortnox_sync.webhook.tenants import connect_router, not_found, route_of, status_refusal, target_of
+
+if TYPE_CHECKING:
+    from stripe_fortnox_sync.core.ports import TenantRegistry
 
 
 @cache
@@ -24,6 +28,50 @@ def _settings() -> Settings:
 @cache
 def _publisher() -> SqsFifoPublisher:
     return SqsFifoPublisher(_settings().queue_url)
+
+
+@cache
+def _registry() -> TenantRegistry:
+    # Only on a tenant's route: tenant `default`'s requests never load the DynamoDB client.
+    from stripe_fortnox_sync.adapters.aws.tenants import DynamoTenantRegistry
+
+    return DynamoTenantRegistry(_settings().state_table)
+
+
+def _path(event: dict[str, Any]) -> str:
+    http = (event.get("requestContext") or {}).get("http") or {}
+    return str(event.get("rawPath") or http.get("path") or "/webhook")
+
+
+def _tenant_response(kind: str, slug: str, body: bytes, signature: str | None) -> WebhookResponse:
+    """A tenant's URL or the Connect endpoint (webhook/tenants.py)."""
+    settings = _settings()
+    max_age = settings.secrets_max_age_seconds
+    if kind == "connect":
+        try:
+            secrets = webhook_secrets(settings.stripe_connect_webhook_secret_name, max_age)
+        except ConfigError:
+            # Still the placeholder: a stack without Connect tenants has no such endpoint.
+            return not_found("this stack has no Connect endpoint configured")
+        router = connect_router(settings, _registry())
+        return handle_webhook(
+            body, signature, secrets, livemode=False, event_types=(), publisher=_publisher(), target=router
+        )
+    tenant = _registry().by_slug(slug)
+    if tenant is None:
+        return not_found()
+    refusal = status_refusal(tenant)
+    if refusal is not None:
+        return refusal
+    return handle_webhook(
+        body,
+        signature,
+        webhook_secrets(tenant.webhook_secret_name, max_age),
+        livemode=tenant.livemode,
+        event_types=(),
+        publisher=_publisher(),
+        target=target_of(settings, tenant),
+    )
 
 
 def _raw_body(event: dict[str, Any]) -> bytes:
@@ -49,16 +97,22 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     new_invocation()
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     metrics.add_metric(name="WebhookReceived", unit=MetricUnit.Count, value=1)
+    route = route_of(_path(event))
     try:
         settings = _settings()
-        response = handle_webhook(
-            _raw_body(event),
-            headers.get("stripe-signature"),
-            webhook_secrets(settings.stripe_webhook_secret_name, settings.secrets_max_age_seconds),
-            livemode=settings.stripe_livemode,
-            event_types=enabled_types(settings),
-            publisher=_publisher(),
-        )
+        if route is None:
+            response = not_found()
+        elif route[0] != "default":
+            response = _tenant_response(route[0], route[1], _raw_body(event), headers.get("stripe-signature"))
+        else:
+            response = handle_webhook(
+                _raw_body(event),
+                headers.get("stripe-signature"),
+                webhook_secrets(settings.stripe_webhook_secret_name, settings.secrets_max_age_seconds),
+                livemode=settings.stripe_livemode,
+                event_types=enabled_types(settings),
+                publisher=_publisher(),
+            )
     except ConfigError as exc:
         logger.error("webhook is not configured", extra={"error": str(exc)})
         metrics.add_metric(name="WebhookErrors", unit=MetricUnit.Count, value=1)
@@ -72,6 +126,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     if response.event_id:
         logger.set_correlation_id(response.event_id)
+    logger.append_keys(tenant_id=response.tenant)
+    if response.reason == "unknown_account":
+        metrics.add_metric(name="ConnectUnknownAccount", unit=MetricUnit.Count, value=1)
     metric = {"accepted": "EventsAccepted"}.get(response.reason) or (
         "EventsIgnored" if response.status == 200 else "EventsRejected"
     )

@@ -28,7 +28,7 @@ class App:
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
 
-    def invoke_webhook(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    def invoke_webhook(self, body: bytes, headers: dict[str, str], path: str = "/webhook") -> tuple[int, str]:
         self.bodies.append(body)
         return 200, '{"received": "evt_1"}'
 

@@ -29,10 +29,23 @@ ALLOWED_MANAGED_POLICIES = {
 
 # Action -> logical ids of the resources it may touch, per function role. Exact: a new
 # permission must be added here on purpose.
+# Each tenant's secrets (docs/tenants.md), under the stack's name.
+TENANT_SECRETS = json.dumps(
+    {
+        "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+        "${AWS::StackName}/tenants/*"
+    }
+)
 FUNCTION_PERMISSIONS = {
     "WebhookFunction": {
         "sqs:SendMessage": {"EventQueue"},
-        "secretsmanager:GetSecretValue": {"StripeWebhookSecret"},
+        "secretsmanager:GetSecretValue": {
+            "StripeWebhookSecret",
+            "StripeConnectWebhookSecret",
+            TENANT_SECRETS,
+        },
+        # The tenant registry: read by key, never scanned.
+        "dynamodb:GetItem": {"StateTable"},
     },
     "SyncFunction": {
         **{
@@ -43,7 +56,7 @@ FUNCTION_PERMISSIONS = {
         "dynamodb:PutItem": {"MappingTable", "IdempotencyTable", "StateTable", "ActivityTable"},
         # Only the mapping table's index by Fortnox number is queried (shared links).
         "dynamodb:Query": {json.dumps({"Fn::Sub": "${MappingTable.Arn}/index/by_fortnox_number"})},
-        "secretsmanager:GetSecretValue": {"FortnoxCredentialsSecret", "StripeApiKeySecret"},
+        "secretsmanager:GetSecretValue": {"FortnoxCredentialsSecret", "StripeApiKeySecret", TENANT_SECRETS},
         "sqs:SendMessage": {"DeadLetterQueue"},
         **{
             f"sqs:{action}": {"EventQueue"}

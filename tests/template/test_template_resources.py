@@ -104,8 +104,10 @@ def test_every_function_logs_json_to_a_log_group_with_retention(stack: Stack) ->
 
 def test_http_api_route_throttling_and_access_logs(stack: Stack) -> None:
     (api,) = stack.of_type("AWS::ApiGatewayV2::Api").values()
-    assert set(api["Properties"]["Body"]["paths"]) == {"/webhook"}
-    assert set(api["Properties"]["Body"]["paths"]["/webhook"]) == {"post"}
+    # Tenant `default`'s, a tenant's own (docs/tenants.md) and a Connect platform's.
+    paths = {"/webhook", "/webhook/t/{slug}", "/webhook/connect"}
+    assert set(api["Properties"]["Body"]["paths"]) == paths
+    assert all(set(api["Properties"]["Body"]["paths"][path]) == {"post"} for path in paths)
     (stage,) = stack.of_type("AWS::ApiGatewayV2::Stage").values()
     throttling = stage["Properties"]["DefaultRouteSettings"]
     assert float(stack.value(throttling["ThrottlingRateLimit"])) > 0

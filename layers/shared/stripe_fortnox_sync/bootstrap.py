@@ -13,22 +13,26 @@ from stripe_fortnox_sync.adapters.aws.errors import transient as aws_transient
 from stripe_fortnox_sync.adapters.aws.secrets import forget_secrets, secret_json, secret_text
 from stripe_fortnox_sync.adapters.aws.sns import SnsNotifier
 from stripe_fortnox_sync.adapters.aws.sqs import SqsFifoPublisher
+from stripe_fortnox_sync.adapters.aws.tenants import DynamoTenantRegistry
 from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials, OAuthTokenProvider
 from stripe_fortnox_sync.adapters.fortnox.customers import FortnoxCustomerApi
 from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
 from stripe_fortnox_sync.adapters.fortnox.limiter import SlidingWindowLimiter
 from stripe_fortnox_sync.adapters.fortnox.vouchers import FortnoxVoucherApi
+from stripe_fortnox_sync.core.errors import ConfigError
 from stripe_fortnox_sync.core.models import StripeEvent
 from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics
 from stripe_fortnox_sync.core.settings import FeeVat, Settings
+from stripe_fortnox_sync.core.tenants import Tenant, key_prefix, tenant_settings
 from stripe_fortnox_sync.mapping.accounts import configured_accounts
 from stripe_fortnox_sync.sync import routes
 from stripe_fortnox_sync.sync.context import Context
 from stripe_fortnox_sync.sync.customer_sync import CustomerSync
 from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
 from stripe_fortnox_sync.sync.payout_sync import PayoutOptions, PayoutSync
-from stripe_fortnox_sync.sync.service import SyncService
+from stripe_fortnox_sync.sync.service import SyncService, new_idempotency_config
+from stripe_fortnox_sync.sync.tenants import TenantPublisher, TenantRouter
 from stripe_fortnox_sync.sync.voucher_posting import VoucherPoster
 
 
@@ -65,12 +69,14 @@ def stripe_api_key(settings: Settings) -> str | None:
     return key if key.startswith(("rk_", "sk_")) else None
 
 
-def build_context(settings: Settings) -> Context:
-    """Every port the handlers use, wired to Fortnox, Stripe and AWS."""
+def build_context(settings: Settings, tenant: Tenant | None = None) -> Context:
+    """Every port the handlers use, wired to Fortnox, Stripe and AWS; for `tenant` (None: tenant
+    `default`), its Fortnox company and its keys (`settings` are the tenant's already)."""
     from stripe_fortnox_sync.adapters.stripe_api import StripeApi
 
+    prefix = key_prefix(tenant.id if tenant else None)
     key = stripe_api_key(settings)
-    client = build_fortnox_client(settings)
+    client = build_fortnox_client(settings, tenant=tenant)
     fortnox = FortnoxCustomerApi(client)
     invoices = None
     if routes.books_sales(settings):
@@ -79,24 +85,26 @@ def build_context(settings: Settings) -> Context:
     return Context(
         settings,
         routes.enabled_types(settings),
-        CustomerSync(settings, fortnox, DynamoMappingStore(settings.mapping_table)),
+        CustomerSync(settings, fortnox, DynamoMappingStore(settings.mapping_table, prefix=prefix)),
         fortnox,
         stripe=StripeApi(key, settings.stripe_api_base) if key else None,
-        activity=DynamoActivityLog(settings.activity_table) if settings.activity_table else None,
+        activity=DynamoActivityLog(settings.activity_table, prefix=prefix)
+        if settings.activity_table
+        else None,
         notifier=SnsNotifier(settings.payment_failure_topic_arn)
         if settings.payment_failure_topic_arn
         else None,
         observer=_MetricsObserver(),
         invoices=invoices,
-        payouts=build_payout_sync(settings, client) if routes.books_payouts(settings) else None,
+        payouts=build_payout_sync(settings, client, prefix) if routes.books_payouts(settings) else None,
     )
 
 
-def build_payout_sync(settings: Settings, client: FortnoxClient) -> PayoutSync:
+def build_payout_sync(settings: Settings, client: FortnoxClient, prefix: str = "") -> PayoutSync:
     """Payout vouchers over the Fortnox client, their records in the state table."""
     poster = VoucherPoster(
         FortnoxVoucherApi(client, client),
-        DynamoStateStore(settings.state_table),
+        DynamoStateStore(settings.state_table, prefix=prefix),
         settings.payout_voucher_series,
     )
     options = PayoutOptions(
@@ -114,6 +122,7 @@ def build_fortnox_client(
     observed: bool = True,
     max_wait_seconds: float = 30.0,
     secrets_max_age: int | None = None,
+    tenant: Tenant | None = None,
 ) -> FortnoxClient:
     """The Fortnox client with the stack's credentials, shared token state and rate window.
 
@@ -125,6 +134,9 @@ def build_fortnox_client(
     credentials = FortnoxCredentials.from_secret(
         secret_json(settings.fortnox_credentials_secret_name, max_age)
     )
+    if tenant is not None:
+        # The integration's one client id and secret, a service-account token per company.
+        credentials = tenant_credentials(credentials, tenant)
     state = DynamoStateStore(settings.state_table)
     tokens = OAuthTokenProvider(
         credentials,
@@ -150,12 +162,45 @@ def build_fortnox_client(
     )
 
 
-def build_sync_service(settings: Settings) -> SyncService:
-    return SyncService(
+def tenant_credentials(integration: FortnoxCredentials, tenant: Tenant) -> FortnoxCredentials:
+    if not tenant.fortnox_tenant_id:
+        raise ConfigError(f"tenant {tenant.id} has no Fortnox TenantId yet (consent not given)")
+    return FortnoxCredentials(integration.client_id, integration.client_secret, tenant.fortnox_tenant_id)
+
+
+def build_sync_service(settings: Settings) -> TenantRouter:
+    """The sync function's service: tenant `default` as the stack always was, and one service per
+    registered tenant, built when its first event comes."""
+    parker = SqsFifoPublisher(settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
+    config = new_idempotency_config()
+    default = SyncService(
         settings,
         lambda: partial(routes.apply, build_context(settings)),
-        SqsFifoPublisher(settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None,
-        DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
+        parker,
+        persistence,
         forget_secrets=forget_secrets,
         transient=aws_transient,
+        idempotency_config=config,
     )
+
+    def for_tenant(tenant: Tenant) -> SyncService:
+        try:
+            own = tenant_settings(settings, tenant)
+        except ConfigError:
+            own = settings  # its events are parked with reason `config` when applied
+        return SyncService(
+            own,
+            lambda: partial(routes.apply, build_context(tenant_settings(settings, tenant), tenant)),
+            TenantPublisher(parker, tenant.id) if parker is not None else None,
+            persistence,
+            forget_secrets=forget_secrets,
+            transient=aws_transient,
+            key_prefix=f"{tenant.id}#stripe-event",
+            idempotency_config=config,
+        )
+
+    def registry() -> DynamoTenantRegistry | None:
+        return DynamoTenantRegistry(settings.state_table) if settings.state_table else None
+
+    return TenantRouter(default, registry, for_tenant)

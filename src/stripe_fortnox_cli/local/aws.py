@@ -163,9 +163,12 @@ def _create_topic() -> dict[str, str]:
 
 
 def create_secrets(
-    webhook_secrets: list[str], stripe_api_key: str | None, fortnox_credentials: Mapping[str, str]
+    webhook_secrets: list[str],
+    stripe_api_key: str | None,
+    fortnox_credentials: Mapping[str, str],
+    connect_webhook_secrets: list[str] | None = None,
 ) -> dict[str, str]:
-    """The stack's three secrets; returns the stack outputs naming them (their ARNs)."""
+    """The stack's four secrets; returns the stack outputs naming them (their ARNs)."""
     sm: Any = boto3.client("secretsmanager")
 
     def create(name: str, value: str) -> str:
@@ -175,6 +178,9 @@ def create_secrets(
         "StripeWebhookSecretArn": create("stripe-webhook", ",".join(webhook_secrets)),
         "StripeApiKeySecretArn": create("stripe-api-key", stripe_api_key or "not-configured"),
         "FortnoxCredentialsSecretArn": create("fortnox-credentials", json.dumps(dict(fortnox_credentials))),
+        "StripeConnectWebhookSecretArn": create(
+            "stripe-connect-webhook", ",".join(connect_webhook_secrets or []) or "not-configured"
+        ),
     }
 
 

@@ -49,6 +49,8 @@ class LocalConfig:
     host: str = "127.0.0.1"
     port: int = 3000
     webhook_secrets: list[str] = field(default_factory=list)
+    # The Connect endpoint's (`/webhook/connect`, docs/tenants.md); empty: one made up.
+    connect_webhook_secrets: list[str] = field(default_factory=list)
     livemode: bool = False
     # Seconds a failed record waits before it is delivered again (360 s after the receive in AWS).
     visibility_timeout: int = 5
@@ -88,6 +90,7 @@ class LocalConfig:
             port=port,
             state_dir=state_dir,
             webhook_secrets=_webhook_secrets(env),
+            connect_webhook_secrets=_webhook_secrets(env, "STRIPE_CONNECT_WEBHOOK_SECRET"),
             livemode=_livemode(env),
             fortnox_api_url=env.get("FORTNOX_API_URL") or None,
             fortnox_auth_url=env.get("FORTNOX_AUTH_URL") or None,
@@ -110,9 +113,9 @@ def _livemode(env: Mapping[str, str]) -> bool:
     return livemode
 
 
-def _webhook_secrets(env: Mapping[str, str]) -> list[str]:
-    raw = env.get("STRIPE_WEBHOOK_SECRET", "")
+def _webhook_secrets(env: Mapping[str, str], name: str = "STRIPE_WEBHOOK_SECRET") -> list[str]:
+    raw = env.get(name, "")
     secrets = [s.strip() for s in raw.split(",") if s.strip()]
     if any(not s.startswith("whsec_") for s in secrets):
-        raise LocalStackError("STRIPE_WEBHOOK_SECRET must be whsec_... values, comma-separated")
+        raise LocalStackError(f"{name} must be whsec_... values, comma-separated")
     return secrets

@@ -20,13 +20,18 @@ def sign_payload(payload: str, secret: str, timestamp: int | None = None) -> str
     return str(WebhookSignature.generate_signature_header(payload, secret, timestamp=timestamp))
 
 
-def api_gateway_event(body: bytes, headers: dict[str, str]) -> dict[str, Any]:
-    """The HTTP API (payload format 2.0) event for a `POST /webhook`."""
+def _route_key(path: str) -> str:
+    # template.yaml's routes: a tenant's URL matches `/webhook/t/{slug}`.
+    return "POST /webhook/t/{slug}" if path.startswith("/webhook/t/") else f"POST {path}"
+
+
+def api_gateway_event(body: bytes, headers: dict[str, str], path: str = "/webhook") -> dict[str, Any]:
+    """The HTTP API (payload format 2.0) event for a `POST` to `path` (`/webhook` and the tenants')."""
     now = time.time()
-    return {
+    event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": "POST /webhook",
-        "rawPath": "/webhook",
+        "routeKey": _route_key(path),
+        "rawPath": path,
         "rawQueryString": "",
         "headers": {k.lower(): v for k, v in headers.items()},
         "requestContext": {
@@ -35,13 +40,13 @@ def api_gateway_event(body: bytes, headers: dict[str, str]) -> dict[str, Any]:
             "domainName": "localhost",
             "http": {
                 "method": "POST",
-                "path": "/webhook",
+                "path": path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": "127.0.0.1",
                 "userAgent": headers.get("User-Agent", ""),
             },
             "requestId": str(uuid.uuid4()),
-            "routeKey": "POST /webhook",
+            "routeKey": _route_key(path),
             "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "timeEpoch": int(now * 1000),
@@ -49,6 +54,9 @@ def api_gateway_event(body: bytes, headers: dict[str, str]) -> dict[str, Any]:
         "body": base64.b64encode(body).decode(),
         "isBase64Encoded": True,
     }
+    if path.startswith("/webhook/t/"):
+        event["pathParameters"] = {"slug": path[len("/webhook/t/") :]}
+    return event
 
 
 def sqs_record(message: dict[str, Any], queue_arn: str = EVENT_QUEUE_ARN) -> dict[str, Any]:

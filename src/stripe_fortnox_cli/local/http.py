@@ -1,4 +1,5 @@
-"""The local API Gateway: `POST /webhook` to the webhook function, `GET /health`.
+"""The local API Gateway: `POST /webhook` (and the tenants' `/webhook/t/{slug}` and
+`/webhook/connect`) to the webhook function, `GET /health`.
 
 Like API Gateway it answers by itself what never reaches the function: 404 off the route; 400 on
 a Content-Length that is not one number of bytes, or a body the client ended before it; 408 when
@@ -24,7 +25,9 @@ class WebhookApp(Protocol):
     @property
     def ready(self) -> bool: ...
 
-    def invoke_webhook(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]: ...
+    def invoke_webhook(
+        self, body: bytes, headers: dict[str, str], path: str = "/webhook"
+    ) -> tuple[int, str]: ...
 
 
 # Told of every POST once it is answered: status, the body as sent (None if never read), the answer.
@@ -33,6 +36,14 @@ AnswerListener = Callable[[int, bytes | None, str], None]
 
 def _ignore_answer(status: int, body: bytes | None, answer: str) -> None:
     pass
+
+
+def _routed(path: str) -> bool:
+    """template.yaml's routes: `/webhook`, `/webhook/connect` and `/webhook/t/{slug}`."""
+    if path in ("/webhook", "/webhook/connect"):
+        return True
+    slug = path.removeprefix("/webhook/t/")
+    return slug != path and bool(slug) and "/" not in slug
 
 
 def _error(message: str) -> str:
@@ -49,7 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
         body: bytes | None = None
         if not self.app.ready:
             status, text = 503, _error("the local stack is still starting")
-        elif self.path.split("?")[0] != "/webhook":
+        elif not _routed(self.path.split("?")[0]):
             status, text = 404, _error("not found; POST /webhook")
         else:
             body, refusal = self._read_body()
@@ -57,7 +68,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.on_answer(refusal[0], None, refusal[1])
                 return
             try:
-                status, text = self.app.invoke_webhook(body or b"", dict(self.headers.items()))
+                path = self.path.split("?")[0]
+                status, text = self.app.invoke_webhook(body or b"", dict(self.headers.items()), path)
             except Exception as exc:  # what API Gateway answers when the function fails
                 status, text = 500, json.dumps({"message": f"Internal Server Error: {type(exc).__name__}"})
         self._send(status, text)

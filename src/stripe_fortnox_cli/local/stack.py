@@ -41,6 +41,7 @@ class LocalStack:
         self.ready = False
         self.fortnox: FortnoxTarget | None = None
         self.webhook_secrets: list[str] = []
+        self.connect_webhook_secrets: list[str] = []
         self.outputs: dict[str, str] = {}
         self.parameters: dict[str, str] = {}
         self.state = StateDirectory(config.state_dir)
@@ -87,7 +88,14 @@ class LocalStack:
     def _start_functions(self, fortnox: FortnoxTarget) -> None:
         cfg = self.config
         self.webhook_secrets = cfg.webhook_secrets or [f"whsec_dev_{secrets.token_hex(16)}"]
-        self.outputs.update(aws.create_secrets(self.webhook_secrets, cfg.stripe_api_key, fortnox.credentials))
+        self.connect_webhook_secrets = cfg.connect_webhook_secrets or [
+            f"whsec_connect_{secrets.token_hex(16)}"
+        ]
+        self.outputs.update(
+            aws.create_secrets(
+                self.webhook_secrets, cfg.stripe_api_key, fortnox.credentials, self.connect_webhook_secrets
+            )
+        )
         self.parameters = environment.stack_parameters(cfg, fortnox.api_url, fortnox.auth_url)
         self._environment.set(environment.function_environment(cfg, self.parameters, self.outputs))
         # Secrets are cached per process; a new stack has new secrets under the same names.
@@ -182,10 +190,10 @@ class LocalStack:
 
     # Driving it --------------------------------------------------------------------------------
 
-    def invoke_webhook(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    def invoke_webhook(self, body: bytes, headers: dict[str, str], path: str = "/webhook") -> tuple[int, str]:
         from .events import api_gateway_event
 
-        return self.invoke_webhook_event(api_gateway_event(body, headers))
+        return self.invoke_webhook_event(api_gateway_event(body, headers, path))
 
     def _answered(self, status: int, body: bytes | None, answer: str) -> None:
         if self._on_request is not None:

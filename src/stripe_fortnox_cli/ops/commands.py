@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from stripe_fortnox_cli.exits import EXIT_AUTH, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, exit_codes_help, fail
 from stripe_fortnox_cli.local_state import DEFAULT_STATE_DIR, NotRunning, require_running
 from stripe_fortnox_cli.ops.errors import OperationError
+from stripe_fortnox_cli.ops.tenants_args import add_parser as add_tenants_parser
 
 if TYPE_CHECKING:
     from stripe_fortnox_cli.ops.stack import Stack
@@ -203,6 +204,7 @@ def add_parsers(sub: Any) -> None:
     _add_status(sub, target)
     _add_reconcile(sub, target)
     _add_ledger(sub, target)
+    add_tenants_parser(sub, target, _command, run_command)
 
 
 # Running one ------------------------------------------------------------------------------------
@@ -242,6 +244,10 @@ def _dispatch(stack: Stack, args: argparse.Namespace) -> int:
             yes=args.yes,
         )
         return reconcile.reconcile(stack, reconcile_options, out, err)
+    if args.command == "tenants":
+        from stripe_fortnox_cli.ops import tenants
+
+        return tenants.tenants(stack, args, out)
     if args.command == "ledger":
         ledger_options = ledger.LedgerOptions(stripe_key=args.stripe_key, since=args.since, until=args.until)
         return ledger.ledger(stack, ledger_options, out, err)

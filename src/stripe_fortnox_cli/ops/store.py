@@ -17,6 +17,7 @@ import boto3
 from stripe_fortnox_sync.adapters.aws.dynamodb import dynamodb_client
 from stripe_fortnox_sync.adapters.aws.sqs import sqs_client
 from stripe_fortnox_sync.core.models import LinkStatus, Sharing
+from stripe_fortnox_sync.core.tenants import is_default_key
 
 from .progress import plural
 
@@ -80,7 +81,9 @@ class MappingRow:
 
 
 def scan_mapping(table: str, client: DynamoDBClient | None = None) -> Iterator[MappingRow]:
-    """Every mapping item, page by page (a consistent scan: the sync may be writing)."""
+    """Every mapping item of tenant `default`, page by page (a consistent scan: the sync may be
+    writing). Other tenants' items (`{tenant}#` keys, docs/tenants.md) are skipped: the commands
+    have no `--tenant` yet."""
     paginator = (client or dynamodb_client()).get_paginator("scan")
     pages = paginator.paginate(
         TableName=table,
@@ -92,6 +95,8 @@ def scan_mapping(table: str, client: DynamoDBClient | None = None) -> Iterator[M
     )
     for page in pages:
         for item in page.get("Items", []):
+            if not is_default_key(item["stripe_id"]["S"]):
+                continue
             yield MappingRow(
                 stripe_id=item["stripe_id"]["S"],
                 status=LinkStatus(item["status"]["S"]),

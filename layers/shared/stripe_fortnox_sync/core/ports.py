@@ -17,6 +17,7 @@ from stripe_fortnox_sync.core.models import (
     TokenState,
     VoucherRecord,
 )
+from stripe_fortnox_sync.core.tenants import Tenant, TenantStatus
 
 # (method, path template, HTTP status or 0 for no response, seconds)
 CallObserver = Callable[[str, str, int, float], None]
@@ -240,3 +241,28 @@ class Observer(Protocol):
     def skipped_without_key(self, event: StripeEvent, what: str) -> None: ...
 
     def payment_failed(self, event: StripeEvent, details: Mapping[str, Any]) -> None: ...
+
+
+# Tenants ------------------------------------------------------------------------------------
+
+
+class TenantRegistry(Protocol):
+    """The tenants of a stack (core/tenants.py); tenant `default` is implicit and never stored."""
+
+    def get(self, tenant_id: str) -> Tenant | None: ...
+
+    def by_slug(self, slug: str) -> Tenant | None: ...
+
+    def by_account(self, stripe_account: str) -> Tenant | None: ...
+
+    def add(self, tenant: Tenant) -> Tenant:
+        """Store a new tenant; a ConflictError if its id, slug or Stripe account is taken."""
+        ...
+
+    def set_status(self, tenant_id: str, status: TenantStatus) -> Tenant | None: ...
+
+    def save(self, tenant: Tenant) -> Tenant:
+        """Store a changed tenant over the version it was read at; a ConflictError if it moved on."""
+        ...
+
+    def all(self) -> list[Tenant]: ...

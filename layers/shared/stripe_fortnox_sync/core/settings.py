@@ -150,6 +150,13 @@ class Settings:
     stripe_webhook_secret_name: str = setting(
         "STRIPE_WEBHOOK_SECRET_NAME", "", resource="StripeWebhookSecret", output="StripeWebhookSecretArn"
     )
+    # A Connect platform's endpoint (`/webhook/connect`): its signing secret(s); docs/tenants.md.
+    stripe_connect_webhook_secret_name: str = setting(
+        "STRIPE_CONNECT_WEBHOOK_SECRET_NAME",
+        "",
+        resource="StripeConnectWebhookSecret",
+        output="StripeConnectWebhookSecretArn",
+    )
     fortnox_credentials_secret_name: str = setting(
         "FORTNOX_CREDENTIALS_SECRET_NAME",
         "",

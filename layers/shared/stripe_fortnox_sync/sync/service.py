@@ -123,6 +123,15 @@ def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
     return response
 
 
+def new_idempotency_config() -> IdempotencyConfig:
+    return IdempotencyConfig(
+        event_key_jmespath="id",
+        expires_after_seconds=DEDUPE_SECONDS,
+        raise_on_no_idempotency_key=True,
+        response_hook=_mark_duplicate,
+    )
+
+
 # Applies one event (routes.apply bound to the handlers' ports); built lazily, rebuilt after a refused secret.
 Applier = Callable[[StripeEvent], SyncResult]
 
@@ -136,6 +145,9 @@ class SyncService:
         persistence: BasePersistenceLayer | None,
         forget_secrets: Callable[[], None] | None = None,
         transient: Callable[[BaseException], bool] = lambda _: False,
+        *,
+        key_prefix: str = "stripe-event",
+        idempotency_config: IdempotencyConfig | None = None,
     ) -> None:
         self._settings = settings
         self._handlers_factory = handlers
@@ -147,19 +159,15 @@ class SyncService:
         self._parker = parker
         self._outage_until = 0.0
         self._transient_in_a_row = 0
-        self.idempotency_config = IdempotencyConfig(
-            event_key_jmespath="id",
-            expires_after_seconds=DEDUPE_SECONDS,
-            raise_on_no_idempotency_key=True,
-            response_hook=_mark_duplicate,
-        )
+        # One config may serve several services (one per tenant; `key_prefix` keeps them apart).
+        self.idempotency_config = idempotency_config or new_idempotency_config()
         apply = self._apply
         if persistence is not None:
             apply = idempotent_function(
                 data_keyword_argument="event",
                 persistence_store=persistence,
                 config=self.idempotency_config,
-                key_prefix="stripe-event",
+                key_prefix=key_prefix,
             )(apply)
         self._apply_once = apply
 
@@ -286,6 +294,10 @@ class SyncService:
         }
         # Empty fields cost ingestion and say nothing.
         logger.info("event processed", extra={k: v for k, v in fields.items() if v not in (None, "")})
+
+    def park(self, body: str, reason: str, message: str) -> SyncResult:
+        """Park a queued message without applying it (the tenant checks: sync/tenants.py)."""
+        return self._park(body, _identified(body), reason, message)
 
     def _park(self, body: str, raw: dict[str, Any] | None, reason: str, message: str) -> SyncResult:
         event_id = str(raw.get("id")) if isinstance(raw, dict) else "unknown"

@@ -47,22 +47,32 @@ FORTNOX_NUMBER_INDEX = "by_fortnox_number"
 
 
 class DynamoMappingStore:
-    """Stripe id -> Fortnox customer number, with hashes of the fields last sent."""
+    """Stripe id -> Fortnox customer number, with hashes of the fields last sent.
 
-    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+    `prefix`: a tenant's key prefix (core/tenants.py `key_prefix`; "" for tenant `default`). It
+    prefixes the key and the Fortnox number the index is keyed by, so every tenant's Fortnox
+    customer 1 is its own; the links handed out carry the bare values.
+    """
+
+    def __init__(self, table: str, client: DynamoDBClient | None = None, prefix: str = "") -> None:
         self._table = table
         self._client = client or dynamodb_client()
+        self._prefix = prefix
+
+    def _bare(self, value: str) -> str:
+        return value[len(self._prefix) :] if self._prefix and value.startswith(self._prefix) else value
 
     def get(self, stripe_id: str) -> CustomerLink | None:
         item = self._client.get_item(
-            TableName=self._table, Key={"stripe_id": {"S": stripe_id}}, ConsistentRead=True
+            TableName=self._table, Key={"stripe_id": {"S": self._prefix + stripe_id}}, ConsistentRead=True
         ).get("Item")
         if not item:
             return None
+        number = item.get("fortnox_number", {}).get("S")
         return CustomerLink(
-            stripe_id=item["stripe_id"]["S"],
+            stripe_id=self._bare(item["stripe_id"]["S"]),
             status=LinkStatus(item["status"]["S"]),
-            fortnox_number=item.get("fortnox_number", {}).get("S"),
+            fortnox_number=self._bare(number) if number is not None else None,
             last_event_id=item.get("last_event_id", {}).get("S"),
             last_event_created=int(item.get("last_event_created", {}).get("N", "0")),
             field_hashes={k: v["S"] for k, v in item.get("field_hashes", {}).get("M", {}).items()},
@@ -77,7 +87,7 @@ class DynamoMappingStore:
         """Write `link` if nobody else wrote since we read it (optimistic, on `version`)."""
         new_version = link.version + 1
         item: dict[str, Any] = {
-            "stripe_id": {"S": link.stripe_id},
+            "stripe_id": {"S": self._prefix + link.stripe_id},
             "status": {"S": link.status.value},
             "last_event_created": {"N": str(link.last_event_created)},
             "field_hashes": {"M": {k: {"S": v} for k, v in link.field_hashes.items()}},
@@ -86,7 +96,7 @@ class DynamoMappingStore:
             "tax_id_event_created": {"N": str(link.tax_id_event_created)},
         }
         if link.fortnox_number:
-            item["fortnox_number"] = {"S": link.fortnox_number}
+            item["fortnox_number"] = {"S": self._prefix + link.fortnox_number}
         if link.last_event_id:
             item["last_event_id"] = {"S": link.last_event_id}
         if link.intent_started_at is not None:
@@ -115,10 +125,10 @@ class DynamoMappingStore:
             TableName=self._table,
             IndexName=FORTNOX_NUMBER_INDEX,
             KeyConditionExpression="fortnox_number = :n",
-            ExpressionAttributeValues={":n": {"S": fortnox_number}},
+            ExpressionAttributeValues={":n": {"S": self._prefix + fortnox_number}},
         )
         return sorted(
-            item["stripe_id"]["S"]
+            self._bare(item["stripe_id"]["S"])
             for page in pages
             for item in page.get("Items", [])
             if item.get("status", {}).get("S") == LinkStatus.ACTIVE.value
@@ -131,11 +141,16 @@ class DynamoMappingStore:
 
 class DynamoStateStore:
     """Token state, the refresh lock, the rate-limit window and the vouchers posted, one item each in
-    the state table."""
+    the state table.
 
-    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+    `prefix`: a tenant's key prefix, on its voucher records. Token, lock and rate-window keys are
+    Fortnox's own identity already (client id and TenantId), so they take none.
+    """
+
+    def __init__(self, table: str, client: DynamoDBClient | None = None, prefix: str = "") -> None:
         self._table = table
         self._client = client or dynamodb_client()
+        self._prefix = prefix
 
     # TokenStore -------------------------------------------------------------------------------
 
@@ -206,7 +221,7 @@ class DynamoStateStore:
 
     def load_voucher(self, key: str) -> VoucherRecord | None:
         item = self._client.get_item(
-            TableName=self._table, Key={"pk": {"S": f"voucher#{key}"}}, ConsistentRead=True
+            TableName=self._table, Key={"pk": {"S": f"{self._prefix}voucher#{key}"}}, ConsistentRead=True
         ).get("Item")
         if not item or "body_hash" not in item:
             return None
@@ -224,7 +239,7 @@ class DynamoStateStore:
     def save_voucher(self, record: VoucherRecord) -> None:
         """Overwrite the record: one payout's events are serialised by its FIFO message group."""
         item: dict[str, Any] = {
-            "pk": {"S": f"voucher#{record.key}"},
+            "pk": {"S": f"{self._prefix}voucher#{record.key}"},
             "body_hash": {"S": record.body_hash},
             "attached": {"BOOL": record.attached},
             "updated_at": {"N": _num(round(time.time(), 3))},
@@ -283,14 +298,16 @@ class DynamoActivityLog:
     # Long enough for a year's bookkeeping questions; DynamoDB's TTL removes older entries.
     RETENTION_SECONDS = 400 * 24 * 3600
 
-    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(self, table: str, client: DynamoDBClient | None = None, prefix: str = "") -> None:
         self._table = table
         self._client = client or dynamodb_client()
+        # A tenant's key prefix on the customer id ("" for tenant `default`).
+        self._prefix = prefix
 
     def record(self, customer_id: str, event: StripeEvent, details: Mapping[str, Any]) -> None:
         at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(event.created))
         item: dict[str, Any] = {
-            "customer_id": {"S": customer_id},
+            "customer_id": {"S": self._prefix + customer_id},
             # The event id makes the key unique and a redelivery an overwrite, not a second entry.
             "at": {"S": f"{at}#{event.id}"},
             "event_type": {"S": event.type},

@@ -1,0 +1,265 @@
+"""`stripe-fortnox tenants add|consent|list|status|suspend|resume`: the stack's tenants
+(docs/tenants.md). Tenant `default` (the stack's own secrets and parameters) is implicit: it is
+listed, and never stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, TextIO
+from urllib.parse import urlencode
+
+from stripe_fortnox_cli.exits import EXIT_FAILED, EXIT_OK
+from stripe_fortnox_cli.ops.errors import OperationError
+from stripe_fortnox_cli.ops.stack import Stack
+from stripe_fortnox_sync.core.errors import ConfigError, ConflictError
+from stripe_fortnox_sync.core.tenants import (
+    DEFAULT_TENANT,
+    Tenant,
+    TenantStatus,
+    check_overrides,
+    check_tenant_id,
+    new_slug,
+)
+
+# What the sync asks Fortnox for (docs/deploy.md): customers, invoices, payouts' vouchers and files.
+FORTNOX_SCOPES = (
+    *("customer", "invoice", "payment", "bookkeeping"),
+    *("archive", "connectfile", "companyinformation"),
+)
+# Statuses an operator must act on: `tenants status` exits 1 while one is in them.
+NEEDS_ATTENTION = frozenset({TenantStatus.AUTH_BROKEN, TenantStatus.ONBOARDING})
+
+# Running ----------------------------------------------------------------------------------------
+
+
+def _registry(stack: Stack) -> Any:
+    from stripe_fortnox_sync.adapters.aws.tenants import DynamoTenantRegistry
+
+    return DynamoTenantRegistry(stack.output("StateTableName"))
+
+
+def _secret_base(stack: Stack) -> str:
+    """The prefix the stack's functions may read tenants' secrets under (template.yaml)."""
+    if stack.local:
+        from stripe_fortnox_cli.local.config import STACK
+
+        return STACK
+    return stack.name
+
+
+def _create_secret(name: str, value: str) -> str:
+    import boto3
+
+    client: Any = boto3.client("secretsmanager")
+    try:
+        return str(client.create_secret(Name=name, SecretString=value)["ARN"])
+    except client.exceptions.ResourceExistsException:
+        raise OperationError(f"the secret {name} exists already: remove it or choose another id") from None
+
+
+def _client_id(stack: Stack) -> str:
+    import boto3
+
+    arn = stack.output("FortnoxCredentialsSecretArn")
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+    try:
+        return str(json.loads(value).get("client_id") or "")
+    except ValueError:
+        return ""
+
+
+def webhook_url(stack: Stack, tenant: Tenant) -> str:
+    base = stack.outputs.get("WebhookUrl", "https://<api>/webhook").rstrip("/")
+    return f"{base}/t/{tenant.webhook_slug}"
+
+
+def consent_link(auth_url: str, client_id: str, tenant_id: str, redirect_uri: str) -> str:
+    """Fortnox's consent page for a service account: an administrator of the company opens it."""
+    query = {
+        "client_id": client_id or "<client id>",
+        "redirect_uri": redirect_uri or "<the integration's redirect URI>",
+        "scope": " ".join(FORTNOX_SCOPES),
+        "state": tenant_id,
+        "access_type": "offline",
+        "response_type": "code",
+        "account_type": "service",
+    }
+    return f"{auth_url.rstrip('/')}/auth?{urlencode(query)}"
+
+
+def _overrides(pairs: Sequence[str]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise OperationError(f"--set {pair!r}: expected NAME=VALUE")
+        overrides[name.strip()] = value.strip()
+    return overrides
+
+
+def add(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        tenant_id = check_tenant_id(args.tenant_id)
+        overrides = _overrides(args.set)
+        check_overrides(overrides)
+    except ConfigError as exc:
+        raise OperationError(str(exc)) from None
+    registry = _registry(stack)
+    if registry.get(tenant_id) is not None:
+        raise OperationError(f"tenant {tenant_id} exists already")
+    secrets = [s.strip() for s in args.webhook_secret if s.strip()]
+    if any(not s.startswith("whsec_") for s in secrets):
+        raise OperationError("--webhook-secret takes whsec_... values")
+    base = f"{_secret_base(stack)}/tenants/{tenant_id}"
+    tenant = Tenant(
+        id=tenant_id,
+        name=args.name,
+        status=TenantStatus.ACTIVE if args.fortnox_tenant_id else TenantStatus.ONBOARDING,
+        webhook_slug=new_slug(),
+        fortnox_tenant_id=args.fortnox_tenant_id,
+        organisation_number=args.org_number,
+        stripe_account=args.stripe_account,
+        livemode=args.live,
+        webhook_secret_name=_create_secret(f"{base}/stripe-webhook", ",".join(secrets) or "not-configured"),
+        stripe_api_key_secret_name=_create_secret(f"{base}/stripe-api-key", args.stripe_key)
+        if args.stripe_key
+        else "",
+        overrides=overrides,
+        created_at=round(time.time(), 3),
+    )
+    try:
+        tenant = registry.add(tenant)
+    except ConflictError as exc:
+        raise OperationError(str(exc)) from None
+    out.write(f"Tenant {tenant.id} ({tenant.name}) added: {tenant.status.value}.\n")
+    if tenant.stripe_account:
+        out.write(f"Stripe:  its events come to the Connect endpoint, routed by {tenant.stripe_account}\n")
+    out.write(f"Webhook: {webhook_url(stack, tenant)}\n")
+    if not secrets:
+        out.write(f"         put its signing secret in {tenant.webhook_secret_name}\n")
+    link = consent_link(stack.settings.fortnox_auth_url, _client_id(stack), tenant.id, args.redirect_uri)
+    out.write(f"Fortnox consent (an administrator of the company opens it):\n  {link}\n")
+    if tenant.status is TenantStatus.ONBOARDING:
+        out.write(f"Then: stripe-fortnox tenants consent {tenant.id} --fortnox-tenant-id <TenantId>\n")
+    return EXIT_OK
+
+
+def _row(stack: Stack, tenant: Tenant) -> dict[str, Any]:
+    return {
+        "id": tenant.id,
+        "name": tenant.name,
+        "status": tenant.status.value,
+        "mode": "live" if tenant.livemode else "test",
+        "fortnox_tenant_id": tenant.fortnox_tenant_id,
+        "organisation_number": tenant.organisation_number,
+        "stripe_account": tenant.stripe_account,
+        "webhook_url": webhook_url(stack, tenant) if tenant.webhook_slug else "",
+        "overrides": dict(tenant.overrides),
+    }
+
+
+def _default_row(stack: Stack) -> dict[str, Any]:
+    return {
+        "id": DEFAULT_TENANT,
+        "name": "(the stack's own)",
+        "status": TenantStatus.ACTIVE.value,
+        "mode": stack.mode,
+        "fortnox_tenant_id": "",
+        "organisation_number": "",
+        "stripe_account": "",
+        "webhook_url": stack.outputs.get("WebhookUrl", ""),
+        "overrides": {},
+    }
+
+
+def list_tenants(stack: Stack, out: TextIO) -> int:
+    rows = [_default_row(stack), *(_row(stack, t) for t in _registry(stack).all())]
+    for row in rows:
+        where = row["stripe_account"] or row["webhook_url"]
+        out.write(f"{row['id']:<20} {row['status']:<13} {row['mode']:<5} {row['name']:<28} {where}\n")
+    return EXIT_OK
+
+
+def _token_state(stack: Stack, client_id: str) -> dict[str, str]:
+    """Fortnox TenantId -> when its service-account token was last granted (never the token)."""
+    from stripe_fortnox_cli.ops.store import token_records
+
+    states: dict[str, str] = {}
+    for record in token_records(stack.output("StateTableName")):
+        head, _, tenant_id = record.key.removeprefix("token#").partition("#")
+        if head == client_id and tenant_id:
+            valid = record.expires_at > time.time()
+            states[tenant_id] = "valid" if valid else "expired"
+    return states
+
+
+def status(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
+    tenants = _registry(stack).all()
+    tokens = _token_state(stack, _client_id(stack))
+    rows = []
+    for tenant in tenants:
+        row = _row(stack, tenant)
+        row["token"] = tokens.get(tenant.fortnox_tenant_id, "none yet") if tenant.fortnox_tenant_id else "-"
+        row["needs_attention"] = tenant.status in NEEDS_ATTENTION
+        rows.append(row)
+    if args.json:
+        out.write(json.dumps({"tenants": rows}, indent=2) + "\n")
+    else:
+        for row in rows:
+            flag = "  <- needs attention" if row["needs_attention"] else ""
+            out.write(
+                f"{row['id']:<20} {row['status']:<13} {row['mode']:<5} "
+                f"Fortnox {row['fortnox_tenant_id'] or '-':<12} token {row['token']}{flag}\n"
+            )
+        if not rows:
+            out.write("no tenants but `default` (the stack's own): see `stripe-fortnox status`\n")
+    return EXIT_FAILED if any(row["needs_attention"] for row in rows) else EXIT_OK
+
+
+def _existing(stack: Stack, tenant_id: str) -> tuple[Any, Tenant]:
+    if tenant_id == DEFAULT_TENANT:
+        raise OperationError("tenant default is the stack's own: it has no registry row to change")
+    registry = _registry(stack)
+    tenant = registry.get(tenant_id)
+    if tenant is None:
+        raise OperationError(f"no tenant {tenant_id}: see `stripe-fortnox tenants list`")
+    return registry, tenant
+
+
+def set_status(stack: Stack, tenant_id: str, wanted: TenantStatus, out: TextIO) -> int:
+    registry, tenant = _existing(stack, tenant_id)
+    if wanted is TenantStatus.ACTIVE and not tenant.fortnox_tenant_id:
+        raise OperationError(f"tenant {tenant_id} has no Fortnox consent yet: `tenants consent` first")
+    registry.set_status(tenant_id, wanted)
+    out.write(f"Tenant {tenant_id}: {tenant.status.value} -> {wanted.value}.\n")
+    if wanted is TenantStatus.ACTIVE:
+        out.write("Events parked meanwhile: stripe-fortnox redrive --reason suspended --reason auth\n")
+    return EXIT_OK
+
+
+def consent(stack: Stack, tenant_id: str, fortnox_tenant_id: str, out: TextIO) -> int:
+    registry, tenant = _existing(stack, tenant_id)
+    registry.save(replace(tenant, fortnox_tenant_id=fortnox_tenant_id.strip(), status=TenantStatus.ACTIVE))
+    out.write(f"Tenant {tenant_id}: Fortnox TenantId {fortnox_tenant_id.strip()} recorded; active.\n")
+    return EXIT_OK
+
+
+def tenants(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
+    action = args.tenants_command
+    if action == "add":
+        return add(stack, args, out)
+    if action == "consent":
+        return consent(stack, args.tenant_id, args.fortnox_tenant_id, out)
+    if action == "list":
+        return list_tenants(stack, out)
+    if action == "status":
+        return status(stack, args, out)
+    if action in ("suspend", "resume"):
+        wanted = TenantStatus.SUSPENDED if action == "suspend" else TenantStatus.ACTIVE
+        return set_status(stack, args.tenant_id, wanted, out)
+    raise OperationError(f"unknown tenants action {action}")
