@@ -24,6 +24,7 @@ from .cost import cost_result
 from .latency import bench_latency
 from .payouts import bench_payouts
 from .per_event import aws_result, fortnox_result, measure_all
+from .summary import bench_summary
 from .throughput import bench_throughput
 from .webhook import bench_webhook
 
@@ -68,9 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     ):
         measured = measure_all()
         payouts = bench_payouts()
+        summary = bench_summary(60 if quick else 500)
         throughput = bench_throughput(30 if quick else 1000)
         latency, _ = bench_latency(20 if quick else 200)
-    results += [fortnox_result(measured), aws_result(measured), payouts, throughput, latency]
+    results += [fortnox_result(measured), aws_result(measured), payouts, summary, throughput, latency]
     results.append(cost_result(measured, webhook_us))
     report = render(
         results, "python -m bench.run --quick" if quick else "make bench", time.monotonic() - started

@@ -101,6 +101,10 @@ class InMemoryStateStore:
         self.voucher_saves = 0
         # The number (counted in `voucher_saves`) of a voucher record write that dies first.
         self.crash_on_voucher_save: int | None = None
+        # Summary booking: entries by day, sales and refunds by id, each day's booked vouchers.
+        self.day_sales: dict[date, dict[str, str]] = {}
+        self.sales: dict[str, str] = {}
+        self.booked_days: dict[date, str] = {}
 
     def load_token(self, key: str) -> TokenState | None:
         with self._lock:
@@ -137,6 +141,31 @@ class InMemoryStateStore:
             if self.voucher_saves == self.crash_on_voucher_save:
                 raise RuntimeError("simulated crash before the voucher record write")
             self.vouchers[record.key] = replace(record)
+
+    # DaySales (summary booking)
+    def add_entry(self, day: date, entry_id: str, entry: str) -> None:
+        with self._lock:
+            self.day_sales.setdefault(day, {})[entry_id] = entry
+
+    def day_entries(self, day: date) -> dict[str, str]:
+        with self._lock:
+            return dict(self.day_sales.get(day, {}))
+
+    def save_sale(self, sale_id: str, entry: str) -> None:
+        with self._lock:
+            self.sales[sale_id] = entry
+
+    def load_sale(self, sale_id: str) -> str | None:
+        with self._lock:
+            return self.sales.get(sale_id)
+
+    def load_booked(self, day: date) -> str | None:
+        with self._lock:
+            return self.booked_days.get(day)
+
+    def save_booked(self, day: date, booked: str) -> None:
+        with self._lock:
+            self.booked_days[day] = booked
 
     def swap_slots(
         self, key: str, slots: list[float], expected_version: int
@@ -634,6 +663,8 @@ class FakeStripe:
         self.session_line_items: dict[str, list[dict[str, Any]]] = {}
         self.payment_intents: dict[str, dict[str, Any]] = {}
         self.sessions_by_intent: dict[str, str] = {}
+        # Checkout Sessions by id, their tax breakdown expanded (summary booking reads it).
+        self.sessions: dict[str, dict[str, Any]] = {}
         self.invoices_by_intent: dict[str, str] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self.payouts: dict[str, dict[str, Any]] = {}
@@ -680,6 +711,11 @@ class FakeStripe:
     def payment_intent(self, payment_intent_id: str) -> dict[str, Any] | None:
         self._read("payment_intent", payment_intent_id)
         found = self.payment_intents.get(payment_intent_id)
+        return copy.deepcopy(found) if found else None
+
+    def checkout_session(self, session_id: str) -> dict[str, Any] | None:
+        self._read("checkout_session", session_id)
+        found = self.sessions.get(session_id)
         return copy.deepcopy(found) if found else None
 
     def checkout_session_of(self, payment_intent_id: str) -> str | None:

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from stripe_fortnox_sync.bootstrap import build_sync_service
+from stripe_fortnox_sync.bootstrap import book_recent_days, build_sync_service
 from stripe_fortnox_sync.core.observability import metrics, new_invocation
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.sync.tenants import TenantRouter, message_tenant
@@ -38,8 +38,11 @@ def record_handler(record: SQSRecord) -> None:
 
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse | dict[str, Any]:
     new_invocation()
+    if event.get("book_days"):
+        # The schedule (template.yaml: BookDaysSchedule): summary booking's days that are over.
+        return {"booked": book_recent_days(Settings.from_env())}
     service = _service()
     service.idempotency_config.register_lambda_context(context)
     service.start_batch()

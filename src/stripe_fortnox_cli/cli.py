@@ -79,7 +79,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .local.demo import run_demo
 
     state_dir = Path(args.state_dir) if args.state_dir else None
-    return run_demo(Path(args.events), port=args.port, state_dir=state_dir)
+    return run_demo(Path(args.events), port=args.port, state_dir=state_dir, booking_mode=args.booking_mode)
 
 
 # Parser -----------------------------------------------------------------------------------------
@@ -179,6 +179,13 @@ def _add_local_parsers(sub: Subcommands) -> None:
         "--state-dir",
         metavar="DIR",
         help="keep its logs and outputs there (default: a temporary directory, kept only if the demo fails)",
+    )
+    demo.add_argument(
+        "--booking-mode",
+        choices=("invoices", "summary"),
+        default="invoices",
+        help="invoices (default): an invoice per sale; summary: one voucher per day, booked at the end "
+        "(docs/summary-booking.md; expectations in expected-summary.json)",
     )
     demo.set_defaults(func=cmd_demo)
 

@@ -17,6 +17,7 @@ from stripe_fortnox_sync.sync.context import Context
 from stripe_fortnox_sync.sync.customer_sync import CustomerSync
 from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
 from stripe_fortnox_sync.sync.payout_sync import PayoutSync
+from stripe_fortnox_sync.sync.summary_sync import SummarySync
 from tests.builders import stripe_event
 from tests.fakes import FakeFortnox, FakeInvoiceSync, FakeStripe, InMemoryMappingStore, Recorder
 
@@ -37,6 +38,7 @@ class World:
         *,
         invoices: InvoiceSync | None = None,
         payouts: PayoutSync | None = None,
+        summary: SummarySync | None = None,
         **settings: Any,
     ) -> None:
         self.settings = Settings(**settings)
@@ -56,6 +58,7 @@ class World:
             observer=self.rec,
             invoices=invoices,
             payouts=payouts,
+            summary=summary,
         )
         self._n = 0
 

@@ -77,6 +77,7 @@ def test_dev_passes_the_operators_parameters_and_the_fortnox_tuning() -> None:
         "STRIPE_FEE_VAT",
         "PAYOUT_ITEMISED_ROWS",
         "SALES_START_DATE",
+        "BOOKING_MODE",
         "MAX_RECEIVE_COUNT",
         "FORTNOX_TIMEOUT_SECONDS",
         "FORTNOX_MAX_REQUESTS",

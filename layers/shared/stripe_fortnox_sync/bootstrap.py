@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -20,10 +21,10 @@ from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
 from stripe_fortnox_sync.adapters.fortnox.limiter import SlidingWindowLimiter
 from stripe_fortnox_sync.adapters.fortnox.vouchers import FortnoxVoucherApi
-from stripe_fortnox_sync.core.errors import ConfigError
+from stripe_fortnox_sync.core.errors import ConfigError, ConflictError, PermanentEventError
 from stripe_fortnox_sync.core.models import StripeEvent
 from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics
-from stripe_fortnox_sync.core.settings import FeeVat, Settings
+from stripe_fortnox_sync.core.settings import BookingMode, FeeVat, Settings
 from stripe_fortnox_sync.core.tenants import Tenant, key_prefix, tenant_settings
 from stripe_fortnox_sync.mapping.accounts import configured_accounts
 from stripe_fortnox_sync.sync import routes
@@ -32,6 +33,7 @@ from stripe_fortnox_sync.sync.customer_sync import CustomerSync
 from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
 from stripe_fortnox_sync.sync.payout_sync import PayoutOptions, PayoutSync
 from stripe_fortnox_sync.sync.service import SyncService, new_idempotency_config
+from stripe_fortnox_sync.sync.summary_sync import SummarySync, stockholm_today
 from stripe_fortnox_sync.sync.tenants import TenantPublisher, TenantRouter
 from stripe_fortnox_sync.sync.voucher_posting import VoucherPoster
 
@@ -78,8 +80,10 @@ def build_context(settings: Settings, tenant: Tenant | None = None) -> Context:
     key = stripe_api_key(settings)
     client = build_fortnox_client(settings, tenant=tenant)
     fortnox = FortnoxCustomerApi(client)
-    invoices = None
-    if routes.books_sales(settings):
+    invoices = summary = None
+    if routes.books_sales(settings) and settings.booking_mode is BookingMode.SUMMARY:
+        summary = build_summary_sync(settings, client, prefix)
+    elif routes.books_sales(settings):
         accounts = configured_accounts(settings)
         invoices = InvoiceSync(FortnoxInvoiceApi(client), accounts, settings.seller_country)
     return Context(
@@ -97,7 +101,43 @@ def build_context(settings: Settings, tenant: Tenant | None = None) -> Context:
         observer=_MetricsObserver(),
         invoices=invoices,
         payouts=build_payout_sync(settings, client, prefix) if routes.books_payouts(settings) else None,
+        summary=summary,
     )
+
+
+def build_summary_sync(settings: Settings, client: FortnoxClient, prefix: str = "") -> SummarySync:
+    """Summary booking over the Fortnox client: day vouchers in the payout series, the days' entries
+    and the vouchers' records in the state table."""
+    state = DynamoStateStore(settings.state_table, prefix=prefix)
+    poster = VoucherPoster(FortnoxVoucherApi(client, client), state, settings.payout_voucher_series)
+    return SummarySync(poster, state, configured_accounts(settings), settings.seller_country)
+
+
+# The days the schedule looks at: yesterday and the week before it (a day whose booking failed is
+# tried again; an entry that came late is booked by its own event).
+RECENT_DAYS = 8
+
+
+def book_recent_days(settings: Settings) -> list[str]:
+    """Summary booking's schedule: every recent Stockholm day's voucher, or its correction. A day
+    that cannot be booked is logged and the rest go on; the run then fails (the Errors alarm)."""
+    summary = build_summary_sync(settings, build_fortnox_client(settings))
+    today = stockholm_today()
+    done, failed = [], []
+    for back in range(RECENT_DAYS, 0, -1):
+        day = today - timedelta(days=back)
+        try:
+            booking = summary.book_day(day)
+        except (PermanentEventError, ConflictError) as exc:
+            logger.error("summary day not booked", extra={"day": day.isoformat(), "why": str(exc)})
+            failed.append(day.isoformat())
+            continue
+        if booking.posted:
+            logger.info("summary day booked", extra={"day": day.isoformat(), "voucher": booking.posted})
+            done.append(f"{day.isoformat()}: {booking.posted}")
+    if failed:
+        raise RuntimeError(f"summary booking failed for {', '.join(failed)}: see the log")
+    return done
 
 
 def build_payout_sync(settings: Settings, client: FortnoxClient, prefix: str = "") -> PayoutSync:
@@ -113,7 +153,11 @@ def build_payout_sync(settings: Settings, client: FortnoxClient, prefix: str = "
         sales_start=settings.sales_start_date,
         presale_vat_rate=settings.payment_intent_vat_rate,
     )
-    return PayoutSync(poster, FortnoxInvoiceApi(client), configured_accounts(settings), options)
+    recorded = None
+    if settings.booking_mode is BookingMode.SUMMARY:
+        state = DynamoStateStore(settings.state_table)
+        recorded = lambda sale_id: state.load_sale(sale_id) is not None  # noqa: E731
+    return PayoutSync(poster, FortnoxInvoiceApi(client), configured_accounts(settings), options, recorded)
 
 
 def build_fortnox_client(

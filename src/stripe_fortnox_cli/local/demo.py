@@ -9,6 +9,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from stripe_fortnox_cli.exits import fail
 
 from .config import LocalConfig, LocalStackError
 from .console import print_event_line, render_table
-from .demo_books import load_stripe_api, report_books
+from .demo_books import book_summary_days, load_stripe_api, report_books
 from .events import sign_payload
 from .function_logs import ProcessedEvent
 from .stack import LocalStack
@@ -199,6 +200,10 @@ def _report(stack: LocalStack, expected: dict[str, Any], sent: Sent) -> list[str
     for notice in notices:
         print(f"Notification to the bookkeeper: {notice['subject']}")
     problems = check(expected, sent.answers, stack.processed, customers, dead, len(notices), invoices)
+    if len(invoices) != len(expected.get("fortnox_invoices", [])):
+        problems.append(
+            f"{len(invoices)} Fortnox invoices, expected {len(expected.get('fortnox_invoices', []))}"
+        )
     problems += report_books(stack, expected)
     if sent.forged != 400:
         problems.append(f"forged signature answered {sent.forged}, expected 400")
@@ -211,12 +216,29 @@ def _ids(files: list[Path]) -> set[str]:
     return {str(json.loads(f.read_text(encoding="utf-8"))["id"]) for f in files}
 
 
-def run_demo(events_dir: Path, port: int = 0, timeout: float = 90.0, state_dir: Path | None = None) -> int:
+def _event_days(files: list[Path]) -> tuple[date, date]:
+    """The first and last Stockholm day of the events (summary booking books them)."""
+    from stripe_fortnox_sync.mapping.dates import swedish_date
+
+    days = [swedish_date(int(json.loads(f.read_text(encoding="utf-8"))["created"])) for f in files]
+    return min(days), max(days)
+
+
+def run_demo(
+    events_dir: Path,
+    port: int = 0,
+    timeout: float = 90.0,
+    state_dir: Path | None = None,
+    booking_mode: str = "invoices",
+) -> int:
     """The sample events through a local stack of its own (`state_dir`, else a temporary directory,
-    kept when the demo fails so its function logs can be read)."""
+    kept when the demo fails so its function logs can be read). `booking_mode` summary: no invoices,
+    the days booked as vouchers at the end (expectations in expected-summary.json)."""
     from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 
-    expected = json.loads((events_dir.parent / "expected.json").read_text(encoding="utf-8"))
+    summary = booking_mode == "summary"
+    name = "expected-summary.json" if summary else "expected.json"
+    expected = json.loads((events_dir.parent / name).read_text(encoding="utf-8"))
     files = sorted(events_dir.glob("*.json"))
     # The files from `stripe_key_from` on need the Stripe API (payouts, disputes).
     first = [f for f in files if f.name < expected.get("stripe_key_from", "~")]
@@ -226,7 +248,7 @@ def run_demo(events_dir: Path, port: int = 0, timeout: float = 90.0, state_dir: 
             port=port,
             state_dir=state_dir,
             stripe_api_base=api.base_url,
-            extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES)},
+            extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES), "BOOKING_MODE": booking_mode},
         )
         print(
             f"Starting the local stack (webhook, SQS and DynamoDB in moto, Fortnox simulator, a local "
@@ -242,6 +264,8 @@ def run_demo(events_dir: Path, port: int = 0, timeout: float = 90.0, state_dir: 
             sent = _send(stack, events_dir, first, expected)
             _wait(stack, set(expected["outcomes"]) & _ids(first), timeout)
             _second_week(stack, api, events_dir, files[len(first) :], sent, timeout)
+            if summary:
+                book_summary_days(stack, *_event_days(files))
             problems = _report(stack, expected, sent)
         finally:
             stack.stop(keep_state=bool(problems))

@@ -8,8 +8,11 @@ them now, the payout with the balance transactions it paid out, the dispute as i
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from collections.abc import Mapping
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,21 @@ def _balances(stack: LocalStack) -> dict[int, Decimal]:
 def _payout_vouchers(stack: LocalStack) -> list[dict[str, Any]]:
     assert stack.fortnox is not None and stack.fortnox.simulator is not None
     return [v for v in stack.fortnox.simulator.vouchers(TENANT) if v.get("VoucherSeries") == "A"]
+
+
+def book_summary_days(stack: LocalStack, first: date, last: date) -> None:
+    """Summary booking (`--booking-mode summary`): book every day from `first` to `last` as the
+    schedule would after midnight (`stripe-fortnox book-day --local`)."""
+    from stripe_fortnox_cli.ops.book_day import BookDayOptions, book_days
+    from stripe_fortnox_cli.ops.stack import open_local
+
+    days = tuple(first + timedelta(days=n) for n in range((last - first).days + 1))
+    print(f"\nThe days are over: stripe-fortnox book-day {first} ... {last} (summary booking)")
+    out = io.StringIO()
+    book_days(open_local(stack.state_dir), BookDayOptions(days), out, sys.stderr)
+    for line in out.getvalue().splitlines():
+        if "no payments" not in line:
+            print(f"  {line}")
 
 
 def report_books(stack: LocalStack, expected: Mapping[str, Any]) -> list[str]:

@@ -79,6 +79,7 @@ def _by_id(
 _OBJECTS: Mapping[str, Callable[[StripeStore, str], Answer]] = {
     r"/v1/customers/([^/]+)": _by_id("customer", lambda s: s.customers),
     r"/v1/invoices/([^/]+)": _by_id("invoice", lambda s: s.invoices),
+    r"/v1/checkout/sessions/([^/]+)": _by_id("checkout.session", lambda s: s.sessions),
     r"/v1/payment_intents/([^/]+)": _by_id("payment_intent", lambda s: s.intents),
     r"/v1/refunds/([^/]+)": _by_id("refund", lambda s: s.refunds),
     r"/v1/payouts/([^/]+)": _by_id("payout", lambda s: s.payouts),

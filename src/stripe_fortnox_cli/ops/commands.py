@@ -1,4 +1,5 @@
-"""The operator commands on the command line: `backfill`, `redrive`, `status`, `reconcile`, `ledger`.
+"""The operator commands on the command line: `backfill`, `redrive`, `status`, `reconcile`, `ledger`,
+`book-day`.
 
 Each works on a deployed stack (`--stack`, `--outputs`) or on the local stack (`--local`). Only
 argparse is imported here: the commands' own modules (boto3, Stripe, the layer) load when one of
@@ -193,11 +194,31 @@ def _add_ledger(sub: Any, target: argparse.ArgumentParser) -> None:
     _stripe_key(ledger)
     ledger.add_argument("--since", type=_day, metavar="DATE", help="first arrival day (default: 30 days ago)")
     ledger.add_argument("--until", type=_day, metavar="DATE", help="last arrival day (default: today)")
+    ledger.add_argument(
+        "--day",
+        type=_day,
+        metavar="DATE",
+        help="summary booking: the day's sales per bucket, Stripe's figures beside the voucher's",
+    )
     ledger.set_defaults(func=run_command)
 
 
+def _add_book_day(sub: Any, target: argparse.ArgumentParser) -> None:
+    book = _command(
+        sub,
+        "book-day",
+        target,
+        "summary booking: book a Stockholm day's sales voucher now (a redo books only what is new)",
+        "Book the sales voucher of each day given, as the schedule does after midnight: one voucher per "
+        "day, then a correction voucher for payments or refunds recorded after it; a day booked in full "
+        "books nothing again (docs/summary-booking.md). Exit 1 when a day could not be booked.",
+    )
+    book.add_argument("days", nargs="+", type=_day, metavar="DATE", help="the day (YYYY-MM-DD)")
+    book.set_defaults(func=run_command)
+
+
 def add_parsers(sub: Any) -> None:
-    """Add `backfill`, `redrive`, `status`, `reconcile` and `ledger` to the CLI's sub-parsers."""
+    """Add `backfill`, `redrive`, `status`, `reconcile`, `ledger` and `book-day` to the CLI's sub-parsers."""
     target = _target()
     _add_backfill(sub, target)
     _add_redrive(sub, target)
@@ -205,6 +226,7 @@ def add_parsers(sub: Any) -> None:
     _add_reconcile(sub, target)
     _add_ledger(sub, target)
     add_tenants_parser(sub, target, _command, run_command)
+    _add_book_day(sub, target)
 
 
 # Running one ------------------------------------------------------------------------------------
@@ -248,6 +270,14 @@ def _dispatch(stack: Stack, args: argparse.Namespace) -> int:
         from stripe_fortnox_cli.ops import tenants
 
         return tenants.tenants(stack, args, out)
+    if args.command == "book-day":
+        from stripe_fortnox_cli.ops import book_day
+
+        return book_day.book_days(stack, book_day.BookDayOptions(tuple(args.days)), out, err)
+    if args.command == "ledger" and args.day is not None:
+        from stripe_fortnox_cli.ops import book_day
+
+        return book_day.ledger_day(stack, args.day, out, err)
     if args.command == "ledger":
         ledger_options = ledger.LedgerOptions(stripe_key=args.stripe_key, since=args.since, until=args.until)
         return ledger.ledger(stack, ledger_options, out, err)

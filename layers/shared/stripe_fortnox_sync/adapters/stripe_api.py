@@ -79,6 +79,14 @@ class StripeApi:
             ),
         )
 
+    def checkout_session(self, session_id: str) -> dict[str, Any] | None:
+        """The session with its tax breakdown (`total_details.breakdown`, expandable only)."""
+        sessions = self._client.v1.checkout.sessions
+        return self._one(
+            "the Checkout Session lookup",
+            lambda: sessions.retrieve(session_id, params={"expand": ["total_details.breakdown"]}),
+        )
+
     def checkout_session_of(self, payment_intent_id: str) -> str | None:
         """The Checkout Session that took this payment, if one did."""
         sessions = self._client.v1.checkout.sessions

@@ -69,6 +69,21 @@ def fee_vat(name: str, raw: str) -> FeeVat:
         raise ConfigError(f"{name} must be one of {allowed}, got {raw.strip()!r}") from None
 
 
+class BookingMode(StrEnum):
+    """How sales reach Fortnox (docs/summary-booking.md): an invoice per payment, or one voucher a day."""
+
+    INVOICES = "invoices"
+    SUMMARY = "summary"
+
+
+def booking_mode(name: str, raw: str) -> BookingMode:
+    try:
+        return BookingMode(raw.strip().lower())
+    except ValueError:
+        allowed = ", ".join(m.value for m in BookingMode)
+        raise ConfigError(f"{name} must be one of {allowed}, got {raw.strip()!r}") from None
+
+
 # Declarations ---------------------------------------------------------------------------------
 
 
@@ -239,6 +254,10 @@ class Settings:
     payout_itemised_rows: int = setting("PAYOUT_ITEMISED_ROWS", 50, whole(1), parameter="PayoutItemisedRows")
     sales_start_date: date | None = setting(
         "SALES_START_DATE", None, optional_date, parameter="SalesStartDate"
+    )
+    # summary: no invoice or credit per payment; one sales voucher per Stockholm day (summary-booking.md).
+    booking_mode: BookingMode = setting(
+        "BOOKING_MODE", BookingMode.INVOICES, booking_mode, parameter="BookingMode"
     )
 
     @classmethod

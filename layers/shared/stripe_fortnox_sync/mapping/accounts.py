@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from stripe_fortnox_sync.core.errors import ConfigError
 from stripe_fortnox_sync.core.settings import Settings
@@ -53,6 +53,12 @@ class BookkeepingAccounts:
     output_vat_25: int = 2611
     output_vat_12: int = 2621
     output_vat_6: int = 2631
+    # Summary booking (docs/summary-booking.md): VAT charged to EU consumers at their country's rate
+    # (one-stop shop) goes on `oss_output_vat` (BAS has none: 2618, change it to your chart) with its
+    # sales on `eu_foreign_vat`, unless `oss_accounts` gives the country its own pair:
+    # {"DE": [3107, 2619]} (sales account, VAT account).
+    oss_output_vat: int = 2618
+    oss_accounts: Any = ()
     # What is sold: decides between the service and the goods accounts for reverse charge and export.
     sells: Literal["services", "goods"] = "services"
     # A mode of payment code that exists in the Fortnox company (Inställningar > Betalningssätt), or
@@ -62,6 +68,7 @@ class BookkeepingAccounts:
     bookkeep: bool = True
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "oss_accounts", _oss_pairs(self.oss_accounts))
         for name, value in vars(self).items():
             if isinstance(value, int) and not isinstance(value, bool) and not 1000 <= value <= 9999:
                 raise ValueError(f"{name} must be a four-digit account number, got {value}")
@@ -83,12 +90,36 @@ class BookkeepingAccounts:
             return self.sweden_reverse_charge
         return self.sweden_exempt
 
+    def oss(self, country: str) -> tuple[int, int]:
+        """The sales and VAT accounts of one-stop-shop sales to consumers in `country`."""
+        pairs: dict[str, tuple[int, int]] = dict(self.oss_accounts)
+        return pairs.get(country.upper(), (self.eu_foreign_vat, self.oss_output_vat))
+
     def output_vat(self, vat_rate: int) -> int:
         """The output VAT account of a Swedish VAT rate (25, 12 or 6 %)."""
         accounts = {25: self.output_vat_25, 12: self.output_vat_12, 6: self.output_vat_6}
         if vat_rate not in accounts:
             raise ValueError(f"no output VAT account for {vat_rate} %")
         return accounts[vat_rate]
+
+
+def _oss_pairs(raw: Any) -> tuple[tuple[str, tuple[int, int]], ...]:
+    """`oss_accounts` as given ({"DE": [3107, 2619]} or pairs), checked: four-digit accounts."""
+    items = raw.items() if isinstance(raw, dict) else raw
+    pairs: list[tuple[str, tuple[int, int]]] = []
+    for country, accounts in items:
+        if (
+            not isinstance(country, str)
+            or len(country) != 2
+            or not isinstance(accounts, list | tuple)
+            or len(accounts) != 2
+            or not all(isinstance(a, int) and not isinstance(a, bool) and 1000 <= a <= 9999 for a in accounts)
+        ):
+            raise ValueError(
+                f"oss_accounts: {country!r} must map a country code to [sales account, VAT account]"
+            )
+        pairs.append((country.upper(), (int(accounts[0]), int(accounts[1]))))
+    return tuple(sorted(pairs))
 
 
 def configured_accounts(settings: Settings) -> BookkeepingAccounts:

@@ -18,6 +18,7 @@ from stripe_fortnox_sync.mapping.identity import expandable_id
 from stripe_fortnox_sync.sync.customer_sync import CustomerSync
 from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
 from stripe_fortnox_sync.sync.payout_sync import PayoutSync
+from stripe_fortnox_sync.sync.summary_sync import SummarySync
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Context:
     observer: Observer | None = None
     invoices: InvoiceSync | None = None
     payouts: PayoutSync | None = None
+    # BookingMode summary: sales recorded for their day instead of invoiced (then `invoices` is None).
+    summary: SummarySync | None = None
 
     def require_stripe(self, what: str) -> StripeReader:
         if self.stripe is None:
@@ -62,6 +65,11 @@ def customer_id_of(obj: Mapping[str, Any]) -> str | None:
 
 def ignored(event: StripeEvent, detail: str, stripe_id: str = "") -> SyncResult:
     return SyncResult(event.id, event.type, stripe_id, Outcome.IGNORED, detail=detail)
+
+
+def books_no_sales(ctx: Context) -> bool:
+    """Neither invoices nor summary booking is on (no sales event type is enabled)."""
+    return ctx.invoices is None and ctx.summary is None
 
 
 def not_enabled(event: StripeEvent) -> SyncResult:

@@ -14,7 +14,8 @@ from typing import Any
 from stripe_fortnox_sync.core.models import StripeEvent, SyncResult
 from stripe_fortnox_sync.mapping.identity import as_mapping
 from stripe_fortnox_sync.mapping.money import format_amount
-from stripe_fortnox_sync.sync.context import Context, ignored, not_enabled
+from stripe_fortnox_sync.sync import summary_sales
+from stripe_fortnox_sync.sync.context import Context, books_no_sales, ignored, not_enabled
 from stripe_fortnox_sync.sync.sales import sek_settlement
 
 
@@ -41,7 +42,7 @@ def _withdrawn_sek(dispute: Mapping[str, Any]) -> int | None:
 
 def dispute_closed(ctx: Context, event: StripeEvent) -> SyncResult:
     """charge.dispute.closed: a lost dispute credits the sale; won or a closed inquiry, nothing."""
-    if ctx.invoices is None:
+    if books_no_sales(ctx):
         return not_enabled(event)
     dispute_id = str(event.object.get("id") or "")
     current = ctx.require_stripe(f"dispute {dispute_id}").dispute(dispute_id) or event.object
@@ -54,4 +55,7 @@ def dispute_closed(ctx: Context, event: StripeEvent) -> SyncResult:
         "payment_intent": current.get("payment_intent")
         or as_mapping(current.get("charge")).get("payment_intent"),
     }
+    if ctx.summary is not None:
+        return summary_sales.dispute_lost(ctx, event, dispute, _withdrawn_sek(current))
+    assert ctx.invoices is not None
     return ctx.invoices.dispute_lost(event, dispute, settlement_sek_minor=_withdrawn_sek(current))

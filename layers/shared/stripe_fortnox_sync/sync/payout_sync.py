@@ -18,7 +18,7 @@ the report of a payout of more than `PayoutItemisedRows` transactions; a redeliv
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -74,11 +74,15 @@ class PayoutSync:
         invoices: FortnoxInvoices,
         accounts: BookkeepingAccounts,
         options: PayoutOptions | None = None,
+        sale_recorded: Callable[[str], bool] | None = None,
     ) -> None:
         self._poster = poster
         self._invoices = invoices
         self._accounts = accounts
         self._options = options or PayoutOptions()
+        # Summary booking: a charge's sale is in 1580 through its day's voucher, not an invoice; this
+        # tells whether it was recorded (the state table, no Fortnox request).
+        self._sale_recorded = sale_recorded
 
     def book(
         self, event: StripeEvent, payout: Mapping[str, Any], txns: Sequence[Mapping[str, Any]]
@@ -164,10 +168,14 @@ class PayoutSync:
         charges = [e for e in entries if e.category == "charge"]
         if not charges:
             return {}
-        days = [stripe_date(e.created) for e in charges]
-        listed = self._invoices.list_invoices_between(min(days) - LOOK_BEFORE, max(days) + LOOK_AFTER)
-        known = {str(i.get("ExternalInvoiceReference2")) for i in listed if _a_sale(i)}
-        missing = [e for e in charges if e.payment_id not in known and not self._found(e)]
+        if self._sale_recorded is not None:
+            recorded = self._sale_recorded
+            missing = [e for e in charges if not recorded(e.payment_id or e.source_id)]
+        else:
+            days = [stripe_date(e.created) for e in charges]
+            listed = self._invoices.list_invoices_between(min(days) - LOOK_BEFORE, max(days) + LOOK_AFTER)
+            known = {str(i.get("ExternalInvoiceReference2")) for i in listed if _a_sale(i)}
+            missing = [e for e in charges if e.payment_id not in known and not self._found(e)]
         start = self._options.sales_start
         presales = {
             e.txn_id: self._options.presale_vat_rate
@@ -177,8 +185,9 @@ class PayoutSync:
         waiting = [e.source_id for e in missing if e.txn_id not in presales]
         if waiting:
             raise UnbookedCharge(
-                f"payout {payout_id} waits for the Fortnox sale of {', '.join(waiting)} (its invoice.paid or "
-                "payment_intent.succeeded is still on its way, parked, or from before invoices were on)"
+                f"payout {payout_id} waits for the {'recorded' if self._sale_recorded else 'Fortnox'} "
+                f"sale of {', '.join(waiting)} (its invoice.paid or payment_intent.succeeded is still on "
+                "its way, parked, or from before invoices were on)"
             )
         return presales
 

@@ -11,13 +11,14 @@ from typing import Any
 
 from stripe_fortnox_sync.core.models import Outcome, StripeEvent, SyncResult
 from stripe_fortnox_sync.mapping.identity import as_mapping
-from stripe_fortnox_sync.sync.context import Context, ignored, not_enabled
+from stripe_fortnox_sync.sync import summary_sales
+from stripe_fortnox_sync.sync.context import Context, books_no_sales, ignored, not_enabled
 from stripe_fortnox_sync.sync.sales import sek_settlement
 
 
 def refund_changed(ctx: Context, event: StripeEvent) -> SyncResult:
     """refund.created, refund.updated."""
-    if ctx.invoices is None:
+    if books_no_sales(ctx):
         return not_enabled(event)
     refund_id = str(event.object.get("id") or "")
     # The refund as it is now: its status moves on (pending -> succeeded), and the API gives
@@ -30,7 +31,7 @@ def refund_changed(ctx: Context, event: StripeEvent) -> SyncResult:
 
 def charge_refunded(ctx: Context, event: StripeEvent) -> SyncResult:
     """charge.refunded: every succeeded refund of the charge, each credited once."""
-    if ctx.invoices is None:
+    if books_no_sales(ctx):
         return not_enabled(event)
     charge = event.object
     charge_id = str(charge.get("id") or "")
@@ -73,11 +74,13 @@ def _unlisted_refunds(ctx: Context) -> str:
 
 
 def _credit(ctx: Context, event: StripeEvent, refund: Mapping[str, Any]) -> SyncResult:
-    assert ctx.invoices is not None
     status = refund.get("status")
     if status != "succeeded":
         detail = f"refund {status}: credited once Stripe reports it succeeded (refund.updated)"
         return ignored(event, detail, str(refund.get("id") or ""))
     currency = str(refund.get("currency") or "sek")
     settlement = sek_settlement(currency, refund.get("balance_transaction"))
+    if ctx.summary is not None:
+        return summary_sales.refund(ctx, event, refund, settlement)
+    assert ctx.invoices is not None
     return ctx.invoices.refund(event, refund, settlement_sek_minor=settlement)

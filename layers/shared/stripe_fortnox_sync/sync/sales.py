@@ -14,8 +14,10 @@ from stripe_fortnox_sync.core.models import StripeEvent, SyncResult
 from stripe_fortnox_sync.mapping.identity import as_mapping, expandable_id, guest_key
 from stripe_fortnox_sync.mapping.sales import invoice_payment_intent
 from stripe_fortnox_sync.mapping.vat import buyer_vat_type
+from stripe_fortnox_sync.sync import summary_sales
 from stripe_fortnox_sync.sync.context import (
     Context,
+    books_no_sales,
     combined,
     customer_id_of,
     ignored,
@@ -66,7 +68,7 @@ def intent_settlement(ctx: Context, currency: str, intent_id: str | None) -> int
 
 def invoice_paid(ctx: Context, event: StripeEvent) -> SyncResult:
     """invoice.paid: subscription renewals and one-off Stripe invoices."""
-    if ctx.invoices is None:
+    if books_no_sales(ctx):
         return not_enabled(event)
     invoice = event.object
     customer = sync_customer(
@@ -76,7 +78,7 @@ def invoice_paid(ctx: Context, event: StripeEvent) -> SyncResult:
         snapshot=invoice_snapshot(invoice),
         snapshot_tax_ids=invoice.get("customer_tax_ids"),
     )
-    if not customer.fortnox_number:
+    if not customer.fortnox_number and ctx.summary is None:
         raise PermanentEventError("no_customer", f"invoice {invoice.get('id')}: {customer.detail}")
     invoice_id = str(invoice.get("id") or "")
     lines = None
@@ -91,6 +93,9 @@ def invoice_paid(ctx: Context, event: StripeEvent) -> SyncResult:
         intent = ctx.stripe.payment_intent_of_invoice(invoice_id)
         if intent:
             invoice = {**invoice, "payment_intent": intent}
+    if ctx.summary is not None:
+        return summary_sales.invoice_sale(ctx, event, invoice, customer, intent, lines)
+    assert ctx.invoices is not None and customer.fortnox_number
     settlement = intent_settlement(ctx, currency, intent)
     return ctx.invoices.paid(
         event, invoice, customer.fortnox_number, lines=lines, settlement_sek_minor=settlement
@@ -99,7 +104,7 @@ def invoice_paid(ctx: Context, event: StripeEvent) -> SyncResult:
 
 def payment_intent_succeeded(ctx: Context, event: StripeEvent) -> SyncResult:
     """payment_intent.succeeded: only a payment no Stripe invoice or invoiced session took."""
-    if ctx.invoices is None:
+    if books_no_sales(ctx):
         return not_enabled(event)
     intent_id = str(event.object.get("id") or "")
     stripe = ctx.require_stripe(
@@ -111,13 +116,15 @@ def payment_intent_succeeded(ctx: Context, event: StripeEvent) -> SyncResult:
     invoice = expandable_id(current.get("invoice")) or stripe.invoice_of(intent_id)
     if invoice:
         return ignored(event, f"paid {invoice}: booked from invoice.paid", intent_id)
-    session = stripe.checkout_session_of(intent_id) if ctx.settings.invoice_checkout_payments else None
+    # In summary mode every paid session in payment mode is recorded from its checkout event.
+    sessions_book = ctx.settings.invoice_checkout_payments or ctx.summary is not None
+    session = stripe.checkout_session_of(intent_id) if sessions_book else None
     if session:
         return ignored(event, f"taken by {session}: booked from checkout.session.completed", intent_id)
     charge = as_mapping(current.get("latest_charge"))
     billing = as_mapping(charge.get("billing_details"))
     customer, buyer = _payer(ctx, event, current, billing)
-    if not customer.fortnox_number:
+    if not customer.fortnox_number and ctx.summary is None:
         raise PermanentEventError("no_customer", f"PaymentIntent {intent_id}: {customer.detail}")
     vat_type = buyer_vat_type(
         buyer.get("address") or billing.get("address"),
@@ -126,6 +133,9 @@ def payment_intent_succeeded(ctx: Context, event: StripeEvent) -> SyncResult:
         as_mapping(buyer.get("tax_ids")).get("data"),
         ctx.settings.seller_country,
     )
+    if ctx.summary is not None:
+        return summary_sales.intent_sale(ctx, event, current, customer, buyer, vat_type)
+    assert ctx.invoices is not None and customer.fortnox_number
     currency = str(current.get("currency") or "sek")
     booked = ctx.invoices.payment_intent_paid(
         event,

@@ -5,8 +5,10 @@ The only module that talks to DynamoDB; everything else sees the ports it implem
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -251,6 +253,80 @@ class DynamoStateStore:
         if record.year is not None:
             item["financial_year"] = {"N": str(record.year)}
         self._client.put_item(TableName=self._table, Item=item)
+
+    # DaySales (summary booking) --------------------------------------------------------------
+
+    # A day's entries are spread over this many items (by a hash of the id), each a map of entries:
+    # about 2,000 entries fit in one item's 400 KB, so a day holds some 30,000 payments and refunds.
+    DAY_SHARDS = 16
+
+    def _shard(self, day: date, entry_id: str) -> str:
+        number = int(hashlib.sha256(entry_id.encode()).hexdigest()[:8], 16) % self.DAY_SHARDS
+        return f"summary-day#{day.isoformat()}#{number}"
+
+    def add_entry(self, day: date, entry_id: str, entry: str) -> None:
+        key = {"pk": {"S": self._shard(day, entry_id)}}
+        names = {"#e": "entries", "#id": entry_id}
+        for _ in range(3):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression="SET #e.#id = :v",
+                    ConditionExpression="attribute_exists(#e)",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={":v": {"S": entry}},
+                )
+                return
+            except ClientError as exc:
+                if not _conditional_failed(exc):
+                    raise
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression="SET #e = :m",
+                    ConditionExpression="attribute_not_exists(#e)",
+                    ExpressionAttributeNames={"#e": "entries"},
+                    ExpressionAttributeValues={":m": {"M": {entry_id: {"S": entry}}}},
+                )
+                return
+            except ClientError as exc:
+                if not _conditional_failed(exc):
+                    raise
+        raise ConflictError(f"the entries of {day} changed concurrently")
+
+    def day_entries(self, day: date) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for number in range(self.DAY_SHARDS):
+            key = {"pk": {"S": f"summary-day#{day.isoformat()}#{number}"}}
+            item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+            found |= {k: v["S"] for k, v in (item or {}).get("entries", {}).get("M", {}).items()}
+        return found
+
+    def _text(self, pk: str) -> str | None:
+        item = self._client.get_item(TableName=self._table, Key={"pk": {"S": pk}}, ConsistentRead=True).get(
+            "Item"
+        )
+        return item["value"]["S"] if item and "value" in item else None
+
+    def _put_text(self, pk: str, value: str) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item={"pk": {"S": pk}, "value": {"S": value}, "updated_at": {"N": _num(round(time.time(), 3))}},
+        )
+
+    def save_sale(self, sale_id: str, entry: str) -> None:
+        self._put_text(f"summary-sale#{sale_id}", entry)
+
+    def load_sale(self, sale_id: str) -> str | None:
+        return self._text(f"summary-sale#{sale_id}")
+
+    def load_booked(self, day: date) -> str | None:
+        return self._text(f"summary-booked#{day.isoformat()}")
+
+    def save_booked(self, day: date, booked: str) -> None:
+        self._put_text(f"summary-booked#{day.isoformat()}", booked)
 
     # SlotStore --------------------------------------------------------------------------------
 
