@@ -15,7 +15,7 @@ from typing import Any
 from .customer_fields import LASTMODIFIED_FORMATS, SEARCH_FILTERS, apply, list_item, new_customer, validated
 from .listing import matching, number_key, page, param, positive, search
 from .replies import Response, _bad
-from .resource import Call, Resource
+from .resource import Call, Resource, routes
 from .state import FORTNOX_TIMEZONE
 
 __all__ = ["CUSTOMERS", "CustomerRegister", "render_customer"]
@@ -161,12 +161,6 @@ def _delete(call: Call) -> Response:
 
 CUSTOMERS = Resource(
     "customers",
-    {
-        ("", "GET"): _list,
-        ("", "POST"): _create,
-        ("{n}", "GET"): _read,
-        ("{n}", "PUT"): _update,
-        ("{n}", "DELETE"): _delete,
-    },
+    routes(list=_list, create=_create, read=_read, update=_update, delete=_delete),
     blank_number_is_unknown=False,
 )

@@ -43,7 +43,7 @@ from .ledger import InvoiceBook, check_account, check_not_cancelled, render_invo
 from .listing import matching, number_key, page, positive, search
 from .postings import book_invoice
 from .replies import Response, _bad
-from .resource import Call, Resource
+from .resource import Call, Resource, routes
 from .validation import DATE_RE, FieldChecker
 
 __all__ = ["INVOICES"]
@@ -275,15 +275,8 @@ def _cancel(call: Call) -> Response:
     return Response(200, {"Invoice": render_invoice(invoice, call.base_url)})
 
 
+# What one invoice can be told: PUT /3/invoices/{n}/{action}.
+_ACTIONS = {"bookkeep": _bookkeep, "cancel": _cancel, "credit": credit_invoice}
 INVOICES = Resource(
-    "invoices",
-    {
-        ("", "GET"): _list,
-        ("", "POST"): _create,
-        ("{n}", "GET"): _read,
-        ("{n}", "PUT"): _update,
-        ("{n}/bookkeep", "PUT"): _bookkeep,
-        ("{n}/cancel", "PUT"): _cancel,
-        ("{n}/credit", "PUT"): credit_invoice,
-    },
+    "invoices", routes(list=_list, create=_create, read=_read, update=_update, actions=_ACTIONS)
 )

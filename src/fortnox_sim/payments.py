@@ -23,7 +23,7 @@ from .ledger import InvoiceBook, check_account, check_not_cancelled, render_paym
 from .listing import number_key, page, positive
 from .postings import book_payment
 from .replies import Response, _bad
-from .resource import Call, Resource
+from .resource import Call, Resource, routes
 from .validation import FieldChecker, parse_date
 from .years import bookable
 
@@ -194,11 +194,5 @@ def _delete(call: Call) -> Response:
 
 INVOICE_PAYMENTS = Resource(
     "invoicepayments",
-    {
-        ("", "GET"): _list,
-        ("", "POST"): _create,
-        ("{n}", "GET"): _read,
-        ("{n}", "DELETE"): _delete,
-        ("{n}/bookkeep", "PUT"): _bookkeep,
-    },
+    routes(list=_list, create=_create, read=_read, delete=_delete, actions={"bookkeep": _bookkeep}),
 )
