@@ -213,13 +213,14 @@ def take_notifications(inbox_url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=inbox_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def peek_messages(queue_url: str) -> list[dict[str, Any]]:
-    """Up to 10 messages of a queue, with their attributes, without consuming them."""
+def peek_messages(queue_url: str, visibility_timeout: int = 0) -> list[dict[str, Any]]:
+    """Up to 10 messages of a queue, with their attributes; hidden for `visibility_timeout` seconds
+    (by default not at all: they stay where they are)."""
     sqs: Any = boto3.client("sqs")
     messages: list[dict[str, Any]] = sqs.receive_message(
         QueueUrl=queue_url,
         MaxNumberOfMessages=10,
-        VisibilityTimeout=0,
+        VisibilityTimeout=visibility_timeout,
         MessageAttributeNames=["All"],
         MessageSystemAttributeNames=["All"],
     ).get("Messages", [])

@@ -15,7 +15,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from stripe_fortnox_cli import metrics_output
 
@@ -138,18 +138,15 @@ class LocalStack:
 
     @property
     def webhook_url(self) -> str:
-        assert self._http is not None, "the local stack is not started"
-        return self._http.url
+        return _started(self._http).url
 
     @property
     def sync(self) -> SyncFunction:
-        assert self._sync is not None, "the local stack is not started"
-        return self._sync
+        return _started(self._sync)
 
     @property
     def event_source(self) -> SqsEventSource:
-        assert self._source is not None, "the local stack is not started"
-        return self._source
+        return _started(self._source)
 
     @property
     def processed(self) -> list[ProcessedEvent]:
@@ -193,8 +190,7 @@ class LocalStack:
 
     def invoke_webhook_event(self, apigw_event: dict[str, Any]) -> tuple[int, str]:
         """The webhook function on any API Gateway event, e.g. one with a text (not base64) body."""
-        assert self._webhook is not None, "the local stack is not started"
-        return self._webhook.invoke(apigw_event)
+        return _started(self._webhook).invoke(apigw_event)
 
     def poll_once(self, wait_seconds: int = 0) -> int:
         """One receive-and-invoke round of the event source mapping; returns the batch size."""
@@ -249,3 +245,12 @@ def running(
         yield stack
     finally:
         stack.stop()
+
+
+_Part = TypeVar("_Part")
+
+
+def _started(part: _Part | None) -> _Part:
+    """A part that exists only while the stack runs (its HTTP server, functions, event source)."""
+    assert part is not None, "the local stack is not started"
+    return part
