@@ -80,21 +80,20 @@ def map_customer(
 
 def _addresses(address: Mapping[str, Any], shipping: Mapping[str, Any], out: _Builder) -> str | None:
     """The billing and delivery address fields; returns the customer's country (billing first)."""
-    shipping_address = as_mapping(shipping.get("address"))
-    out.text("Address1", address.get("line1"))
-    out.text("Address2", address.get("line2"))
-    out.zip_code("ZipCode", address.get("postal_code"))
-    out.text("City", address.get("city"))
-    country = out.country_code("CountryCode", address.get("country"))
-
+    country = _address("", address, out)
     out.text("DeliveryName", shipping.get("name"))
-    out.text("DeliveryAddress1", shipping_address.get("line1"))
-    out.text("DeliveryAddress2", shipping_address.get("line2"))
-    out.zip_code("DeliveryZipCode", shipping_address.get("postal_code"))
-    out.text("DeliveryCity", shipping_address.get("city"))
-    delivery_country = out.country_code("DeliveryCountryCode", shipping_address.get("country"))
+    delivery_country = _address("Delivery", as_mapping(shipping.get("address")), out)
     out.text("DeliveryPhone1", shipping.get("phone"))
     return country or delivery_country
+
+
+def _address(prefix: str, address: Mapping[str, Any], out: _Builder) -> str | None:
+    """One Stripe address as Fortnox's Address1 ... CountryCode, or with "Delivery" in front."""
+    out.text(f"{prefix}Address1", address.get("line1"))
+    out.text(f"{prefix}Address2", address.get("line2"))
+    out.zip_code(f"{prefix}ZipCode", address.get("postal_code"))
+    out.text(f"{prefix}City", address.get("city"))
+    return out.country_code(f"{prefix}CountryCode", address.get("country"))
 
 
 def _business(
