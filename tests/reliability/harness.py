@@ -22,7 +22,7 @@ import boto3
 
 from fortnox_sim import FortnoxSimulator
 from stripe_fortnox_cli.local import LocalConfig, LocalStack
-from stripe_fortnox_cli.local.aws import peek_messages
+from stripe_fortnox_cli.local.aws import receive_messages
 from stripe_fortnox_cli.local.events import sign_payload
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.mapping.customer import map_customer
@@ -202,7 +202,7 @@ class Pipeline:
         url = self.stack.outputs["DeadLetterQueueUrl"]
         taken: list[DeadLetter] = []
         while True:
-            messages = peek_messages(url, visibility_timeout=60)
+            messages = receive_messages(sqs, url, visibility_timeout=60)
             if not messages:
                 break
             for message in messages:
