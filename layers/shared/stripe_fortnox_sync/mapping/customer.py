@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from stripe_fortnox_sync.core.models import FieldWarning, FortnoxFields, MappedCustomer
@@ -154,46 +155,43 @@ class _Builder:
         self.warn(field, reasons)
         return cleaned
 
-    def email(self, field: str, value: object) -> None:
+    def checked(
+        self, field: str, value: object, kept: Callable[[str], str | None], problem: str
+    ) -> str | None:
+        """value cleaned, then set as `kept` returns it, or dropped (None) with `problem` warned."""
         cleaned = self.cleaned(field, value)
         if cleaned is None:
-            return
-        if is_valid_email(cleaned):
-            self.fields[field] = cleaned
+            return None
+        result = kept(cleaned)
+        if result is None:
+            self.warn(field, [f"dropped: {problem}"])
         else:
-            self.warn(field, ["dropped: not a valid e-mail address"])
+            self.fields[field] = result
+        return result
+
+    def email(self, field: str, value: object) -> None:
+        self.checked(field, value, lambda v: v if is_valid_email(v) else None, "not a valid e-mail address")
 
     def currency(self, field: str, value: object) -> None:
-        cleaned = self.cleaned(field, value)
-        if cleaned is None:
-            return
         # Stripe sends currencies in lower case; Fortnox wants the ISO form.
-        if cleaned.upper() in CURRENCY_CODES:
-            self.fields[field] = cleaned.upper()
-        else:
-            self.warn(field, ["dropped: not an ISO 4217 currency code"])
+        self.checked(field, value, _listed_upper(CURRENCY_CODES), "not an ISO 4217 currency code")
 
     def zip_code(self, field: str, value: object) -> None:
         # Kept exactly as typed (a Swedish "123 45" keeps its space): only the length matters.
-        cleaned = self.cleaned(field, value)
-        if cleaned is None:
-            return
         limit = MAX_LENGTHS[field]
-        if len(cleaned) > limit:
-            self.warn(field, [f"dropped: postcode longer than {limit} characters"])
-        else:
-            self.fields[field] = cleaned
+        self.checked(
+            field, value, lambda v: v if len(v) <= limit else None, f"postcode longer than {limit} characters"
+        )
 
     def country_code(self, field: str, value: object) -> str | None:
-        cleaned = self.cleaned(field, value)
-        if cleaned is None:
-            return None
-        code = cleaned.upper()
-        if code not in COUNTRY_CODES:
-            self.warn(field, ["dropped: not an ISO 3166-1 alpha-2 country code"])
-            return None
-        self.fields[field] = code
-        return code
+        return self.checked(
+            field, value, _listed_upper(COUNTRY_CODES), "not an ISO 3166-1 alpha-2 country code"
+        )
+
+
+def _listed_upper(codes: AbstractSet[str]) -> Callable[[str], str | None]:
+    """The value in upper case if it is one of `codes` (ISO codes), else None."""
+    return lambda value: value.upper() if value.upper() in codes else None
 
 
 def _tax_ids(
