@@ -277,15 +277,16 @@ class Pipeline:
         """The columns every scenario reports, from the stack and the simulator."""
         delta = self.sim_delta()
         counts.deliveries = self.deliveries
-        counts.processed = self.stack.deliveries
-        counts.retries = self.stack.redeliveries
+        source = self.stack.event_source
+        counts.processed = source.deliveries
+        counts.retries = source.redeliveries
         counts.fortnox_calls = delta["api_requests"]
         counts.http_429 = delta["rate_limited"]
         counts.faults_injected = delta["injected_5xx"] + delta["injected_timeouts"] + delta["unauthorized"]
         counts.dlq_entries = len(self.dead)
         counts.seconds = round(time.monotonic() - started, 1)
-        counts.details.setdefault("fifo_conflicts", self.stack.fifo_conflicts)
-        counts.check(self.stack.fifo_conflicts == 0, f"{self.stack.fifo_conflicts} FIFO group conflicts")
+        counts.details.setdefault("fifo_conflicts", source.fifo_conflicts)
+        counts.check(source.fifo_conflicts == 0, f"{source.fifo_conflicts} FIFO group conflicts")
 
     def check_exactly_once(self, counts: Counts, events: Iterable[str] | None = None) -> dict[str, list[str]]:
         """Every accepted event applied exactly once, or parked in the DLQ; returns outcomes.

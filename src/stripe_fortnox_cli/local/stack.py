@@ -156,27 +156,6 @@ class LocalStack:
     def published(self) -> list[PublishedMessage]:
         return self._webhook.published if self._webhook else []
 
-    # Event-source and function bookkeeping, for tests and reports.
-    @property
-    def invocations(self) -> int:
-        return self._sync.invocations if self._sync else 0
-
-    @property
-    def max_concurrent_invocations(self) -> int:
-        return self._sync.max_concurrent_invocations if self._sync else 0
-
-    @property
-    def deliveries(self) -> int:
-        return self._source.deliveries if self._source else 0
-
-    @property
-    def redeliveries(self) -> int:
-        return self._source.redeliveries if self._source else 0
-
-    @property
-    def fifo_conflicts(self) -> int:
-        return self._source.fifo_conflicts if self._source else 0
-
     # Driving it --------------------------------------------------------------------------------
 
     def invoke_webhook(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
