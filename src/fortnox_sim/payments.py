@@ -21,7 +21,7 @@ from .invoice_fields import PAYMENT_FIELDS, PAYMENT_LIST_FIELDS, PAYMENT_READ_ON
 from .knobs import Knobs
 from .ledger import InvoiceBook, check_account, check_not_cancelled, render_payment
 from .listing import number_key, page, positive
-from .postings import book_payment
+from .postings import NO_VOUCHER, book_payment
 from .replies import Response, _bad
 from .resource import Call, Resource, routes
 from .validation import FieldChecker, parse_date
@@ -82,9 +82,7 @@ def _create(call: Call) -> Response:
         "ModeOfPaymentAccount": account,
         "PaymentDate": payment_date.isoformat(),
         "Source": "direct",
-        "VoucherNumber": None,
-        "VoucherSeries": None,
-        "VoucherYear": None,
+        **NO_VOUCHER,
         "WriteOffs": write_offs,
     }
     book.next_payment += 1
