@@ -141,6 +141,8 @@ def test_case_twins_share_one_fortnox_customer_that_stays_active_while_either_li
     assert f"shares Fortnox customer {number} with {second['id']}" in sharing[first["id"]], report.stdout
     assert f"shares Fortnox customer {number} with {first['id']}" in sharing[second["id"]]
     assert "2 Stripe customers share 1 Fortnox customer (matched by email)" in report.stdout
+    sharing_status = shared.cli("status", "--local", "--customer", first["id"])
+    assert f"shared with: {second['id']} (linked to the same Fortnox customer)" in sharing_status.stdout
 
     # The second is deleted in Stripe (no webhook): the fix marks only its link deleted.
     client.v1.customers.delete(second["id"])

@@ -25,6 +25,7 @@ import pytest
 import requests
 
 from fortnox_sim import FortnoxSimulator
+from stripe_fortnox_cli.ops.progress import plural
 from stripe_fortnox_cli.ops.store import MappingRow, scan_mapping
 from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
 from stripe_fortnox_sync.core.models import LinkStatus
@@ -366,7 +367,7 @@ def test_status_shows_counts_and_token_health_but_no_secret(ops: Ops) -> None:
 
     text = ops.cli("status", "--local")
     assert text.returncode == 0 and "Health:        OK" in text.stdout
-    assert f"Mapped:        {len(mapping):,} customers ({len(mapping):,} active)" in text.stdout
+    assert f"Mapped:        {plural(len(mapping), 'customer')} ({len(mapping):,} active)" in text.stdout
     state = ops.client("dynamodb").scan(TableName=ops.outputs["StateTableName"])["Items"]
     access_tokens = [item["access_token"]["S"] for item in state if "access_token" in item]
     assert access_tokens

@@ -25,7 +25,7 @@ from stripe_fortnox_cli.ops.plan import (
     linked_by_number,
     plan_customer,
 )
-from stripe_fortnox_cli.ops.progress import Progress, about, estimate_seconds, rate_text
+from stripe_fortnox_cli.ops.progress import Progress, about, estimate_seconds, plural, rate_text
 from stripe_fortnox_cli.ops.queues import EventQueues, follow, read_links
 from stripe_fortnox_cli.ops.stack import Stack
 from stripe_fortnox_cli.ops.store import SQS_BATCH_ENTRIES, FifoQueue, MappingRow, QueueError
@@ -59,7 +59,8 @@ def _open_cursor(stack: Stack, options: BackfillOptions, err: TextIO) -> Cursor:
     if cursor is None:
         return Cursor(path, stack.identity)
     print(
-        f"Resuming after {cursor.after} ({cursor.queued:,} customers already queued; --restart starts over)",
+        f"Resuming after {cursor.after} ({plural(cursor.queued, 'customer')} already queued; "
+        "--restart starts over)",
         file=err,
     )
     return cursor

@@ -200,12 +200,15 @@ def status(stack: Stack, options: StatusOptions, out: TextIO) -> int:
 # One customer -----------------------------------------------------------------------------------
 
 
-def _customer_json(customer_id: str, link: CustomerLink | None, entries: list[dict[str, str]]) -> str:
+def _customer_json(
+    customer_id: str, link: CustomerLink | None, shared_with: list[str], entries: list[dict[str, str]]
+) -> str:
     report: dict[str, Any] = {"customer": customer_id, "mapping": None, "activity": entries}
     if link is not None:
         report["mapping"] = {
             "status": link.status.value,
             "fortnox_number": link.fortnox_number,
+            "shared_with": shared_with,
             "last_event_id": link.last_event_id,
             "last_event_created": link.last_event_created,
             "updated_at": link.updated_at,
@@ -213,11 +216,16 @@ def _customer_json(customer_id: str, link: CustomerLink | None, entries: list[di
     return json.dumps(report, indent=2)
 
 
-def _print_customer(customer_id: str, link: CustomerLink | None, now: float, out: TextIO) -> None:
+def _print_customer(
+    customer_id: str, link: CustomerLink | None, shared_with: list[str], now: float, out: TextIO
+) -> None:
     if link is None:
         print(f"{customer_id}: not in the mapping (never synced to Fortnox)", file=out)
         return
     print(f"{customer_id}: {link.status.value}, Fortnox customer {link.fortnox_number or '-'}", file=out)
+    if shared_with:
+        # Why a delete or a rename of this customer may leave the Fortnox customer as it is.
+        print(f"  shared with: {', '.join(shared_with)} (linked to the same Fortnox customer)", file=out)
     print(
         f"  last event:  {link.last_event_id or '-'} of {_when(link.last_event_created or None, now)}",
         file=out,
@@ -229,7 +237,13 @@ def customer_status(stack: Stack, customer_id: str, as_json: bool, out: TextIO) 
     from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
 
     now = time.time()
-    link = DynamoMappingStore(stack.settings.mapping_table).get(customer_id)
+    store = DynamoMappingStore(stack.settings.mapping_table)
+    link = store.get(customer_id)
+    shared_with = (
+        [key for key in store.linked_to(link.fortnox_number) if key != customer_id]
+        if link is not None and link.fortnox_number
+        else []
+    )
     activity = (
         recent_activity(stack.settings.activity_table, customer_id) if stack.settings.activity_table else []
     )
@@ -243,9 +257,9 @@ def customer_status(stack: Stack, customer_id: str, as_json: bool, out: TextIO) 
         for a in activity
     ]
     if as_json:
-        print(_customer_json(customer_id, link, entries), file=out)
+        print(_customer_json(customer_id, link, shared_with, entries), file=out)
     else:
-        _print_customer(customer_id, link, now, out)
+        _print_customer(customer_id, link, shared_with, now, out)
         for entry in entries:
             print(f"  {entry['at']}  {entry['event_type']:<30} {entry['event_id']}", file=out)
     return EXIT_OK if link else EXIT_FAILED

@@ -18,6 +18,8 @@ from stripe_fortnox_sync.adapters.aws.dynamodb import dynamodb_client
 from stripe_fortnox_sync.adapters.aws.sqs import sqs_client
 from stripe_fortnox_sync.core.models import LinkStatus, Sharing
 
+from .progress import plural
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
@@ -288,7 +290,7 @@ class FifoQueue:
                 raise QueueError(f"SQS refused a message: {first.get('Code')}: {first.get('Message', '')}")
             pending = {int(f["Id"]): pending[int(f["Id"])] for f in failed}
             time.sleep(0.2 * 2**attempt)
-        raise QueueError(f"SQS did not take {len(pending)} messages after {SEND_ATTEMPTS} attempts")
+        raise QueueError(f"SQS did not take {plural(len(pending), 'message')} after {SEND_ATTEMPTS} attempts")
 
     def receive(
         self, max_messages: int = 10, visibility_timeout: int = 60, wait_seconds: int = 1
@@ -329,7 +331,8 @@ class FifoQueue:
                 Entries=[{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(chunk)],
             )
             if response.get("Failed"):
-                raise QueueError(f"could not delete {len(response['Failed'])} messages from {self.url}")
+                failed = plural(len(response["Failed"]), "message")
+                raise QueueError(f"could not delete {failed} from {self.url}")
 
     def release(self, messages: Sequence[ReceivedMessage]) -> None:
         """Make received messages visible again at once, for the next reader."""

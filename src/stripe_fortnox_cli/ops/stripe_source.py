@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from stripe_fortnox_cli.exits import EXIT_AUTH, EXIT_FAILED
 from stripe_fortnox_cli.ops.errors import OperationError
-from stripe_fortnox_cli.ops.progress import Progress
+from stripe_fortnox_cli.ops.progress import Progress, plural
 from stripe_fortnox_cli.ops.stack import Stack
 from stripe_fortnox_cli.ops.store import OutgoingMessage
 from stripe_fortnox_sync.core.errors import ConfigError
@@ -130,7 +130,7 @@ def iter_stripe_customers(
                 break
             after = page.data[-1].id
     finally:
-        progress.close(f"Stripe: {count:,} customers")
+        progress.close(f"Stripe: {plural(count, 'customer')}")
 
 
 def retrieve_stripe_customer(client: stripe.StripeClient, customer_id: str) -> dict[str, Any] | None:
