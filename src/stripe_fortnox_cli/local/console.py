@@ -25,20 +25,23 @@ def print_event_line(event: ProcessedEvent) -> None:
     """Time, type, Stripe id, outcome, Fortnox number and duration: no personal data."""
     number = event.fortnox_number or "-"
     detail = f"  ({event.detail})" if event.detail else ""
-    print(
-        f"{time.strftime('%H:%M:%S')}  {event.event_type:<29} {event.stripe_id or '-':<22} "
-        f"{event.outcome:<11} fortnox={number:<6} {event.duration_ms:7.1f} ms{detail}",
-        flush=True,
-    )
+    rest = f"fortnox={number:<6} {event.duration_ms:7.1f} ms{detail}"
+    _print_line(event.event_type, event.stripe_id, event.outcome, rest)
 
 
 def print_request_line(request: WebhookRequest) -> None:
     """One webhook request, in the event lines' columns: accepted, ignored or refused, and why."""
     event = f" {request.event_id}" if request.event_id else ""
     why = f"  ({request.message})" if request.message else ""
+    _print_line(
+        request.event_type, request.customer, request.verdict, f"webhook {request.status}{event}{why}"
+    )
+
+
+def _print_line(event_type: str | None, stripe_id: str | None, verdict: str, rest: str) -> None:
+    """The console's columns: time, event type, Stripe id, what became of it, then the rest."""
     print(
-        f"{time.strftime('%H:%M:%S')}  {request.event_type or '-':<29} {request.customer or '-':<22} "
-        f"{request.verdict:<11} webhook {request.status}{event}{why}",
+        f"{time.strftime('%H:%M:%S')}  {event_type or '-':<29} {stripe_id or '-':<22} {verdict:<11} {rest}",
         flush=True,
     )
 
