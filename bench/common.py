@@ -47,7 +47,13 @@ def percentile(values: list[float], p: float) -> float:
 
 
 @contextlib.contextmanager
-def local_stack(workers: int = 1, settings: dict[str, str] | None = None, **env: str) -> Iterator[Any]:
+def local_stack(
+    workers: int = 1,
+    settings: dict[str, str] | None = None,
+    simulator_options: dict[str, Any] | None = None,
+    start_worker: bool = True,
+    **env: str,
+) -> Iterator[Any]:
     from stripe_fortnox_cli.local import LocalConfig, LocalStack
 
     with tempfile.TemporaryDirectory() as state:
@@ -58,6 +64,8 @@ def local_stack(workers: int = 1, settings: dict[str, str] | None = None, **env:
             workers=workers,
             visibility_timeout=120,
             extra_env={**(settings or {}), **env},
+            simulator_options=simulator_options or {},
+            start_worker=start_worker,
         )
         stack = LocalStack(config)
         stack.start()

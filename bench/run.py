@@ -25,6 +25,8 @@ from .latency import bench_latency
 from .payouts import bench_payouts
 from .per_event import aws_result, fortnox_result, measure_all
 from .summary import bench_summary
+from .tenants_faults import bench_tenants_faults
+from .tenants_load import bench_tenants_load
 from .throughput import bench_throughput
 from .webhook import bench_webhook
 
@@ -72,7 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         summary = bench_summary(60 if quick else 500)
         throughput = bench_throughput(30 if quick else 1000)
         latency, _ = bench_latency(20 if quick else 200)
+        # Issue 17: tenants each at twice their limit (a stretched window: see the module).
+        tenants = bench_tenants_load(4 if quick else 20, 20 if quick else 60, 2 if quick else 10, 20.0, 5)
+        faults = bench_tenants_faults(3 if quick else 5, 10 if quick else 40, 2.0, 4)
     results += [fortnox_result(measured), aws_result(measured), payouts, summary, throughput, latency]
+    results += [tenants, faults]
     results.append(cost_result(measured, webhook_us))
     report = render(
         results, "python -m bench.run --quick" if quick else "make bench", time.monotonic() - started

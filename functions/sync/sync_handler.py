@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from stripe_fortnox_sync.bootstrap import book_recent_days, build_sync_service
-from stripe_fortnox_sync.core.observability import metrics, new_invocation
+from stripe_fortnox_sync.core.observability import flush_tenant_metrics, metrics, new_invocation
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.sync.tenants import TenantRouter, message_tenant
 
@@ -46,6 +46,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureRes
     service = _service()
     service.idempotency_config.register_lambda_context(context)
     service.start_batch()
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    try:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    finally:
+        # The per-tenant counts (core/observability.py): one document per tenant, not per count.
+        flush_tenant_metrics()

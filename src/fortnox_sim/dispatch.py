@@ -138,7 +138,10 @@ class Dispatcher:
             if grant is None:
                 self._state.stats.unauthorized += 1
                 return error_response(401, "unauthorized", problem)
+            self._state.stats.requests_by_tenant[grant.tenant_id] += 1
             refusal = self._faults.refusal((grant.client_id, grant.tenant_id), self._admit)
             if refusal is not None:
+                if refusal.status == 429:
+                    self._state.stats.rate_limited_by_tenant[grant.tenant_id] += 1
                 return refusal
             return _Admitted(grant.tenant_id, self._faults.hang(), self._state.knobs.timeout_applies_write)

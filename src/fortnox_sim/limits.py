@@ -47,10 +47,13 @@ class Faults:
         self._seed = seed
         self._rng = random.Random(seed)
         self.pending_429 = 0
+        # TenantIds whose every /3 request answers 500 (one company's outage).
+        self.failing_tenants: set[str] = set()
 
     def reset(self) -> None:
         """Back to the start: no forced 429s, and the same random faults as a fresh simulator."""
         self.pending_429 = 0
+        self.failing_tenants.clear()
         self._rng = random.Random(self._seed)
 
     def refusal(self, key: tuple[str, str], admit: Callable[[tuple[str, str]], bool]) -> Response | None:
@@ -64,7 +67,8 @@ class Faults:
         if knobs.rate_limit_enabled and not admit(key):
             stats.rate_limited += 1
             return error_response(429, "rate_limited", "Too many requests")
-        if knobs.error_rate > 0 and self._rng.random() < knobs.error_rate:
+        failing = key[1] in self.failing_tenants
+        if failing or (knobs.error_rate > 0 and self._rng.random() < knobs.error_rate):
             stats.injected_5xx += 1
             return error_response(500, "internal_error", "Internal server error (injected)")
         return None

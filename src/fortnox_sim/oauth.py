@@ -47,6 +47,8 @@ class OAuthAuthority:
         self._access_tokens: dict[str, Grant] = {}
         self._refresh_tokens: dict[str, Grant] = {}
         self._used_refresh_tokens: set[str] = set()
+        # Tenants whose consent was withdrawn: no new token, and their tokens answer 401.
+        self.revoked: set[str] = set()
 
     def register_client(self, client_id: str, client_secret: str) -> None:
         if not client_id or not client_secret:
@@ -78,6 +80,8 @@ class OAuthAuthority:
             return None, "Invalid access token"
         if grant.expires_at <= self._state.clock.now():
             return None, "Access token has expired"
+        if grant.tenant_id in self.revoked:
+            return None, "The tenant's consent was revoked"
         return grant, ""
 
     def token_endpoint(self, headers: Mapping[str, str], body: bytes) -> Response:
@@ -104,6 +108,9 @@ class OAuthAuthority:
         if not tenant_id:
             return _oauth_error(400, "invalid_request", "Header TenantId is required")
         with self._state.lock:
+            if tenant_id in self.revoked:
+                self._state.stats.invalid_grant += 1
+                return _oauth_error(400, "invalid_grant", "The tenant's consent was revoked")
             access = self._new_access_token(client_id, tenant_id)
             self._state.stats.token_grants["client_credentials"] += 1
             lifetime = self._state.knobs.token_lifetime

@@ -153,6 +153,16 @@ class FortnoxSimulator:
                 "force_429_pending": self._faults.pending_429,
             }
 
+    def revoke_tenant(self, tenant_id: str, revoked: bool = True) -> None:
+        """The company withdrew its consent: no token for it, and its tokens answer 401."""
+        with self._state.lock:
+            (self._authority.revoked.add if revoked else self._authority.revoked.discard)(tenant_id)
+
+    def fail_tenant(self, tenant_id: str, failing: bool = True) -> None:
+        """One company's outage: its /3 requests answer 500 (after the rate window), others' not."""
+        with self._state.lock:
+            (self._faults.failing_tenants.add if failing else self._faults.failing_tenants.discard)(tenant_id)
+
     def force_429(self, n: int) -> None:
         """The next n authenticated /3 requests answer 429, whatever the window says."""
         if n < 0:

@@ -26,6 +26,9 @@ class Stats:
     injected_timeouts: int = 0
     token_grants: Counter[str] = field(default_factory=Counter)
     invalid_grant: int = 0
+    # Per TenantId: /3 requests that got past authentication, and those answered 429.
+    requests_by_tenant: Counter[str] = field(default_factory=Counter)
+    rate_limited_by_tenant: Counter[str] = field(default_factory=Counter)
     durations: dict[str, deque[float]] = field(default_factory=dict)
 
     def record_duration(self, route: str, millis: float) -> None:
@@ -50,6 +53,8 @@ class Stats:
             "injected_timeouts": self.injected_timeouts,
             "token_grants": dict(sorted(self.token_grants.items())),
             "invalid_grant": self.invalid_grant,
+            "requests_by_tenant": dict(sorted(self.requests_by_tenant.items())),
+            "rate_limited_by_tenant": dict(sorted(self.rate_limited_by_tenant.items())),
             **data_counts,
             "durations_ms": _summary(api_durations),
             "durations_ms_by_route": {r: _summary(v) for r, v in sorted(self.durations.items())},

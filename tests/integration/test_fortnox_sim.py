@@ -174,6 +174,9 @@ def test_rate_limit_sliding_window(http: requests.Session) -> None:
         stats = sim.stats()
         assert stats["rate_limited"] == 4
         assert stats["api_requests"] == 15
+        # Counted per TenantId too (the many-tenant bench reads them).
+        assert stats["requests_by_tenant"] == {TENANT: 14, "tenant-2": 1}
+        assert stats["rate_limited_by_tenant"] == {TENANT: 4}
 
 
 def test_rate_limit_can_be_disabled(http: requests.Session) -> None:

@@ -5,7 +5,7 @@ soak). A scenario never asserts: it records every violated invariant in `Counts.
 the report can show what a run found and the tests can fail with the whole list.
 
 Modules: scenario_common (sizes and shared steps), scenarios_delivery (1, 3, 4), scenarios_fortnox
-(2), scenarios_data (6, 7); hostile and hostile_signed (5).
+(2), scenarios_data (6, 7); hostile and hostile_signed (5); scenarios_tenants (8).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .scenario_common import QUICK, SOAK, Size
 from .scenarios_data import crash_points, data_that_does_not_fit
 from .scenarios_delivery import concurrency, duplicates_and_reordering, poison_events
 from .scenarios_fortnox import fortnox_faults, refresh_token_chain, spent_refresh_token
+from .scenarios_tenants import tenant_isolation
 
 __all__ = [
     "QUICK",
@@ -39,6 +40,7 @@ __all__ = [
     "poison_events",
     "refresh_token_chain",
     "spent_refresh_token",
+    "tenant_isolation",
 ]
 
 Scenario = Callable[[Size, Path], Counts]
@@ -57,6 +59,7 @@ SCENARIOS: dict[str, Scenario] = {
     "data-fit": data_that_does_not_fit,
     "crash-email": functools.partial(crash_points, match_rule=MatchRule.EMAIL),
     "crash-none": functools.partial(crash_points, match_rule=MatchRule.NONE),
+    "tenants": tenant_isolation,
 }
 
 

@@ -26,6 +26,7 @@ from .scenarios import (
     poison_events,
     refresh_token_chain,
     spent_refresh_token,
+    tenant_isolation,
 )
 
 pytestmark = pytest.mark.slow
@@ -119,3 +120,10 @@ def test_crash_between_fortnox_write_and_mapping_write(tmp_path: Path, rule: Mat
     counts = crash_points(QUICK, tmp_path, match_rule=rule)
     nothing_lost_or_doubled(counts)
     assert counts.details["crashes"] > 0 and counts.retries > 0
+
+
+def test_randomized_events_never_reach_another_tenants_company(tmp_path: Path) -> None:
+    counts = tenant_isolation(QUICK, tmp_path)
+    no_problems(counts)
+    assert counts.details["written_to_another_company"] == 0 and counts.dlq_entries == 0
+    assert counts.details["wrong_url_400"] == counts.details["wrong_url_posts"] > 0

@@ -298,3 +298,22 @@ def test_dashboard_lists_recent_invoices_from_the_sync_log(stack: Stack) -> None
 
     assert 'f"invoice {number} (' in Path(invoice_sync.__file__).read_text(encoding="utf-8")
     assert '"event processed"' in Path(sync_service.__file__).read_text(encoding="utf-8")
+
+
+def test_a_row_charts_the_operator_metrics_per_tenant(stack: Stack) -> None:
+    """The five per-tenant metrics (core/observability.py TENANT_METRICS), each the ten busiest
+    tenants labelled by tenant; the `service` charts above stay as they were."""
+    from stripe_fortnox_sync.core.observability import TENANT_METRICS
+
+    body, _ = _dashboard(stack)
+    per_tenant = [w for w in body["widgets"] if w["properties"].get("title", "").startswith("Per tenant")]
+    expressions = [part for w in per_tenant for line in w["properties"]["metrics"] for part in line]
+    schema = "{StripeFortnoxSync,service,tenant}"
+    charted = {
+        m.group(1)
+        for part in expressions
+        for m in [re.search(r'MetricName="(\w+)"', part["expression"])]
+        if m and schema in part["expression"] and "DESC, 10)" in part["expression"]
+    }
+    assert charted == set(TENANT_METRICS)
+    assert all(part["label"].startswith("${!PROP('Dim.tenant')}") for part in expressions)

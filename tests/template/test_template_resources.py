@@ -66,7 +66,8 @@ def test_sqs_event_source_mapping(stack: Stack) -> None:
     parameter = stack.parameters.get(ref(concurrency) or "")
     if parameter is not None:  # any allowed value must be valid too
         assert int(parameter["MinValue"]) >= 2
-        assert int(parameter["MaxValue"]) <= 5
+        # SQS allows up to 1000; many tenants need about 2 per busy tenant (docs/tenants.md).
+        assert int(parameter["MaxValue"]) <= 1000
 
 
 def test_functions_are_arm64_python313_with_the_layer(stack: Stack) -> None:

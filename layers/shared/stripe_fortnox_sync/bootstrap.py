@@ -23,7 +23,7 @@ from stripe_fortnox_sync.adapters.fortnox.limiter import SlidingWindowLimiter
 from stripe_fortnox_sync.adapters.fortnox.vouchers import FortnoxVoucherApi
 from stripe_fortnox_sync.core.errors import ConfigError, ConflictError, PermanentEventError
 from stripe_fortnox_sync.core.models import StripeEvent
-from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics
+from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics, tenant_count
 from stripe_fortnox_sync.core.settings import BookingMode, FeeVat, Settings
 from stripe_fortnox_sync.core.tenants import Tenant, key_prefix, tenant_settings
 from stripe_fortnox_sync.mapping.accounts import configured_accounts
@@ -40,9 +40,11 @@ from stripe_fortnox_sync.sync.voucher_posting import VoucherPoster
 
 def _observe_call(method: str, path: str, status: int, seconds: float) -> None:
     metrics.add_metric(name="FortnoxCalls", unit=MetricUnit.Count, value=1)
+    tenant_count("FortnoxCalls")
     metrics.add_metric(name="FortnoxLatency", unit=MetricUnit.Milliseconds, value=round(seconds * 1000, 1))
     if status == 429:
         metrics.add_metric(name="Fortnox429", unit=MetricUnit.Count, value=1)
+        tenant_count("Fortnox429")
     elif status == 0 or status >= 500:
         metrics.add_metric(name="FortnoxErrors", unit=MetricUnit.Count, value=1)
 
@@ -51,6 +53,8 @@ def _observe_refresh(flow: str, ok: bool) -> None:
     metrics.add_metric(
         name="TokenRefreshes" if ok else "TokenRefreshFailures", unit=MetricUnit.Count, value=1
     )
+    if not ok:
+        tenant_count("TokenRefreshFailures")
 
 
 class _MetricsObserver:

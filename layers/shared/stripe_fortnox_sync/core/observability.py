@@ -11,7 +11,11 @@ the local stack alike.
 
 from __future__ import annotations
 
+import json
 import os
+import threading
+import time
+from collections import Counter
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -31,11 +35,77 @@ def new_invocation() -> None:
     """
     logger.clear_state()
     logger.remove_keys(_UNFILTERED_KEYS)
+    set_tenant(_DEFAULT_TENANT)
 
 
-new_invocation()
 # A namespace the code knows: without one Powertools fails the flush at the end of every
 # invocation, which would fail the batch (and keep re-queueing it) over a missing variable.
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "StripeFortnoxSync")
 
-__all__ = ["MetricUnit", "logger", "metrics", "new_invocation"]
+
+# The metrics an operator acts on, also counted per tenant: parked events, Fortnox failures, Fortnox
+# requests, 429s and token failures. Not all metrics: each (name, tenant) pair is a custom metric
+# billed every month it is sent (docs/tenants.md). Tenant `default` only has the stack's own
+# dimensionless (`service`) metrics, so a one-tenant stack logs not a byte more than before.
+TENANT_METRICS = ("EventsParked", "FortnoxFailures", "FortnoxCalls", "Fortnox429", "TokenRefreshFailures")
+TENANT_DIMENSION = "tenant"
+_DEFAULT_TENANT = "default"  # core/tenants.py DEFAULT_TENANT; that module imports the settings
+# The local stack runs several sync workers as threads of one process: each its own record's tenant.
+_current = threading.local()
+_tenant_counts: dict[str, Counter[str]] = {}
+_tenant_lock = threading.Lock()
+
+
+def set_tenant(tenant_id: str) -> None:
+    """The tenant of the record being processed: `tenant_count` counts for it."""
+    _current.tenant = tenant_id
+
+
+def tenant_count(name: str) -> None:
+    """Count one `name` (one of TENANT_METRICS) for the current tenant unless it is `default`."""
+    tenant = getattr(_current, "tenant", _DEFAULT_TENANT)
+    if tenant == _DEFAULT_TENANT:
+        return
+    with _tenant_lock:
+        _tenant_counts.setdefault(tenant, Counter())[name] += 1
+
+
+def flush_tenant_metrics() -> None:
+    """At the end of an invocation: one EMF document per tenant that counted anything, with
+    dimensions (service, tenant). One line per tenant and invocation rather than one per count."""
+    with _tenant_lock:
+        counts = dict(_tenant_counts)
+        _tenant_counts.clear()
+    if not counts or os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true"):
+        return
+    service = os.environ.get("POWERTOOLS_SERVICE_NAME") or "service_undefined"
+    for tenant, counted in counts.items():
+        document = {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": metrics.namespace,
+                        "Dimensions": [["service", TENANT_DIMENSION]],
+                        "Metrics": [{"Name": name, "Unit": "Count"} for name in sorted(counted)],
+                    }
+                ],
+            },
+            "service": service,
+            TENANT_DIMENSION: tenant,
+            **{name: counted[name] for name in sorted(counted)},
+        }
+        print(json.dumps(document, separators=(",", ":")))
+
+
+new_invocation()
+
+__all__ = [
+    "MetricUnit",
+    "flush_tenant_metrics",
+    "logger",
+    "metrics",
+    "new_invocation",
+    "set_tenant",
+    "tenant_count",
+]

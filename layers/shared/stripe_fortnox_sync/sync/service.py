@@ -31,7 +31,7 @@ from stripe_fortnox_sync.core.errors import (
     WaitingForInvoice,
 )
 from stripe_fortnox_sync.core.models import FieldWarning, Outcome, StripeEvent, SyncResult
-from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics
+from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics, tenant_count
 from stripe_fortnox_sync.core.payload import PayloadError, parse_event
 from stripe_fortnox_sync.core.ports import EventPublisher
 from stripe_fortnox_sync.core.settings import Settings
@@ -268,6 +268,7 @@ class SyncService:
 
     def _fortnox_failed(self, exc: FortnoxError) -> str | None:
         metrics.add_metric(name=f"FortnoxFailure_{exc.reason}", unit=MetricUnit.Count, value=1)
+        tenant_count("FortnoxFailures")
         if not exc.transient:
             return exc.reason
         self._transient_in_a_row += 1
@@ -305,6 +306,7 @@ class SyncService:
         if reason in REBUILD_REASONS:
             self._rebuild()
         metrics.add_metric(name=f"EventsParked_{reason}", unit=MetricUnit.Count, value=1)
+        tenant_count("EventsParked")
         logger.error("event parked in the dead-letter queue", extra={"reason": reason, "error": message})
         if self._parker is None:
             raise RuntimeError(f"cannot park event {event_id}: no dead-letter queue configured ({message})")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stripe_fortnox_sync.core.models import Outcome, SyncResult
-from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics
+from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics, set_tenant
 from stripe_fortnox_sync.core.ports import EventPublisher, TenantRegistry
 from stripe_fortnox_sync.core.tenants import (
     DEFAULT_TENANT,
@@ -100,6 +100,7 @@ class TenantRouter:
     def handle(self, body: str, receive_count: int = 1, tenant: str | None = None) -> SyncResult:
         tenant_id = tenant or DEFAULT_TENANT
         logger.append_keys(tenant_id=tenant_id)
+        set_tenant(tenant_id)
         if tenant_id == DEFAULT_TENANT:
             return self.default.handle(body, receive_count)
         registry = self.registry()
