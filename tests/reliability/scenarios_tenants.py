@@ -77,8 +77,8 @@ def tenant_isolation(size: Size, workdir: Path) -> Counts:
         counts.check(counts.dlq_entries == 0, f"{counts.dlq_entries} parked")
         stats = simulator(stack).stats()
         counts.fortnox_calls, counts.http_429 = int(stats["api_requests"]), int(stats["rate_limited"])
-        counts.processed = stack.deliveries
-        counts.retries = stack.redeliveries
+        counts.processed = stack.event_source.deliveries
+        counts.retries = stack.event_source.redeliveries
     counts.events_sent = events
     counts.stripe_customers = SHARED_CUSTOMERS * len(COMPANIES)
     counts.seconds = time.monotonic() - started
