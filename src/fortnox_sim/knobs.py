@@ -62,6 +62,8 @@ class Knobs:
     )
     inactive_accounts: tuple[int, ...] = ()
     one_connected_credit: bool = False
+    # /3/companyinformation per TenantId: {"CompanyName": ..., "OrganizationNumber": ...}.
+    companies: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class KnobChanges(TypedDict, total=False):
@@ -90,6 +92,7 @@ class KnobChanges(TypedDict, total=False):
     voucher_series: Mapping[str, bool | Mapping[str, Any]] | None  # code -> Manual, or the series
     inactive_accounts: Iterable[int] | None
     one_connected_credit: bool | None
+    companies: Mapping[str, Mapping[str, str]] | None  # TenantId -> CompanyInformation fields
 
 
 def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -108,9 +111,18 @@ def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
         "financial_years": financial_years(changes.get("financial_years")),
         "locked_period_end": locked_period_end(changes.get("locked_period_end")),
         "voucher_series": voucher_series(changes.get("voucher_series")),
+        "companies": _companies(changes.get("companies")),
     }
     merged = {**changes, **normalised}
     return {name: value for name, value in merged.items() if value is not None}
+
+
+def _companies(companies: Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[str, str]] | None:
+    if companies is None:
+        return None
+    if not isinstance(companies, Mapping) or not all(isinstance(v, Mapping) for v in companies.values()):
+        raise ValueError("companies must map a TenantId to its CompanyInformation fields")
+    return {str(k): {str(f): str(v) for f, v in fields.items()} for k, fields in companies.items()}
 
 
 def _check_ranges(changes: Mapping[str, Any]) -> None:

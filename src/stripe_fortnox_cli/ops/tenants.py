@@ -262,4 +262,19 @@ def tenants(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
     if action in ("suspend", "resume"):
         wanted = TenantStatus.SUSPENDED if action == "suspend" else TenantStatus.ACTIVE
         return set_status(stack, args.tenant_id, wanted, out)
-    raise OperationError(f"unknown tenants action {action}")
+    if action == "verify":
+        from stripe_fortnox_cli.ops.tenants_verify import verify
+
+        return verify(stack, args, out)
+    from stripe_fortnox_cli.ops import tenants_manage
+
+    run = {
+        "set-stripe": tenants_manage.set_stripe,
+        "config": tenants_manage.config,
+        "export": tenants_manage.export,
+        "remove": tenants_manage.remove,
+        "migrate": tenants_manage.migrate,
+    }.get(action)
+    if run is None:
+        raise OperationError(f"unknown tenants action {action}")
+    return run(stack, args, out)
