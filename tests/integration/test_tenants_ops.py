@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import time
 
 import boto3
 import pytest
@@ -15,6 +16,8 @@ from stripe_fortnox_cli.ops import tenants as tenant_commands
 from stripe_fortnox_cli.ops.errors import OperationError
 from stripe_fortnox_cli.ops.stack import Stack, settings_for
 from stripe_fortnox_cli.ops.tenants_args import add_parser
+from stripe_fortnox_cli.ops.tenants_health import DAY
+from stripe_fortnox_sync.sync.service import DEDUPE_SECONDS
 from tests.builders import event, ingrid_integration
 from tests.integration.stack import drain, send, simulator
 from tests.integration.test_tenants_pipeline import _command, post, registry, stack
@@ -160,3 +163,33 @@ def test_remove_without_purge_disconnects_and_migrate_has_nothing_to_move(stack:
     assert tenant is not None and tenant.status.value == "disconnected"
     code, text = run(stack, "migrate")
     assert code == 0 and "Nothing to migrate" in text
+
+
+def test_status_shows_each_tenants_sync_and_parked_events(stack: LocalStack) -> None:
+    url = add_acme(stack)
+    assert post(stack, url, event("evt_a1", obj=ingrid_integration("cus_A1")), "whsec_acme")[0] == 200
+    drain(stack)
+    assert run(stack, "status")[0] == 0
+    assert post(stack, url, event("evt_a2", obj=ingrid_integration("cus_A2")), "whsec_acme")[0] == 200
+    assert run(stack, "suspend", "acme")[0] == 0
+    drain(stack)  # queued before the suspension: parked with reason `suspended`
+    # What a tenant's sync leaves in the idempotency table: one record written now, one 2 days ago.
+    for key, written in (
+        ("acme#stripe-event#new", time.time()),
+        ("acme#stripe-event#old", time.time() - 2 * DAY),
+    ):
+        item = {
+            "id": {"S": key},
+            "status": {"S": "COMPLETED"},
+            "expiration": {"N": str(int(written + DEDUPE_SECONDS))},
+        }
+        boto3.client("dynamodb").put_item(TableName=stack.outputs["IdempotencyTableName"], Item=item)
+    code, text = run(stack, "status", "--json")
+    rows = {row["id"]: row for row in json.loads(text)["tenants"]}
+    assert code == 1 and rows["acme"]["needs_attention"] and not rows["default"]["needs_attention"]
+    assert rows["acme"]["events_24h"] == 1 and rows["acme"]["last_sync"]
+    assert rows["acme"]["parked"] == 1 and rows["acme"]["parked_reasons"] == {"suspended": 1}
+    assert rows["default"]["parked"] == 0 and rows["default"]["events_24h"] == 0
+    code, text = run(stack, "status")
+    assert "PARKED" in text and "acme" in text and "needs attention" in text
+    assert len(stack.dead_letters()) == 1  # the look gave it back

@@ -38,10 +38,12 @@ TENANT_TABLES = (MAPPING, ACTIVITY, IDEMPOTENCY, STATE)
 BATCH = 25
 
 
-def _scan(
-    client: DynamoDBClient, table: str, partition: str, prefix: str, projection: str | None
+def scan(
+    table: str, partition: str, prefix: str, projection: str | None, client: DynamoDBClient | None = None
 ) -> Iterator[dict[str, Any]]:
-    """The items whose partition key begins with `prefix` (all of them for "")."""
+    """The items whose partition key begins with `prefix` (all of them for ""), with the
+    comma-separated `projection` attributes only (all for None)."""
+    client = client or dynamodb_client()
     params: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
     names: dict[str, str] = {}
     if prefix:
@@ -66,7 +68,7 @@ def tenant_keys(
     prefix = key_prefix(tenant_id)
     if not prefix:
         raise ValueError("tenant default's items have no prefix")
-    items = _scan(client or dynamodb_client(), table, spec.keys[0], prefix, ",".join(spec.keys))
+    items = scan(table, spec.keys[0], prefix, ",".join(spec.keys), client)
     return [{name: item[name] for name in spec.keys} for item in items]
 
 
@@ -108,7 +110,7 @@ def mapping_rows(
     """A tenant's mapping items as plain values, its key prefix taken off the ids (an export
     reads as the company's own)."""
     prefix = key_prefix(tenant_id)
-    for item in _scan(client or dynamodb_client(), table, "stripe_id", prefix, None):
+    for item in scan(table, "stripe_id", prefix, None, client):
         row = {name: _plain(value) for name, value in sorted(item.items())}
         if not prefix and not is_default_key(str(row["stripe_id"])):
             continue
@@ -121,7 +123,7 @@ def mapping_rows(
 def key_owners(table: str, partition: str, client: DynamoDBClient | None = None) -> dict[str, int]:
     """How many items of a table each tenant owns, by key prefix (`default` for unprefixed keys)."""
     counts: dict[str, int] = {}
-    for item in _scan(client or dynamodb_client(), table, partition, "", partition):
+    for item in scan(table, partition, "", partition, client):
         key = item[partition]["S"]
         owner = "default" if is_default_key(key) else key.partition("#")[0]
         counts[owner] = counts.get(owner, 0) + 1
