@@ -7,11 +7,15 @@ import argparse
 import io
 import json
 import time
+from pathlib import Path
 
 import boto3
 import pytest
+import requests
 
-from stripe_fortnox_cli.local import LocalStack
+from stripe_fortnox_cli.local import LocalConfig, LocalStack, ProcessedEvent
+from stripe_fortnox_cli.local.answers import WebhookRequest
+from stripe_fortnox_cli.local.events import sign_payload
 from stripe_fortnox_cli.ops import tenants as tenant_commands
 from stripe_fortnox_cli.ops.errors import OperationError
 from stripe_fortnox_cli.ops.stack import Stack, settings_for
@@ -148,8 +152,6 @@ def test_export_then_purge_removes_one_tenant_and_keeps_the_others(stack: LocalS
     with pytest.raises(Exception, match=r"ResourceNotFound|not find"):
         boto3.client("secretsmanager").get_secret_value(SecretId=tenant.webhook_secret_name)
     body = json.dumps(event("evt_a2", obj=ingrid_integration("cus_A2")))
-    from stripe_fortnox_cli.local.events import sign_payload
-
     assert (
         stack.invoke_webhook(body.encode(), {"Stripe-Signature": sign_payload(body, "whsec_acme")}, url)[0]
         == 404
@@ -193,3 +195,22 @@ def test_status_shows_each_tenants_sync_and_parked_events(stack: LocalStack) -> 
     code, text = run(stack, "status")
     assert "PARKED" in text and "acme" in text and "needs attention" in text
     assert len(stack.dead_letters()) == 1  # the look gave it back
+
+
+def test_the_dev_console_names_the_tenant_and_its_secret(tmp_path: Path) -> None:
+    requests_seen: list[WebhookRequest] = []
+    events_seen: list[ProcessedEvent] = []
+    setup = LocalConfig(port=0, webhook_secrets=["whsec_local"], state_dir=tmp_path, start_worker=False)
+    with LocalStack(setup, on_event=events_seen.append, on_request=requests_seen.append) as running:
+        url = add_acme(running)
+        customer = event("evt_c1", obj=ingrid_integration("cus_C1"))
+        for secret in ("whsec_acme", "whsec_wrong"):
+            body = json.dumps(customer)
+            headers = {"Stripe-Signature": sign_payload(body, secret), "Content-Type": "application/json"}
+            requests.post(
+                running.webhook_url + url.removeprefix("/webhook"), data=body, headers=headers, timeout=10
+            )
+        assert running.poll_once(wait_seconds=5) == 1
+    assert [(r.tenant, r.verdict) for r in requests_seen] == [("acme", "accepted"), ("acme", "rejected")]
+    assert "tenant acme's own secret" in requests_seen[1].message
+    assert [(e.tenant, e.outcome) for e in events_seen] == [("acme", "created")]

@@ -21,12 +21,18 @@ SAMPLE_EVENT = Path("events/stripe/01-customer.created.json")
 LABEL_WIDTH = 13  # "Not enabled: "
 
 
+def _tenant(tenant: str) -> str:
+    """A tenant's label at the start of its lines; tenant `default`'s lines are as before tenants."""
+    return f"[{tenant}] " if tenant else ""
+
+
 def print_event_line(event: ProcessedEvent) -> None:
     """Time, type, Stripe id, outcome, Fortnox number and duration: no personal data."""
     number = event.fortnox_number or "-"
     detail = f"  ({event.detail})" if event.detail else ""
     print(
-        f"{time.strftime('%H:%M:%S')}  {event.event_type:<29} {event.stripe_id or '-':<22} "
+        f"{time.strftime('%H:%M:%S')}  {_tenant(event.tenant)}"
+        f"{event.event_type:<29} {event.stripe_id or '-':<22} "
         f"{event.outcome:<11} fortnox={number:<6} {event.duration_ms:7.1f} ms{detail}",
         flush=True,
     )
@@ -37,7 +43,8 @@ def print_request_line(request: WebhookRequest) -> None:
     event = f" {request.event_id}" if request.event_id else ""
     why = f"  ({request.message})" if request.message else ""
     print(
-        f"{time.strftime('%H:%M:%S')}  {request.event_type or '-':<29} {request.customer or '-':<22} "
+        f"{time.strftime('%H:%M:%S')}  {_tenant(request.tenant)}"
+        f"{request.event_type or '-':<29} {request.customer or '-':<22} "
         f"{request.verdict:<11} webhook {request.status}{event}{why}",
         flush=True,
     )

@@ -32,6 +32,7 @@ class ProcessedEvent:
     fortnox_number: str | None
     detail: str
     duration_ms: float
+    tenant: str = ""  # "" for tenant `default`
 
 
 def _subject(body: str) -> str:
@@ -65,6 +66,15 @@ def _filled_in(stripe_id: str, duration_ms: float) -> tuple[str, float]:
     return stripe_id or subject, duration_ms or elapsed
 
 
+def _tenant() -> str:
+    """The tenant the sync is applying an event of: `tenant_id` in its log keys."""
+    from stripe_fortnox_sync.core.observability import logger
+    from stripe_fortnox_sync.core.tenants import DEFAULT_TENANT
+
+    tenant = str(logger.get_current_keys().get("tenant_id") or "")
+    return "" if tenant == DEFAULT_TENANT else tenant
+
+
 class _ResultCollector(logging.Handler):
     """Turns the sync function's "event processed" log records into `ProcessedEvent`s."""
 
@@ -86,6 +96,7 @@ class _ResultCollector(logging.Handler):
                 fortnox_number=get("fortnox_number"),
                 detail=str(get("detail", "")),
                 duration_ms=duration_ms,
+                tenant=_tenant(),
             )
         )
 
