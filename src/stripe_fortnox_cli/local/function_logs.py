@@ -47,7 +47,7 @@ def tracked(record_handler: Callable[[Any], None]) -> Callable[[Any], None]:
     """`record_handler`, noting which record this thread applies and since when."""
 
     def handle(record: Any) -> None:
-        _applying.current = (time.perf_counter(), _subject(str(record.body)))
+        _applying.current = (time.perf_counter(), _subject(str(record.body)), _record_tenant(record))
         try:
             record_handler(record)
         finally:
@@ -56,23 +56,28 @@ def tracked(record_handler: Callable[[Any], None]) -> Callable[[Any], None]:
     return handle
 
 
-def _filled_in(stripe_id: str, duration_ms: float) -> tuple[str, float]:
-    """The record's subject for a result that names none; its time so far for one not timed."""
-    current: tuple[float, str] | None = getattr(_applying, "current", None)
-    if current is None:
-        return stripe_id, duration_ms
-    started, subject = current
-    elapsed = round((time.perf_counter() - started) * 1000, 1)
-    return stripe_id or subject, duration_ms or elapsed
+def _record_tenant(record: Any) -> str:
+    """The tenant a queued record carries ("" for tenant `default`): this thread's, not the
+    logger's keys, which every thread of the local stack shares."""
+    from stripe_fortnox_sync.sync.tenants import message_tenant
+
+    raw = getattr(record, "raw_event", None)
+    return (message_tenant(raw.get("messageAttributes")) or "") if isinstance(raw, dict) else ""
 
 
 def _tenant() -> str:
-    """The tenant the sync is applying an event of: `tenant_id` in its log keys."""
-    from stripe_fortnox_sync.core.observability import logger
-    from stripe_fortnox_sync.core.tenants import DEFAULT_TENANT
+    current: tuple[float, str, str] | None = getattr(_applying, "current", None)
+    return current[2] if current is not None else ""
 
-    tenant = str(logger.get_current_keys().get("tenant_id") or "")
-    return "" if tenant == DEFAULT_TENANT else tenant
+
+def _filled_in(stripe_id: str, duration_ms: float) -> tuple[str, float]:
+    """The record's subject for a result that names none; its time so far for one not timed."""
+    current: tuple[float, str, str] | None = getattr(_applying, "current", None)
+    if current is None:
+        return stripe_id, duration_ms
+    started, subject, _ = current
+    elapsed = round((time.perf_counter() - started) * 1000, 1)
+    return stripe_id or subject, duration_ms or elapsed
 
 
 class _ResultCollector(logging.Handler):
