@@ -18,7 +18,7 @@ from stripe_fortnox_cli.exits import fail
 
 from .config import LocalConfig, LocalStackError
 from .console import print_event_line, render_table
-from .demo import INVOICE_COLUMNS, TABLE_COLUMNS, _post
+from .demo import INVOICE_COLUMNS, TABLE_COLUMNS, _post, conclude
 from .events import sign_payload
 from .stack import LocalStack
 
@@ -153,11 +153,8 @@ def run_tenants_demo(
         problems += _report(stack, expected)
     finally:
         stack.stop(keep_state=bool(problems))
-    if problems:
-        print("\nDEMO FAILED:")
-        for problem in problems:
-            print(f"  - {problem}")
-        print(f"The functions' logs: {stack.state_dir / 'functions.log'}")
-        return 1
-    print("\nDemo OK: each company got the same books from its own URL, and nothing of the other's.")
-    return 0
+    return conclude(
+        stack,
+        problems,
+        "Demo OK: each company got the same books from its own URL, and nothing of the other's.",
+    )

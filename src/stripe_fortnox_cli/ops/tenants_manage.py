@@ -173,9 +173,13 @@ def remove(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
     delete_keys(stack.output(STATE.output), _registry_keys(tenant))
     for output, keys in found.items():
         delete_keys(stack.output(output), keys)
+    client = _secrets()
     for name in (tenant.webhook_secret_name, tenant.stripe_api_key_secret_name):
-        if name:
-            _secrets().delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+        try:
+            if name:
+                client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+        except client.exceptions.ResourceNotFoundException:
+            pass  # deleted by hand already: nothing left to purge
     out.write(f"Tenant {tenant.id} purged: {sum(len(k) for k in found.values())} item(s) deleted.\n")
     return EXIT_OK
 
