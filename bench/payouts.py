@@ -25,14 +25,14 @@ FEE = 300
 
 
 @contextlib.contextmanager
-def payout_stack() -> Iterator[tuple[Any, Any]]:
+def payout_stack(**env: str) -> Iterator[tuple[Any, Any]]:
     """The local stack with every event type enabled, the rate limit out of the way (the counts,
-    not the waits, are measured), and the local Stripe API behind a key."""
+    not the waits, are measured), and the local Stripe API behind a key; `env`: more settings."""
     from stripe_fortnox_cli.local import LocalConfig, LocalStack
     from stripe_fortnox_cli.local.stripe_fake import FakeStripeApi
     from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
 
-    settings = {"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES), "FORTNOX_MAX_REQUESTS": "1000"}
+    settings = {"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES), "FORTNOX_MAX_REQUESTS": "1000", **env}
     with tempfile.TemporaryDirectory() as state, FakeStripeApi() as stripe:
         config = LocalConfig(
             port=0,

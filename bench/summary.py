@@ -7,69 +7,24 @@ from __future__ import annotations
 
 import contextlib
 import io
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-from .common import SECRET, Result, event, send, wait_processed
-
-
-@contextlib.contextmanager
-def summary_stack() -> Iterator[tuple[Any, Any]]:
-    """The payouts' bench stack in summary mode."""
-    from stripe_fortnox_cli.local import LocalConfig, LocalStack
-    from stripe_fortnox_cli.local.stripe_fake import FakeStripeApi
-    from stripe_fortnox_sync.sync.routes import SUPPORTED_TYPES
-
-    settings = {
-        "ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES),
-        "FORTNOX_MAX_REQUESTS": "1000",
-        "BOOKING_MODE": "summary",
-    }
-    with tempfile.TemporaryDirectory() as state, FakeStripeApi() as stripe:
-        config = LocalConfig(
-            port=0,
-            webhook_secrets=[SECRET],
-            state_dir=Path(state),
-            visibility_timeout=120,
-            stripe_api_key=stripe.api_key,
-            stripe_api_base=stripe.base_url,
-            extra_env=settings,
-        )
-        stack = LocalStack(config)
-        stack.start()
-        try:
-            assert stack.fortnox is not None and stack.fortnox.simulator is not None
-            stack.fortnox.simulator.configure(rate_limit_enabled=False)
-            yield stack, stripe
-        finally:
-            stack.stop()
+from .common import Result, event, send, wait_processed
+from .payouts import payout_stack
 
 
 def measure_day(payments: int = 500) -> dict[str, int]:
     """Fortnox requests: recording the day's events, booking it, booking it again."""
     from stripe_fortnox_cli.cli import main
-    from tests.builders import settled_payment_intent
     from tests.summary_builders import DAY, generate_day
 
     spec = generate_day(payments, refunds=payments // 12)
-    with summary_stack() as (stack, stripe):
+    with payout_stack(BOOKING_MODE="summary") as (stack, stripe):
         sim = stack.fortnox.simulator
         for buyer in spec.customers:
             stripe.add_customer(buyer)
-        for sale in spec.sales:
-            if sale.invoice["currency"] != "sek":
-                stripe.add_payment_intent(
-                    settled_payment_intent(
-                        sale.intent,
-                        sale.total,
-                        customer_id=sale.invoice["customer"],
-                        currency="eur",
-                        settled_sek=sale.sek,
-                    )
-                )
+        for intent in spec.foreign_intents():
+            stripe.add_payment_intent(intent)
         for refund in spec.refunds:
             stripe.add_refund(refund)
         events = [

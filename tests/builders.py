@@ -108,45 +108,32 @@ def customer(customer_id: str | None = None, /, **fields: Any) -> Obj:
     return data
 
 
-def _buyer(customer_id: str, known: Obj, fields: Obj) -> Obj:
-    return customer(customer_id, **{**known, **fields})
+def _swedish_buyer(customer_id: str, name: str, email: str, home: Obj, fields: Obj) -> Obj:
+    """A private Swedish customer paying in SEK, with `fields` over that."""
+    return customer(
+        customer_id, **{"name": name, "email": email, "address": home, "currency": "sek", **fields}
+    )
 
 
 def anna_andersson(customer_id: str = "cus_A", **fields: Any) -> Obj:
     """A private Swedish customer in Stockholm with a phone number, paying in SEK."""
-    known = {
-        "name": "Anna Andersson",
-        "email": "anna@example.se",
-        "phone": "+46 70 123 45 67",
-        "address": address("SE", line1="Storgatan 1", postal_code="111 22", city="Stockholm"),
-        "shipping": None,
-        "currency": "sek",
-    }
-    return _buyer(customer_id, known, fields)
+    home = address("SE", line1="Storgatan 1", postal_code="111 22", city="Stockholm")
+    known = {"phone": "+46 70 123 45 67", "shipping": None}
+    return _swedish_buyer(customer_id, "Anna Andersson", "anna@example.se", home, {**known, **fields})
 
 
 def per_persson(customer_id: str = "cus_P1", **fields: Any) -> Obj:
     """A private Swedish customer in Lund without a phone, paying in SEK."""
-    known = {
-        "name": "Per Persson",
-        "email": "per@example.se",
-        "currency": "sek",
-        "address": address("SE", line1="Gatan 1", postal_code="123 45", city="Lund"),
-    }
-    return _buyer(customer_id, known, fields)
+    home = address("SE", line1="Gatan 1", postal_code="123 45", city="Lund")
+    return _swedish_buyer(customer_id, "Per Persson", "per@example.se", home, fields)
 
 
 def ingrid_integration(customer_id: str = "cus_Int1", **fields: Any) -> Obj:
     """A private Swedish customer in Umeå whose e-mail is made of the customer id."""
-    known = {
-        "name": "Ingrid Integration",
-        "email": f"{customer_id.lower()}@example.se",
-        "phone": "+46 70 000 00 00",
-        "address": address("SE", line1="Testvägen 1", postal_code="123 45", city="Umeå"),
-        "shipping": None,
-        "currency": "sek",
-    }
-    return _buyer(customer_id, known, fields)
+    home = address("SE", line1="Testvägen 1", postal_code="123 45", city="Umeå")
+    known = {"phone": "+46 70 000 00 00", "shipping": None}
+    email = f"{customer_id.lower()}@example.se"
+    return _swedish_buyer(customer_id, "Ingrid Integration", email, home, {**known, **fields})
 
 
 def tax_id(

@@ -694,24 +694,28 @@ class FakeStripe:
     def _read(self, name: str, key: str) -> None:
         self.calls.append((name, key))
 
-    def fetch_customer(self, customer_id: str) -> dict[str, Any] | None:
-        self._read("fetch_customer", customer_id)
-        self.fetches.append(customer_id)
-        found = self.customers.get(customer_id)
+    def _one(self, name: str, objects: Mapping[str, dict[str, Any]], key: str) -> dict[str, Any] | None:
+        """A read of one object: counted, and a copy, so that the caller cannot change what is held."""
+        self._read(name, key)
+        found = objects.get(key)
         return copy.deepcopy(found) if found else None
+
+    def _list(self, name: str, lists: Mapping[str, list[dict[str, Any]]], key: str) -> list[dict[str, Any]]:
+        self._read(name, key)
+        return copy.deepcopy(lists.get(key, []))
+
+    def fetch_customer(self, customer_id: str) -> dict[str, Any] | None:
+        self.fetches.append(customer_id)
+        return self._one("fetch_customer", self.customers, customer_id)
 
     def invoice_lines(self, invoice_id: str) -> list[dict[str, Any]]:
-        self._read("invoice_lines", invoice_id)
-        return copy.deepcopy(self.invoice_line_items.get(invoice_id, []))
+        return self._list("invoice_lines", self.invoice_line_items, invoice_id)
 
     def checkout_line_items(self, session_id: str) -> list[dict[str, Any]]:
-        self._read("checkout_line_items", session_id)
-        return copy.deepcopy(self.session_line_items.get(session_id, []))
+        return self._list("checkout_line_items", self.session_line_items, session_id)
 
     def payment_intent(self, payment_intent_id: str) -> dict[str, Any] | None:
-        self._read("payment_intent", payment_intent_id)
-        found = self.payment_intents.get(payment_intent_id)
-        return copy.deepcopy(found) if found else None
+        return self._one("payment_intent", self.payment_intents, payment_intent_id)
 
     def checkout_session(self, session_id: str) -> dict[str, Any] | None:
         self._read("checkout_session", session_id)
@@ -735,27 +739,19 @@ class FakeStripe:
         return [copy.deepcopy(r) for r in self.refunds.values() if r.get("charge") == charge_id]
 
     def refund(self, refund_id: str) -> dict[str, Any] | None:
-        self._read("refund", refund_id)
-        found = self.refunds.get(refund_id)
-        return copy.deepcopy(found) if found else None
+        return self._one("refund", self.refunds, refund_id)
 
     def payout(self, payout_id: str) -> dict[str, Any] | None:
-        self._read("payout", payout_id)
-        found = self.payouts.get(payout_id)
-        return copy.deepcopy(found) if found else None
+        return self._one("payout", self.payouts, payout_id)
 
     def payout_transactions(self, payout_id: str) -> list[dict[str, Any]]:
-        self._read("payout_transactions", payout_id)
-        return copy.deepcopy(self.payout_txns.get(payout_id, []))
+        return self._list("payout_transactions", self.payout_txns, payout_id)
 
     def balance_transactions_of(self, source_id: str) -> list[dict[str, Any]]:
-        self._read("balance_transactions_of", source_id)
-        return copy.deepcopy(self.source_txns.get(source_id, []))
+        return self._list("balance_transactions_of", self.source_txns, source_id)
 
     def dispute(self, dispute_id: str) -> dict[str, Any] | None:
-        self._read("dispute", dispute_id)
-        found = self.disputes.get(dispute_id)
-        return copy.deepcopy(found) if found else None
+        return self._one("dispute", self.disputes, dispute_id)
 
 
 # Queues, people, time ---------------------------------------------------------------------------

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from tests.builders import PERIOD_START, LineSpec, address, customer, refund, stripe_invoice
+from tests.builders import (
+    PERIOD_START,
+    LineSpec,
+    address,
+    customer,
+    refund,
+    settled_payment_intent,
+    stripe_invoice,
+)
 
 Obj = dict[str, Any]
 Key = tuple[str, int, str]
@@ -66,6 +74,21 @@ class DaySpec:
     @property
     def gross(self) -> int:
         return sum(net + vat for net, vat in self.expected.values())
+
+    def foreign_intents(self) -> list[Obj]:
+        """The PaymentIntents of the sales not in SEK, with the SEK Stripe settled them at: what
+        the sync reads from Stripe for their settled amounts."""
+        return [
+            settled_payment_intent(
+                sale.intent,
+                sale.total,
+                customer_id=sale.invoice["customer"],
+                currency=sale.invoice["currency"],
+                settled_sek=sale.sek,
+            )
+            for sale in self.sales
+            if sale.invoice["currency"] != "sek"
+        ]
 
 
 def _buyer(customer_id: str) -> Obj:

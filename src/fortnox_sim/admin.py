@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol, Unpack
 
+from .general_ledger import LedgerWindow
 from .knobs import KnobChanges
 from .listing import param
 from .replies import Response
@@ -33,14 +34,7 @@ class Simulator(Protocol):
 
     def files(self, tenant: str | None = None) -> list[dict[str, Any]]: ...
 
-    def ledger(
-        self,
-        tenant_id: str,
-        *,
-        accounts: Collection[int] = (),
-        from_date: str | None = None,
-        to_date: str | None = None,
-    ) -> dict[str, Any]: ...
+    def ledger(self, tenant_id: str, **window: Unpack[LedgerWindow]) -> dict[str, Any]: ...
 
     def reset(self, *, customers: bool = False, knobs: bool = False) -> None: ...
 

@@ -14,10 +14,8 @@ YearSpan = tuple[str, str]  # a financial year's FromDate and ToDate, YYYY-MM-DD
 _SERIES_CODE: Final = re.compile(r"[A-Za-z0-9]{1,10}")  # fortnox_VoucherSeries.Code: 1..10
 
 
-def financial_years(value: Iterable[Any] | None) -> tuple[YearSpan, ...] | None:
+def financial_years(value: Iterable[Any]) -> tuple[YearSpan, ...]:
     """Financial years sorted by start: a calendar year (2027), a pair of dates or a FinancialYear."""
-    if value is None:
-        return None
     if isinstance(value, str | bytes | Mapping):
         raise ValueError("financial_years must be a list of years")
     spans = sorted(_span(item) for item in value)
@@ -49,19 +47,15 @@ def _span(item: Any) -> YearSpan:
     return (start, end)
 
 
-def locked_period_end(value: Any) -> str | None:
-    """The last locked day, or "" for no locked period (None: the knob keeps its value)."""
-    if value is None:
-        return None
+def locked_period_end(value: Any) -> str:
+    """The last locked day, or "" for no locked period."""
     if value == "":
         return ""
     return _iso_date(value, "locked_period_end")
 
 
-def voucher_series(value: Mapping[str, Any] | None) -> dict[str, dict[str, Any]] | None:
+def voucher_series(value: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Series by code: {"Description", "Manual"}; a bare bool is the series' Manual flag."""
-    if value is None:
-        return None
     if not isinstance(value, Mapping):
         raise ValueError("voucher_series must map series codes to Manual (true/false) or a series")
     result = {}

@@ -19,6 +19,7 @@ from typing import Any
 from .amounts import ocr
 from .invoice_content import recompute
 from .ledger import InvoiceBook, check_not_cancelled, render_invoice
+from .postings import NO_VOUCHER
 from .replies import Response, _bad
 from .resource import Call
 from .validation import to_decimal
@@ -97,12 +98,10 @@ def credit_invoice(call: Call) -> Response:
         InvoiceDate=max(call.today.isoformat(), invoice["InvoiceDate"]),
         Booked=False,
         Sent=False,
-        VoucherNumber=None,
-        VoucherSeries=None,
-        VoucherYear=None,
         FinalPayDate=None,
         CreditInvoiceReference=number,
         _credits=[],
+        **NO_VOUCHER,
     )
     credit["DueDate"] = credit["InvoiceDate"]
     recompute(credit, call.knobs.invoice_round_off)

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from .customer_fields import LASTMODIFIED_FORMATS, SEARCH_FILTERS, apply, list_item, new_customer, validated
-from .listing import matching, number_key, page, param, positive, search
+from .listing import Paging, matching, number_key, paging, param, sort_order
 from .replies import Response, _bad
-from .resource import Call, Resource
+from .resource import Call, Resource, routes
 from .state import FORTNOX_TIMEZONE
 
 __all__ = ["CUSTOMERS", "CustomerRegister", "render_customer"]
@@ -63,9 +63,7 @@ def _url(customer: Mapping[str, Any], base_url: str) -> str:
 
 @dataclass(frozen=True)
 class _ListQuery:
-    limit: int
-    page: int
-    search: tuple[str, str] | None
+    paging: Paging
     active: bool | None
     since: float | None  # epoch seconds
     by_name: bool
@@ -73,19 +71,14 @@ class _ListQuery:
 
 
 def _list_query(query: Mapping[str, list[str]]) -> _ListQuery:
-    limit = positive(query, "limit", 100, 500)
-    page_number = positive(query, "page", 1, None)
-    wanted = search(query, SEARCH_FILTERS)
+    paged = paging(query, SEARCH_FILTERS)
     active_filter = param(query, "filter")
     if active_filter is not None and active_filter not in ("active", "inactive"):
         raise _bad("invalid_parameter", "filter must be active or inactive")
     since = _since(param(query, "lastmodified"))
-    sortby = param(query, "sortby") or "customernumber"
-    sortorder = param(query, "sortorder") or "ascending"
-    if sortby not in ("customernumber", "name") or sortorder not in ("ascending", "descending"):
-        raise _bad("invalid_parameter", "sortby/sortorder has an unknown value")
+    sortby, descending = sort_order(query, "customernumber", ("customernumber", "name"))
     active = None if active_filter is None else active_filter == "active"
-    return _ListQuery(limit, page_number, wanted, active, since, sortby == "name", sortorder == "descending")
+    return _ListQuery(paged, active, since, sortby == "name", descending)
 
 
 def _since(raw: str | None) -> float | None:
@@ -103,7 +96,7 @@ def _since(raw: str | None) -> float | None:
 def _list(call: Call) -> Response:
     query = _list_query(call.query)
     register = call.part(CustomerRegister)
-    matches = matching(register.ordered(), query.search, call.knobs.search_wildcards)
+    matches = matching(register.ordered(), query.paging.search, call.knobs.search_wildcards)
     if query.active is not None:
         matches = [c for c in matches if c["Active"] is query.active]
     if query.since is not None:
@@ -112,7 +105,7 @@ def _list(call: Call) -> Response:
         matches.sort(key=lambda c: (str(c.get("Name") or "").casefold(), number_key(c["CustomerNumber"])))
     if query.descending:
         matches.reverse()
-    chunk, meta = page(matches, query.limit, query.page)
+    chunk, meta = query.paging.cut(matches)
     items = [list_item(c, _url(c, call.base_url)) for c in chunk]
     return Response(200, {"Customers": items, "MetaInformation": meta})
 
@@ -161,12 +154,6 @@ def _delete(call: Call) -> Response:
 
 CUSTOMERS = Resource(
     "customers",
-    {
-        ("", "GET"): _list,
-        ("", "POST"): _create,
-        ("{n}", "GET"): _read,
-        ("{n}", "PUT"): _update,
-        ("{n}", "DELETE"): _delete,
-    },
+    routes(list=_list, create=_create, read=_read, update=_update, delete=_delete),
     blank_number_is_unknown=False,
 )

@@ -12,12 +12,21 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from .company import BAS_ACCOUNTS
 from .journal import Journal
 
-__all__ = ["ledger_report"]
+__all__ = ["LedgerWindow", "ledger_report"]
+
+
+class LedgerWindow(TypedDict, total=False):
+    """What of the ledger a report shows: `accounts` (all when empty), `from_date`..`to_date`."""
+
+    accounts: Collection[int]
+    from_date: str | None  # YYYY-MM-DD; what came before is the opening balance
+    to_date: str | None
+
 
 _DOCUMENTS = {"INVOICE": "invoice", "INVOICEPAYMENT": "invoice payment"}
 
@@ -58,14 +67,10 @@ def _entry(voucher: Mapping[str, Any], row: Mapping[str, Any]) -> dict[str, Any]
     }
 
 
-def ledger_report(
-    journal: Journal,
-    *,
-    accounts: Collection[int] = (),
-    from_date: str | None = None,
-    to_date: str | None = None,
-) -> dict[str, Any]:
+def ledger_report(journal: Journal, **window: Unpack[LedgerWindow]) -> dict[str, Any]:
     """Balances per account (all, or those in `accounts`) for the dates from_date..to_date."""
+    accounts = window.get("accounts", ())
+    from_date, to_date = window.get("from_date"), window.get("to_date")
     found: dict[int, _Account] = {}
     vouchers = sorted(
         journal.vouchers.values(),

@@ -26,7 +26,7 @@ from typing import Any, Final
 from .journal import Journal
 from .listing import page, positive
 from .replies import Response, _bad
-from .resource import Call, Resource
+from .resource import Call, Resource, routes
 from .validation import Field, FieldChecker, media_type
 from .voucher_fields import required
 from .years import current_or_requested
@@ -156,15 +156,10 @@ def _disconnect(call: Call) -> Response:
     return Response(204)
 
 
-INBOX = Resource("inbox", {("", "GET"): _folder, ("", "POST"): _upload})
+INBOX = Resource("inbox", routes(list=_folder, create=_upload))
 VOUCHER_FILE_CONNECTIONS = Resource(
     "voucherfileconnections",
-    {
-        ("", "GET"): _connections,
-        ("", "POST"): _connect,
-        ("{n}", "GET"): _read_connection,
-        ("{n}", "DELETE"): _disconnect,
-    },
+    routes(list=_connections, create=_connect, read=_read_connection, delete=_disconnect),
 )
 
 

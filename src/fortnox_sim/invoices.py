@@ -40,10 +40,10 @@ from .invoice_fields import (
     INVOICE_STATUS_FILTERS,
 )
 from .ledger import InvoiceBook, check_account, check_not_cancelled, render_invoice
-from .listing import matching, number_key, page, positive, search
+from .listing import Paging, matching, number_key, paging, sort_order
 from .postings import book_invoice
 from .replies import Response, _bad
-from .resource import Call, Resource
+from .resource import Call, Resource, routes
 from .validation import DATE_RE, FieldChecker
 
 __all__ = ["INVOICES"]
@@ -93,9 +93,7 @@ def _fields(call: Call) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _ListQuery:
-    limit: int
-    page: int
-    search: tuple[str, str] | None
+    paging: Paging
     status: str | None
     sortby: str
     descending: bool
@@ -104,31 +102,23 @@ class _ListQuery:
 
 
 def _list_query(call: Call) -> _ListQuery:
-    limit = positive(call.query, "limit", 100, 500)
-    page_number = positive(call.query, "page", 1, None)
-    wanted = search(call.query, INVOICE_SEARCH_FILTERS)
+    paged = paging(call.query, INVOICE_SEARCH_FILTERS)
     status = call.param("filter")
     if status is not None and status not in INVOICE_STATUS_FILTERS:
         raise _bad("invalid_parameter", f"filter must be one of {', '.join(INVOICE_STATUS_FILTERS)}")
-    sortby = call.param("sortby") or "documentnumber"
-    sortorder = call.param("sortorder") or "ascending"
-    if sortby not in INVOICE_SORT_FIELDS or sortorder not in ("ascending", "descending"):
-        raise _bad("invalid_parameter", "sortby/sortorder has an unknown value")
+    sortby, descending = sort_order(call.query, "documentnumber", INVOICE_SORT_FIELDS)
     dates = {name: call.param(name) for name in ("fromdate", "todate")}
     for name, raw in dates.items():
         if raw is not None and not DATE_RE.fullmatch(raw):
             raise _bad("invalid_parameter", f"{name} must be YYYY-MM-DD")
-    descending = sortorder == "descending"
-    return _ListQuery(
-        limit, page_number, wanted, status, sortby, descending, dates["fromdate"], dates["todate"]
-    )
+    return _ListQuery(paged, status, sortby, descending, dates["fromdate"], dates["todate"])
 
 
 def _list(call: Call) -> Response:
     query = _list_query(call)
     book = call.part(InvoiceBook)
     matches = [book.invoices[n] for n in sorted(book.invoices, key=number_key)]
-    matches = matching(matches, query.search, call.knobs.search_wildcards)
+    matches = matching(matches, query.paging.search, call.knobs.search_wildcards)
     if query.status is not None:
         matches = [i for i in matches if _status_matches(i, query.status, call.today)]
     if query.from_date is not None:
@@ -145,7 +135,7 @@ def _list(call: Call) -> Response:
         )
     if query.descending:
         matches.reverse()
-    chunk, meta = page(matches, query.limit, query.page)
+    chunk, meta = query.paging.cut(matches)
     items = []
     for invoice in chunk:
         rendered = render_invoice(invoice, call.base_url)
@@ -275,15 +265,8 @@ def _cancel(call: Call) -> Response:
     return Response(200, {"Invoice": render_invoice(invoice, call.base_url)})
 
 
+# What one invoice can be told: PUT /3/invoices/{n}/{action}.
+_ACTIONS = {"bookkeep": _bookkeep, "cancel": _cancel, "credit": credit_invoice}
 INVOICES = Resource(
-    "invoices",
-    {
-        ("", "GET"): _list,
-        ("", "POST"): _create,
-        ("{n}", "GET"): _read,
-        ("{n}", "PUT"): _update,
-        ("{n}/bookkeep", "PUT"): _bookkeep,
-        ("{n}/cancel", "PUT"): _cancel,
-        ("{n}/credit", "PUT"): credit_invoice,
-    },
+    "invoices", routes(list=_list, create=_create, read=_read, update=_update, actions=_ACTIONS)
 )

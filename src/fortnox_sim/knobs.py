@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, Final, TypedDict
 
 from .book_knobs import YearSpan, financial_years, locked_period_end, voucher_series
 from .company import (
@@ -102,27 +102,14 @@ def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
             # What Python says for an unknown keyword: /_sim/config reports it as an unknown knob.
             raise TypeError(f"FortnoxSimulator.configure() got an unexpected keyword argument {name!r}")
     _check_ranges(changes)
+    # None leaves a knob as it is: only what is given is checked and normalised.
     normalised = {
-        "currencies": _currencies(changes.get("currencies")),
-        "closed_years": _closed_years(changes.get("closed_years")),
-        "currency_rates": _currency_rates(changes.get("currency_rates")),
-        "accounts": _accounts(changes.get("accounts")),
-        "inactive_accounts": _accounts(changes.get("inactive_accounts")),
-        "financial_years": financial_years(changes.get("financial_years")),
-        "locked_period_end": locked_period_end(changes.get("locked_period_end")),
-        "voucher_series": voucher_series(changes.get("voucher_series")),
-        "companies": _companies(changes.get("companies")),
+        name: normalise(changes[name])
+        for name, normalise in _NORMALISED.items()
+        if changes.get(name) is not None
     }
     merged = {**changes, **normalised}
     return {name: value for name, value in merged.items() if value is not None}
-
-
-def _companies(companies: Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[str, str]] | None:
-    if companies is None:
-        return None
-    if not isinstance(companies, Mapping) or not all(isinstance(v, Mapping) for v in companies.values()):
-        raise ValueError("companies must map a TenantId to its CompanyInformation fields")
-    return {str(k): {str(f): str(v) for f, v in fields.items()} for k, fields in companies.items()}
 
 
 def _check_ranges(changes: Mapping[str, Any]) -> None:
@@ -142,9 +129,7 @@ def _check_ranges(changes: Mapping[str, Any]) -> None:
         raise ValueError("window_seconds must be positive")
 
 
-def _currencies(currencies: Iterable[str] | None) -> tuple[str, ...] | None:
-    if currencies is None:
-        return None
+def _currencies(currencies: Iterable[str]) -> tuple[str, ...]:
     if isinstance(currencies, str):
         raise ValueError("currencies must be a list of codes, not one string")
     codes = tuple(currencies)
@@ -153,9 +138,7 @@ def _currencies(currencies: Iterable[str] | None) -> tuple[str, ...] | None:
     return codes
 
 
-def _closed_years(closed_years: Iterable[int] | None) -> tuple[int, ...] | None:
-    if closed_years is None:
-        return None
+def _closed_years(closed_years: Iterable[int]) -> tuple[int, ...]:
     if isinstance(closed_years, str | bytes):
         raise ValueError("closed_years must be a list of years")
     years = tuple(sorted({int(year) for year in closed_years}))
@@ -164,9 +147,7 @@ def _closed_years(closed_years: Iterable[int] | None) -> tuple[int, ...] | None:
     return years
 
 
-def _currency_rates(currency_rates: Mapping[str, float] | None) -> dict[str, float] | None:
-    if currency_rates is None:
-        return None
+def _currency_rates(currency_rates: Mapping[str, float]) -> dict[str, float]:
     if not isinstance(currency_rates, Mapping):
         raise ValueError("currency_rates must map currency codes to SEK rates")
     rates = {}
@@ -180,10 +161,8 @@ def _currency_rates(currency_rates: Mapping[str, float] | None) -> dict[str, flo
     return rates
 
 
-def _accounts(accounts: Iterable[Any] | None) -> tuple[int, ...] | None:
+def _accounts(accounts: Iterable[Any]) -> tuple[int, ...]:
     """A chart of accounts: four-digit account numbers, sorted."""
-    if accounts is None:
-        return None
     if isinstance(accounts, str | bytes):
         raise ValueError("accounts must be a list of account numbers")
     result = set()
@@ -193,3 +172,23 @@ def _accounts(accounts: Iterable[Any] | None) -> tuple[int, ...] | None:
             raise ValueError(f"account {account!r} is not a four-digit account number")
         result.add(number)
     return tuple(sorted(result))
+
+
+# The knobs whose values are checked and brought to one form, in the order they are checked.
+def _companies(companies: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    if not isinstance(companies, Mapping) or not all(isinstance(v, Mapping) for v in companies.values()):
+        raise ValueError("companies must map a TenantId to its CompanyInformation fields")
+    return {str(k): {str(f): str(v) for f, v in fields.items()} for k, fields in companies.items()}
+
+
+_NORMALISED: Final[Mapping[str, Callable[[Any], Any]]] = {
+    "currencies": _currencies,
+    "closed_years": _closed_years,
+    "currency_rates": _currency_rates,
+    "accounts": _accounts,
+    "inactive_accounts": _accounts,
+    "financial_years": financial_years,
+    "locked_period_end": locked_period_end,
+    "voucher_series": voucher_series,
+    "companies": _companies,
+}

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .replies import _bad
 
-__all__ = ["like_pattern", "matching", "number_key", "page", "param", "positive", "search"]
+__all__ = [
+    "Paging",
+    "like_pattern",
+    "matching",
+    "number_key",
+    "page",
+    "paging",
+    "param",
+    "positive",
+    "search",
+    "sort_order",
+]
 
 
 def number_key(number: str) -> tuple[int, int, str]:
@@ -75,3 +87,31 @@ def page(items: Sequence[Any], limit: int, number: int) -> tuple[Sequence[Any], 
         "@CurrentPage": number,
     }
     return items[(number - 1) * limit : number * limit], meta
+
+
+@dataclass(frozen=True)
+class Paging:
+    """What every searchable list request asks: a page of `limit` items, and the one search filter."""
+
+    limit: int
+    page: int
+    search: tuple[str, str] | None
+
+    def cut(self, items: Sequence[Any]) -> tuple[Sequence[Any], dict[str, int]]:
+        return page(items, self.limit, self.page)
+
+
+def paging(query: Mapping[str, list[str]], filters: Mapping[str, str]) -> Paging:
+    """`limit` (1..500, 100), `page` (from 1) and the search filter, checked in that order."""
+    return Paging(
+        positive(query, "limit", 100, 500), positive(query, "page", 1, None), search(query, filters)
+    )
+
+
+def sort_order(query: Mapping[str, list[str]], default: str, fields: Collection[str]) -> tuple[str, bool]:
+    """`sortby` (one of `fields`) and whether `sortorder` is descending."""
+    sortby = param(query, "sortby") or default
+    sortorder = param(query, "sortorder") or "ascending"
+    if sortby not in fields or sortorder not in ("ascending", "descending"):
+        raise _bad("invalid_parameter", "sortby/sortorder has an unknown value")
+    return sortby, sortorder == "descending"

@@ -21,9 +21,9 @@ from .invoice_fields import PAYMENT_FIELDS, PAYMENT_LIST_FIELDS, PAYMENT_READ_ON
 from .knobs import Knobs
 from .ledger import InvoiceBook, check_account, check_not_cancelled, render_payment
 from .listing import number_key, page, positive
-from .postings import book_payment
+from .postings import NO_VOUCHER, book_payment
 from .replies import Response, _bad
-from .resource import Call, Resource
+from .resource import Call, Resource, routes
 from .validation import FieldChecker, parse_date
 from .years import bookable
 
@@ -82,9 +82,7 @@ def _create(call: Call) -> Response:
         "ModeOfPaymentAccount": account,
         "PaymentDate": payment_date.isoformat(),
         "Source": "direct",
-        "VoucherNumber": None,
-        "VoucherSeries": None,
-        "VoucherYear": None,
+        **NO_VOUCHER,
         "WriteOffs": write_offs,
     }
     book.next_payment += 1
@@ -194,11 +192,5 @@ def _delete(call: Call) -> Response:
 
 INVOICE_PAYMENTS = Resource(
     "invoicepayments",
-    {
-        ("", "GET"): _list,
-        ("", "POST"): _create,
-        ("{n}", "GET"): _read,
-        ("{n}", "DELETE"): _delete,
-        ("{n}/bookkeep", "PUT"): _bookkeep,
-    },
+    routes(list=_list, create=_create, read=_read, delete=_delete, actions={"bookkeep": _bookkeep}),
 )

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from .amounts import compute_row, rounded
 from .company import (
@@ -33,7 +33,10 @@ from .resource import Call
 from .validation import parse_date
 from .years import bookable
 
-__all__ = ["book_invoice", "book_payment"]
+__all__ = ["NO_VOUCHER", "book_invoice", "book_payment"]
+
+# The voucher fields of a document not booked (yet), or with nothing to book.
+NO_VOUCHER: Final[Mapping[str, None]] = {"VoucherNumber": None, "VoucherSeries": None, "VoucherYear": None}
 
 _Amounts = dict[int, Decimal]  # account -> signed SEK amount, debit positive
 
@@ -58,7 +61,7 @@ def _post(call: Call, posting: _Posting, amounts: _Amounts) -> dict[str, Any]:
     rows = rows_from_amounts(call, amounts.items(), posting.description)
     if not rows:
         # Nothing to book (a fully discounted invoice): a voucher needs rows.
-        return {"VoucherSeries": None, "VoucherNumber": None, "VoucherYear": None}
+        return dict(NO_VOUCHER)
     fields = {"Description": posting.description}
     voucher = book(
         call, series=posting.series, year=year, day=day, rows=rows, reference=posting.reference, fields=fields

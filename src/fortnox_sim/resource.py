@@ -3,7 +3,9 @@
 A resource answers /3/{name} and the paths below it. Its routes map (pattern, method) to a
 handler; a pattern is the path after /3/{name}: "" for the collection, "{n}" for one item,
 "{n}/bookkeep" for an action on it, or any segments, "{...}" standing for one (say
-"{series}/{n}"). Routing, the 404s and the 405s are the same for every resource, here.
+"{series}/{n}"). Most resources name their routes by verb with `routes()` (list, create, read,
+update, delete, and PUT actions). Routing, the 404s and the 405s are the same for every resource,
+here.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Final, TypeVar
 from urllib.parse import unquote
 
 from .knobs import Knobs
@@ -19,7 +21,7 @@ from .listing import param
 from .replies import Response, _bad
 from .state import FORTNOX_TIMEZONE, Tenant
 
-__all__ = ["Call", "Handler", "Resource"]
+__all__ = ["Call", "Handler", "Resource", "routes"]
 
 _Part = TypeVar("_Part")
 
@@ -64,6 +66,26 @@ class Call:
 
 
 Handler = Callable[[Call], Response]
+
+
+# The standard verbs of a /3 resource: the collection's GET and POST, an item's GET, PUT and DELETE.
+_VERBS: Final[Mapping[str, tuple[str, str]]] = {
+    "list": ("", "GET"),
+    "create": ("", "POST"),
+    "read": ("{n}", "GET"),
+    "update": ("{n}", "PUT"),
+    "delete": ("{n}", "DELETE"),
+}
+
+
+def routes(
+    *, actions: Mapping[str, Handler] | None = None, **verbs: Handler
+) -> dict[tuple[str, str], Handler]:
+    """A route table by verb (list=, create=, read=, update=, delete=) and the item's actions, each
+    answering PUT {n}/{action} (bookkeep, cancel, credit)."""
+    table = {_VERBS[verb]: handler for verb, handler in verbs.items()}
+    table.update({(f"{{n}}/{action}", "PUT"): handler for action, handler in (actions or {}).items()})
+    return table
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from .journal import Journal
 from .replies import Response, _bad
-from .resource import Call, Resource
+from .resource import Call, Resource, routes
 from .years import covering, requested_year
 
 __all__ = ["VOUCHER_SERIES", "check_manual"]
@@ -69,4 +69,4 @@ def _read(call: Call) -> Response:
     return Response(200, {"VoucherSeries": rendered})
 
 
-VOUCHER_SERIES = Resource("voucherseries", {("", "GET"): _list, ("{n}", "GET"): _read})
+VOUCHER_SERIES = Resource("voucherseries", routes(list=_list, read=_read))

@@ -10,7 +10,7 @@ import copy
 import signal
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import FrameType, TracebackType
 from typing import Any, Final, Unpack
@@ -20,7 +20,7 @@ from .api import data_counts
 from .company import DEFAULT_CURRENCIES
 from .customers import CustomerRegister, render_customer
 from .dispatch import Dispatcher
-from .general_ledger import ledger_report
+from .general_ledger import LedgerWindow, ledger_report
 from .inbox import Inbox, render_files
 from .journal import Journal, render_voucher
 from .knobs import KnobChanges, Knobs, checked_changes
@@ -205,19 +205,12 @@ class FortnoxSimulator:
         """Inbox files with their bytes (base64) and voucher connections, of one tenant or of every one."""
         return self._inspect(tenant_id, lambda t, base: render_files(t.part(Inbox), base))
 
-    def ledger(
-        self,
-        tenant_id: str,
-        *,
-        accounts: Collection[int] = (),
-        from_date: str | None = None,
-        to_date: str | None = None,
-    ) -> dict[str, Any]:
+    def ledger(self, tenant_id: str, **window: Unpack[LedgerWindow]) -> dict[str, Any]:
         """One tenant's general ledger: balances and entries per account (general_ledger.py)."""
         with self._state.lock:
             tenant = self._state.tenants.get(tenant_id)
             journal = tenant.part(Journal) if tenant else Journal()
-            return ledger_report(journal, accounts=accounts, from_date=from_date, to_date=to_date)
+            return ledger_report(journal, **window)
 
     def last_modified(self, tenant_id: str, customer_number: str) -> datetime | None:
         """When a customer last changed, in Fortnox's zone (the one its lastmodified filter reads)."""

@@ -20,7 +20,7 @@ from typing import Any
 from .journal import Journal, book, render_list_item, render_voucher
 from .listing import page, positive
 from .replies import Response, _bad
-from .resource import Call, Resource
+from .resource import Call, Resource, routes
 from .series import check_manual
 from .validation import DATE_RE, FieldChecker, parse_date
 from .voucher_fields import VOUCHER_FIELDS, VOUCHER_READ_ONLY, checked_rows, required
@@ -83,13 +83,9 @@ def _sublist(call: Call) -> Response:
     return _list(call, call.number)
 
 
+# A voucher is numbered within its series: no "{n}" item route, so these are spelt out.
 VOUCHERS = Resource(
     "vouchers",
-    {
-        ("", "GET"): _list,
-        ("", "POST"): _create,
-        ("sublist", "GET"): _list,
-        ("sublist/{series}", "GET"): _sublist,
-        ("{series}/{n}", "GET"): _read,
-    },
+    routes(list=_list, create=_create)
+    | {("sublist", "GET"): _list, ("sublist/{series}", "GET"): _sublist, ("{series}/{n}", "GET"): _read},
 )

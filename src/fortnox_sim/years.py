@@ -22,7 +22,7 @@ from typing import Any, Final
 from .book_knobs import YearSpan
 from .ledger import check_year
 from .replies import Response, _bad
-from .resource import Call, Resource
+from .resource import Call, Resource, routes
 from .validation import parse_date
 
 __all__ = [
@@ -162,5 +162,5 @@ def _locked_period(call: Call) -> Response:
     return Response(200, {"LockedPeriod": {"EndDate": call.knobs.locked_period_end or None}})
 
 
-FINANCIAL_YEARS = Resource("financialyears", {("", "GET"): _list, ("{n}", "GET"): _read})
+FINANCIAL_YEARS = Resource("financialyears", routes(list=_list, read=_read))
 SETTINGS = Resource("settings", {("lockedperiod", "GET"): _locked_period})

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from fortnox_sim import FortnoxSimulator
+from stripe_fortnox_cli.local.events import sign_payload
 from tests.support import CLI, clean_env, free_port, wait_for
 
 
@@ -39,6 +40,40 @@ def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> None:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def started_simulator(client_id: str, client_secret: str) -> FortnoxSimulator:
+    """A running simulator for `dev`, its limits out of the way, that knows this OAuth client."""
+    sim = FortnoxSimulator(max_requests=100_000, window_seconds=1.0)
+    sim.start()
+    sim.register_client(client_id, client_secret)
+    return sim
+
+
+def run_cli(
+    directory: Path, stripe_key: str, stripe_base: str, *args: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """An operator command (`stripe-fortnox backfill ...`) in `directory`, against that Stripe API."""
+    return subprocess.run(
+        [*CLI, *args],
+        cwd=directory,
+        env=clean_env(STRIPE_API_KEY=stripe_key, STRIPE_API_BASE=stripe_base, FORTNOX_MAX_REQUESTS="100000"),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def post_signed(port: int, secret: str, event: dict[str, Any]) -> None:
+    """One Stripe event to `dev`'s webhook, signed with `secret`; it must be accepted."""
+    body = json.dumps(event)
+    response = requests.post(
+        f"http://127.0.0.1:{port}/webhook",
+        data=body.encode(),
+        headers={"Stripe-Signature": sign_payload(body, secret), "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
 
 
 @contextlib.contextmanager

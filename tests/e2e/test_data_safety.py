@@ -13,7 +13,6 @@ Stripe is localstripe, made to answer as Stripe does for a deleted customer and 
 from __future__ import annotations
 
 import functools
-import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,15 +22,13 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 
 from fortnox_sim import FortnoxSimulator
-from stripe_fortnox_cli.local.events import sign_payload
 from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
 from stripe_fortnox_sync.core.models import CustomerLink, LinkStatus, Sharing
-from tests.e2e.dev_process import reachable, running_dev, stop
+from tests.e2e.dev_process import post_signed, reachable, run_cli, running_dev, started_simulator, stop
 from tests.stripe_like_localstripe import start_stripe_like_localstripe
-from tests.support import CLI, clean_env, free_port, start_localstripe, wait_for
+from tests.support import free_port, start_localstripe, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -59,14 +56,7 @@ class Shared:
         return stripe.StripeClient(STRIPE_KEY, base_addresses={"api": self.stripe_bases[which]})
 
     def cli(self, *args: str, stripe_api: str = "main") -> subprocess.CompletedProcess[str]:
-        env = clean_env(
-            STRIPE_API_KEY=STRIPE_KEY,
-            STRIPE_API_BASE=self.stripe_bases[stripe_api],
-            FORTNOX_MAX_REQUESTS="100000",
-        )
-        return subprocess.run(
-            [*CLI, *args], cwd=self.directory, env=env, capture_output=True, text=True, timeout=180
-        )
+        return run_cli(self.directory, STRIPE_KEY, self.stripe_bases[stripe_api], *args, timeout=180)
 
     def link(self, customer_id: str) -> CustomerLink | None:
         client = boto3.client(
@@ -88,14 +78,7 @@ class Shared:
             "livemode": False,
             "data": {"object": customer},
         }
-        body = json.dumps(event)
-        response = requests.post(
-            f"http://127.0.0.1:{self.webhook_port}/webhook",
-            data=body.encode(),
-            headers={"Stripe-Signature": sign_payload(body, SECRET), "Content-Type": "application/json"},
-            timeout=10,
-        )
-        assert response.status_code == 200, response.text
+        post_signed(self.webhook_port, SECRET, event)
 
     def fortnox(self, number: str) -> dict[str, Any]:
         customer: dict[str, Any] = {c["CustomerNumber"]: c for c in self.sim.customers(TENANT)}[number]
@@ -108,9 +91,7 @@ class Shared:
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
     directory = tmp_path_factory.mktemp("shared")
-    sim = FortnoxSimulator(max_requests=100_000, window_seconds=1.0)
-    sim.start()
-    sim.register_client(CLIENT_ID, CLIENT_SECRET)
+    sim = started_simulator(CLIENT_ID, CLIENT_SECRET)
     ports = {name: free_port() for name in ("main", "other", "stock")}
     stripes = [
         start_stripe_like_localstripe(ports["main"], ACCOUNT),

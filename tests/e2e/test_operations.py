@@ -25,13 +25,12 @@ import pytest
 import requests
 
 from fortnox_sim import FortnoxSimulator
-from stripe_fortnox_cli.local.events import sign_payload
 from stripe_fortnox_cli.ops.progress import plural
 from stripe_fortnox_cli.ops.store import MappingRow, scan_mapping
 from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
 from stripe_fortnox_sync.core.models import LinkStatus
 from tests.builders import event
-from tests.e2e.dev_process import reachable, running_dev
+from tests.e2e.dev_process import post_signed, reachable, run_cli, running_dev, started_simulator
 from tests.stripe_like_localstripe import start_stripe_like_localstripe
 from tests.support import CLI, clean_env, free_port, wait_for
 
@@ -64,16 +63,7 @@ class Ops:
         return stripe.StripeClient(STRIPE_KEY, base_addresses={"api": self.stripe_base})
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*CLI, *args],
-            cwd=self.directory,
-            env=clean_env(
-                STRIPE_API_KEY=STRIPE_KEY, STRIPE_API_BASE=self.stripe_base, FORTNOX_MAX_REQUESTS="100000"
-            ),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return run_cli(self.directory, STRIPE_KEY, self.stripe_base, *args, timeout=timeout)
 
     def client(self, service: str) -> Any:
         factory: Any = boto3.client  # the service is a name, not one of the stubs' literals
@@ -104,14 +94,7 @@ class Ops:
         return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
     def post_event(self, event: dict[str, Any]) -> None:
-        body = json.dumps(event)
-        response = requests.post(
-            f"http://127.0.0.1:{self.webhook_port}/webhook",
-            data=body.encode(),
-            headers={"Stripe-Signature": sign_payload(body, SECRET), "Content-Type": "application/json"},
-            timeout=10,
-        )
-        assert response.status_code == 200, response.text
+        post_signed(self.webhook_port, SECRET, event)
 
     def fortnox(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """Fortnox as a person at the Fortnox web UI would change it (the same company)."""
@@ -148,9 +131,7 @@ def customer_event(
 @pytest.fixture(scope="module")
 def ops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ops]:
     directory = tmp_path_factory.mktemp("operations")
-    sim = FortnoxSimulator(max_requests=100_000, window_seconds=1.0)
-    sim.start()
-    sim.register_client(CLIENT_ID, CLIENT_SECRET)
+    sim = started_simulator(CLIENT_ID, CLIENT_SECRET)
     stripe_port = free_port()
     localstripe = start_stripe_like_localstripe(stripe_port, "acct_operations")
     try:

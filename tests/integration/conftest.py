@@ -9,6 +9,7 @@ import requests
 
 from fortnox_sim import FortnoxSimulator
 from tests.integration.simulator_api import CLIENT_ID, CLIENT_SECRET
+from tests.integration.simulator_books import BooksApi
 
 
 @pytest.fixture
@@ -23,3 +24,11 @@ def sim() -> Iterator[FortnoxSimulator]:
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
+
+
+@pytest.fixture
+def books(sim: FortnoxSimulator, http: requests.Session) -> BooksApi:
+    """The bookkeeping tests' client (simulator_books.py), with the customer their invoices are for."""
+    client = BooksApi(sim, http)
+    client.customer()
+    return client

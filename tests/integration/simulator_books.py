@@ -12,7 +12,9 @@ import requests
 from fortnox_sim import ERROR_CODES
 from tests.integration.simulator_api import TENANT, SimulatorApi
 
-__all__ = ["BooksApi", "error", "voucher_body", "voucher_row"]
+__all__ = ["Y2024", "BooksApi", "error", "voucher_body", "voucher_row"]
+
+Y2024 = 25  # the financial year Id of 2024: the simulated company's years start with 2000
 
 
 def error(response: requests.Response, status: int, code: str) -> str:

@@ -14,18 +14,11 @@ from tests.integration.simulator_books import BooksApi, error, voucher_body
 THIS_YEAR = date.today().year  # the simulator's clock is real time plus what tests advance
 
 
-@pytest.fixture
-def api(sim: FortnoxSimulator, http: requests.Session) -> BooksApi:
-    client = BooksApi(sim, http)
-    client.customer()
-    return client
-
-
 # ----------------------------------------------------------------------------- financial years
 
 
-def test_financial_years_by_default_list_by_date_and_by_id(api: BooksApi) -> None:
-    listed = api.call("GET", "/financialyears").json()
+def test_financial_years_by_default_list_by_date_and_by_id(books: BooksApi) -> None:
+    listed = books.call("GET", "/financialyears").json()
     years = listed["FinancialYears"]
     assert [(y["Id"], y["FromDate"], y["ToDate"]) for y in years[:2]] == [
         (1, "2000-01-01", "2000-12-31"),
@@ -35,22 +28,22 @@ def test_financial_years_by_default_list_by_date_and_by_id(api: BooksApi) -> Non
     assert listed["MetaInformation"]["@TotalResources"] == len(years) == THIS_YEAR - 1999
     assert years[0]["@url"].endswith("/3/financialyears/1") and years[0]["AccountingMethod"] == "ACCRUAL"
 
-    (year,) = api.call("GET", "/financialyears", params={"date": "2024-05-01"}).json()["FinancialYears"]
+    (year,) = books.call("GET", "/financialyears", params={"date": "2024-05-01"}).json()["FinancialYears"]
     assert (year["Id"], year["ToDate"]) == (25, "2024-12-31")
-    assert api.call("GET", "/financialyears", params={"Date": "2024-12-31"}).json()["FinancialYears"] == [
+    assert books.call("GET", "/financialyears", params={"Date": "2024-12-31"}).json()["FinancialYears"] == [
         year
     ]
     # A date no year covers answers an empty list, as Fortnox's guide says to check.
-    nothing = api.call("GET", "/financialyears", params={"date": f"{THIS_YEAR + 1}-01-01"})
+    nothing = books.call("GET", "/financialyears", params={"date": f"{THIS_YEAR + 1}-01-01"})
     assert nothing.status_code == 200 and nothing.json()["FinancialYears"] == []
-    assert api.call("GET", "/financialyears/25").json()["FinancialYear"] == year
-    error(api.call("GET", "/financialyears/999"), 404, "financial_year_not_found")
-    error(api.call("GET", "/financialyears", params={"date": "2024-13-01"}), 400, "invalid_date")
-    error(api.call("POST", "/financialyears", json={}), 405, "method_not_allowed")
+    assert books.call("GET", "/financialyears/25").json()["FinancialYear"] == year
+    error(books.call("GET", "/financialyears/999"), 404, "financial_year_not_found")
+    error(books.call("GET", "/financialyears", params={"date": "2024-13-01"}), 400, "invalid_date")
+    error(books.call("POST", "/financialyears", json={}), 405, "method_not_allowed")
 
 
-def test_the_years_knob_adds_and_removes_years_and_ids_stay(sim: FortnoxSimulator, api: BooksApi) -> None:
-    assert api.year_id("2026-05-01") == 27
+def test_the_years_knob_adds_and_removes_years_and_ids_stay(sim: FortnoxSimulator, books: BooksApi) -> None:
+    assert books.year_id("2026-05-01") == 27
     sim.configure(financial_years=[2025, 2026])
     with requests.Session() as http:
         fresh = BooksApi(sim, http, "tenant-2")  # a company sees its years 1, 2, ... as they come
@@ -76,7 +69,7 @@ def test_the_years_knob_adds_and_removes_years_and_ids_stay(sim: FortnoxSimulato
             (4, "2027-01-01", "2027-06-30"),
         ]
     # The first tenant had seen the default years: 2026 keeps the Id it had there.
-    assert api.year_id("2026-05-01") == 27
+    assert books.year_id("2026-05-01") == 27
     config = requests.get(sim.base_url + "/_sim/config", timeout=5).json()
     assert config["financial_years"][0] == ["2024-01-01", "2024-12-31"]
     # What the config shows can be sent back, with a year added.
@@ -108,57 +101,57 @@ def test_the_years_knob_refuses_what_cannot_be_a_set_of_years(sim: FortnoxSimula
 # ----------------------------------------------------------------------------- locked period
 
 
-def test_locked_period_is_read_and_set(sim: FortnoxSimulator, api: BooksApi) -> None:
-    assert api.call("GET", "/settings/lockedperiod").json() == {"LockedPeriod": {"EndDate": None}}
+def test_locked_period_is_read_and_set(sim: FortnoxSimulator, books: BooksApi) -> None:
+    assert books.call("GET", "/settings/lockedperiod").json() == {"LockedPeriod": {"EndDate": None}}
     sim.configure(locked_period_end="2024-04-30")
-    assert api.call("GET", "/settings/lockedperiod").json() == {"LockedPeriod": {"EndDate": "2024-04-30"}}
+    assert books.call("GET", "/settings/lockedperiod").json() == {"LockedPeriod": {"EndDate": "2024-04-30"}}
     sim.configure(locked_period_end=None)  # None keeps a knob as it is
     assert sim.config()["locked_period_end"] == "2024-04-30"
     requests.post(sim.base_url + "/_sim/config", json={"locked_period_end": ""}, timeout=5)
-    assert api.call("GET", "/settings/lockedperiod").json()["LockedPeriod"]["EndDate"] is None
+    assert books.call("GET", "/settings/lockedperiod").json()["LockedPeriod"]["EndDate"] is None
     for bad in ("2024-04-31", "30/4/2024", 20240430):
         with pytest.raises(ValueError):
             sim.configure(locked_period_end=bad)  # type: ignore[arg-type]
-    error(api.call("GET", "/settings/other"), 404, "unknown_resource")
+    error(books.call("GET", "/settings/other"), 404, "unknown_resource")
 
 
-def test_bookings_need_an_open_financial_year(sim: FortnoxSimulator, api: BooksApi) -> None:
-    api.invoice()
+def test_bookings_need_an_open_financial_year(sim: FortnoxSimulator, books: BooksApi) -> None:
+    books.invoice()
     sim.configure(financial_years=[2023, 2025])
-    message = error(api.action("1", "bookkeep"), 400, "financial_year_not_found")
+    message = error(books.action("1", "bookkeep"), 400, "financial_year_not_found")
     assert "2024-05-01" in message
     # Only booking needs the year: an invoice is still created.
-    assert api.invoice()["DocumentNumber"] == "2"
+    assert books.invoice()["DocumentNumber"] == "2"
     sim.configure(financial_years=[2023, 2024, 2025], locked_period_end="2024-05-01")
-    assert "locked" in error(api.action("1", "bookkeep"), 400, "period_locked")
+    assert "locked" in error(books.action("1", "bookkeep"), 400, "period_locked")
     sim.configure(locked_period_end="2024-04-30")
-    assert api.booked("1")["Booked"] is True
+    assert books.booked("1")["Booked"] is True
 
     # A payment dated in the locked period, or outside the years, is refused when registered...
     sim.configure(locked_period_end="2024-05-31")
-    error(api.pay(InvoiceNumber=1, Amount=124, PaymentDate="2024-05-31"), 400, "period_locked")
+    error(books.pay(InvoiceNumber=1, Amount=124, PaymentDate="2024-05-31"), 400, "period_locked")
     sim.configure(locked_period_end="")
-    error(api.pay(InvoiceNumber=1, Amount=124, PaymentDate="2026-01-02"), 400, "financial_year_not_found")
-    registered = api.pay(InvoiceNumber=1, Amount=124, PaymentDate="2024-05-31")
+    error(books.pay(InvoiceNumber=1, Amount=124, PaymentDate="2026-01-02"), 400, "financial_year_not_found")
+    registered = books.pay(InvoiceNumber=1, Amount=124, PaymentDate="2024-05-31")
     assert registered.status_code == 201, registered.text
     # ... and when booked, if the period was locked in between.
     sim.configure(locked_period_end="2024-06-30")
-    error(api.call("PUT", "/invoicepayments/1/bookkeep"), 400, "period_locked")
-    assert api.call("GET", "/invoicepayments/1").json()["InvoicePayment"]["Booked"] is False
+    error(books.call("PUT", "/invoicepayments/1/bookkeep"), 400, "period_locked")
+    assert books.call("GET", "/invoicepayments/1").json()["InvoicePayment"]["Booked"] is False
     # The closed-years knob still applies, after the year and the lock.
     sim.configure(locked_period_end="", closed_years=[2024])
-    error(api.call("PUT", "/invoicepayments/1/bookkeep"), 400, "financial_year_closed")
+    error(books.call("PUT", "/invoicepayments/1/bookkeep"), 400, "financial_year_closed")
     assert sim.stats()["vouchers"] == 1  # the invoice's only
 
 
 # ----------------------------------------------------------------------------- voucher series
 
 
-def test_voucher_series_and_their_next_numbers(sim: FortnoxSimulator, api: BooksApi) -> None:
-    collection = api.call("GET", "/voucherseries").json()["VoucherSeriesCollection"]
+def test_voucher_series_and_their_next_numbers(sim: FortnoxSimulator, books: BooksApi) -> None:
+    collection = books.call("GET", "/voucherseries").json()["VoucherSeriesCollection"]
     assert [(s["Code"], s["Manual"]) for s in collection] == [("A", True), ("B", False), ("C", False)]
-    assert collection[0]["Year"] == api.year_id(f"{THIS_YEAR}-06-01")
-    one = api.call("GET", "/voucherseries/A", params={"financialyear": 25}).json()["VoucherSeries"]
+    assert collection[0]["Year"] == books.year_id(f"{THIS_YEAR}-06-01")
+    one = books.call("GET", "/voucherseries/A", params={"financialyear": 25}).json()["VoucherSeries"]
     assert (one["Code"], one["Description"], one["Manual"], one["Year"], one["NextVoucherNumber"]) == (
         "A",
         "Redovisning",
@@ -166,25 +159,27 @@ def test_voucher_series_and_their_next_numbers(sim: FortnoxSimulator, api: Books
         25,
         1,
     )
-    api.voucher()
+    books.voucher()
     assert (
-        api.call("GET", "/voucherseries/A", params={"financialyear": 25}).json()["VoucherSeries"][
+        books.call("GET", "/voucherseries/A", params={"financialyear": 25}).json()["VoucherSeries"][
             "NextVoucherNumber"
         ]
         == 2
     )
-    assert api.call("GET", "/voucherseries/A").json()["VoucherSeries"]["NextVoucherNumber"] == 1  # this year
-    error(api.call("GET", "/voucherseries/S"), 404, "voucher_series_not_found")
-    error(api.call("PUT", "/voucherseries/A", json={}), 405, "method_not_allowed")
+    assert (
+        books.call("GET", "/voucherseries/A").json()["VoucherSeries"]["NextVoucherNumber"] == 1
+    )  # this year
+    error(books.call("GET", "/voucherseries/S"), 404, "voucher_series_not_found")
+    error(books.call("PUT", "/voucherseries/A", json={}), 405, "method_not_allowed")
 
     # A series of the integration's own; A no longer manual.
     sim.configure(
         voucher_series={**sim.config()["voucher_series"], "S": {"Description": "Stripe", "Manual": True}}
     )
     sim.configure(voucher_series={**sim.config()["voucher_series"], "A": False})
-    assert api.call("GET", "/voucherseries/S").json()["VoucherSeries"]["Description"] == "Stripe"
-    assert api.call("GET", "/voucherseries/A").json()["VoucherSeries"]["Manual"] is False
-    error(api.post_voucher(), 400, "voucher_series_not_manual")
+    assert books.call("GET", "/voucherseries/S").json()["VoucherSeries"]["Description"] == "Stripe"
+    assert books.call("GET", "/voucherseries/A").json()["VoucherSeries"]["Manual"] is False
+    error(books.post_voucher(), 400, "voucher_series_not_manual")
     for bad in (
         {"": True},
         {"TOO-LONG-CODE": True},
@@ -199,13 +194,13 @@ def test_voucher_series_and_their_next_numbers(sim: FortnoxSimulator, api: Books
 # ----------------------------------------------------------------------------- accounts
 
 
-def test_inactive_and_removed_accounts_are_refused(sim: FortnoxSimulator, api: BooksApi) -> None:
+def test_inactive_and_removed_accounts_are_refused(sim: FortnoxSimulator, books: BooksApi) -> None:
     sim.configure(inactive_accounts=[6570])
-    message = error(api.post_voucher(), 400, "account_inactive")
+    message = error(books.post_voucher(), 400, "account_inactive")
     assert "6570" in message
     sim.configure(inactive_accounts=[3001])
     error(
-        api.call(
+        books.call(
             "POST", "/invoices", json={"Invoice": {"CustomerNumber": "1", "InvoiceRows": [{"Price": 1}]}}
         ),
         400,
@@ -213,12 +208,12 @@ def test_inactive_and_removed_accounts_are_refused(sim: FortnoxSimulator, api: B
     )
     sim.configure(inactive_accounts=[], accounts=[a for a in sim.config()["accounts"] if a != 1515])
     bad = voucher_body(VoucherRows=[{"Account": 1515, "Debit": 1}, {"Account": 1580, "Credit": 1}])
-    error(api.post_voucher(bad), 400, "account_not_found")
+    error(books.post_voucher(bad), 400, "account_not_found")
     # Fortnox's documented code for an account it cannot find.
     assert ERROR_CODES["account_not_found"] == 2001304
-    api.invoice()
+    books.invoice()
     sim.configure(accounts=[a for a in sim.config()["accounts"] if a != 2611])
-    error(api.action("1", "bookkeep"), 400, "account_not_found")  # the VAT account booking needs
+    error(books.action("1", "bookkeep"), 400, "account_not_found")  # the VAT account booking needs
     with pytest.raises(ValueError):
         sim.configure(inactive_accounts=[12])
 
@@ -231,31 +226,31 @@ def test_the_payout_accounts_are_in_the_default_chart(sim: FortnoxSimulator) -> 
 # ----------------------------------------------------------------------------- credits
 
 
-def test_one_connected_credit_knob(sim: FortnoxSimulator, api: BooksApi) -> None:
+def test_one_connected_credit_knob(sim: FortnoxSimulator, books: BooksApi) -> None:
     partial = {"VATIncluded": True, "CreditInvoiceReference": "1"}
     refund = [{"Description": "Refund", "DeliveredQuantity": "-1", "Price": 25, "VAT": 25}]
-    api.invoice()  # 124.00
-    api.booked("1")
-    api.invoice(*refund, **partial)
+    books.invoice()  # 124.00
+    books.booked("1")
+    books.invoice(*refund, **partial)
     sim.configure(one_connected_credit=True)
-    second = api.call(
+    second = books.call(
         "POST", "/invoices", json={"Invoice": {"CustomerNumber": "1", "InvoiceRows": refund, **partial}}
     )
     assert "(2)" in error(second, 400, "already_credited")
-    error(api.action("1", "credit"), 400, "already_credited")
+    error(books.action("1", "credit"), 400, "already_credited")
     # A standalone credit invoice (no reference) is what a sync falls back to: it is accepted.
-    standalone = api.invoice(*refund, VATIncluded=True, Remarks="Credits invoice 1")
+    standalone = books.invoice(*refund, VATIncluded=True, Remarks="Credits invoice 1")
     assert standalone["Credit"] == "true" and standalone["CreditInvoiceReference"] == "0"
     # An invoice credited in full by PUT /credit takes no partial credit after it either.
-    api.invoice()
-    api.booked("4")
-    assert api.action("4", "credit").status_code == 200
+    books.invoice()
+    books.booked("4")
+    assert books.action("4", "credit").status_code == 200
     again = {**partial, "CreditInvoiceReference": "4"}
-    late = api.call(
+    late = books.call(
         "POST", "/invoices", json={"Invoice": {"CustomerNumber": "1", "InvoiceRows": refund, **again}}
     )
     error(late, 400, "already_credited")
     # Off (the default), several partial credits are accepted.
     sim.configure(one_connected_credit=False)
-    api.invoice(*refund, **partial)
+    books.invoice(*refund, **partial)
     assert len([i for i in sim.invoices() if i["CreditInvoiceReference"] == "1"]) == 2

@@ -6,38 +6,30 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import pytest
 import requests
 
 from fortnox_sim import FortnoxSimulator
 from tests.integration.simulator_api import TENANT
-from tests.integration.simulator_books import BooksApi, error
-
-Y2024 = 25  # the financial year Id of 2024: the simulated company's years start with 2000
+from tests.integration.simulator_books import Y2024, BooksApi, error
 
 
-@pytest.fixture
-def api(sim: FortnoxSimulator, http: requests.Session) -> BooksApi:
-    client = BooksApi(sim, http)
-    client.customer()
-    return client
+def _upload(books: BooksApi, content: bytes, name: str = "po_1.csv") -> requests.Response:
+    return books.call(
+        "POST", "/inbox", files={"file": (name, content, "text/csv")}, params={"path": "inbox_v"}
+    )
 
 
-def _upload(api: BooksApi, content: bytes, name: str = "po_1.csv") -> requests.Response:
-    return api.call("POST", "/inbox", files={"file": (name, content, "text/csv")}, params={"path": "inbox_v"})
-
-
-def test_a_file_is_uploaded_and_connected_to_a_voucher(sim: FortnoxSimulator, api: BooksApi) -> None:
-    api.voucher()
+def test_a_file_is_uploaded_and_connected_to_a_voucher(sim: FortnoxSimulator, books: BooksApi) -> None:
+    books.voucher()
     content = b"id,amount\r\nch_1,100.00\r\n\x00\xff\xfe binary tail"
-    uploaded = _upload(api, content)
+    uploaded = _upload(books, content)
     assert uploaded.status_code == 201, uploaded.text
     file = uploaded.json()["File"]
     assert (file["Name"], file["Size"], file["Path"]) == ("po_1.csv", len(content), "inbox_v")
-    assert api.call("GET", "/inbox").json()["Folder"]["Files"] == [file]
+    assert books.call("GET", "/inbox").json()["Folder"]["Files"] == [file]
 
     body = {"FileId": file["Id"], "VoucherSeries": "A", "VoucherNumber": "1", "VoucherYear": Y2024}
-    connected = api.call("POST", "/voucherfileconnections", json={"VoucherFileConnection": body})
+    connected = books.call("POST", "/voucherfileconnections", json={"VoucherFileConnection": body})
     assert connected.status_code == 201, connected.text
     connection = connected.json()["VoucherFileConnection"]
     assert connection == {
@@ -49,16 +41,17 @@ def test_a_file_is_uploaded_and_connected_to_a_voucher(sim: FortnoxSimulator, ap
         "VoucherYear": Y2024,
     }
     error(
-        api.call("POST", "/voucherfileconnections", json={"VoucherFileConnection": body}),
+        books.call("POST", "/voucherfileconnections", json={"VoucherFileConnection": body}),
         400,
         "file_already_connected",
     )
-    listed = api.call("GET", "/voucherfileconnections").json()
+    listed = books.call("GET", "/voucherfileconnections").json()
     assert (
         listed["VoucherFileConnections"] == [connection] and listed["MetaInformation"]["@TotalResources"] == 1
     )
     assert (
-        api.call("GET", f"/voucherfileconnections/{file['Id']}").json()["VoucherFileConnection"] == connection
+        books.call("GET", f"/voucherfileconnections/{file['Id']}").json()["VoucherFileConnection"]
+        == connection
     )
 
     inspected = requests.get(sim.base_url + "/_sim/vouchers", params={"tenant": TENANT}, timeout=5).json()
@@ -67,11 +60,11 @@ def test_a_file_is_uploaded_and_connected_to_a_voucher(sim: FortnoxSimulator, ap
     assert stored["Connection"]["VoucherNumber"] == "1"
     assert inspected["tenants"][TENANT]["vouchers"][0]["VoucherRows"][2]["Account"] == 1580
 
-    assert api.call("DELETE", f"/voucherfileconnections/{file['Id']}").status_code == 204
-    error(api.call("GET", f"/voucherfileconnections/{file['Id']}"), 404, "file_not_found")
+    assert books.call("DELETE", f"/voucherfileconnections/{file['Id']}").status_code == 204
+    error(books.call("GET", f"/voucherfileconnections/{file['Id']}"), 404, "file_not_found")
     # The year can be named by ?financialyear instead of VoucherYear; the number as a number.
     again = {"FileId": file["Id"], "VoucherSeries": "A", "VoucherNumber": 1}
-    reconnected = api.call(
+    reconnected = books.call(
         "POST",
         "/voucherfileconnections",
         json={"VoucherFileConnection": again},
@@ -81,15 +74,15 @@ def test_a_file_is_uploaded_and_connected_to_a_voucher(sim: FortnoxSimulator, ap
     assert sim.stats()["inbox_files"] == 1
 
 
-def test_uploads_and_connections_are_checked(api: BooksApi) -> None:
-    api.voucher()
-    error(api.call("POST", "/inbox", json={"file": "x"}), 400, "invalid_content_type")
-    error(api.call("POST", "/inbox", files={"attachment": ("a.txt", b"x")}), 400, "required_field")
-    file_id = _upload(api, b"x").json()["File"]["Id"]
+def test_uploads_and_connections_are_checked(books: BooksApi) -> None:
+    books.voucher()
+    error(books.call("POST", "/inbox", json={"file": "x"}), 400, "invalid_content_type")
+    error(books.call("POST", "/inbox", files={"attachment": ("a.txt", b"x")}), 400, "required_field")
+    file_id = _upload(books, b"x").json()["File"]["Id"]
 
     def connect(**fields: Any) -> requests.Response:
         body = {"FileId": file_id, "VoucherSeries": "A", "VoucherNumber": 1, "VoucherYear": Y2024, **fields}
-        return api.call("POST", "/voucherfileconnections", json={"VoucherFileConnection": body})
+        return books.call("POST", "/voucherfileconnections", json={"VoucherFileConnection": body})
 
     error(connect(FileId="00000000-0000-4000-8000-00000000ffff"), 400, "file_not_found")
     error(connect(VoucherNumber=2), 400, "voucher_not_found")
@@ -99,7 +92,7 @@ def test_uploads_and_connections_are_checked(api: BooksApi) -> None:
     # Without a year, today's year is meant: A 1 is not there.
     no_year = {"FileId": file_id, "VoucherSeries": "A", "VoucherNumber": 1}
     error(
-        api.call("POST", "/voucherfileconnections", json={"VoucherFileConnection": no_year}),
+        books.call("POST", "/voucherfileconnections", json={"VoucherFileConnection": no_year}),
         400,
         "voucher_not_found",
     )

@@ -22,6 +22,7 @@ import boto3
 
 from fortnox_sim import FortnoxSimulator
 from stripe_fortnox_cli.local import LocalConfig, LocalStack
+from stripe_fortnox_cli.local.aws import receive_messages
 from stripe_fortnox_cli.local.events import sign_payload
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.mapping.customer import map_customer
@@ -201,13 +202,7 @@ class Pipeline:
         url = self.stack.outputs["DeadLetterQueueUrl"]
         taken: list[DeadLetter] = []
         while True:
-            messages = sqs.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=10,
-                VisibilityTimeout=60,
-                MessageAttributeNames=["All"],
-                MessageSystemAttributeNames=["All"],
-            ).get("Messages", [])
+            messages = receive_messages(sqs, url, visibility_timeout=60)
             if not messages:
                 break
             for message in messages:
@@ -282,15 +277,16 @@ class Pipeline:
         """The columns every scenario reports, from the stack and the simulator."""
         delta = self.sim_delta()
         counts.deliveries = self.deliveries
-        counts.processed = self.stack.deliveries
-        counts.retries = self.stack.redeliveries
+        source = self.stack.event_source
+        counts.processed = source.deliveries
+        counts.retries = source.redeliveries
         counts.fortnox_calls = delta["api_requests"]
         counts.http_429 = delta["rate_limited"]
         counts.faults_injected = delta["injected_5xx"] + delta["injected_timeouts"] + delta["unauthorized"]
         counts.dlq_entries = len(self.dead)
         counts.seconds = round(time.monotonic() - started, 1)
-        counts.details.setdefault("fifo_conflicts", self.stack.fifo_conflicts)
-        counts.check(self.stack.fifo_conflicts == 0, f"{self.stack.fifo_conflicts} FIFO group conflicts")
+        counts.details.setdefault("fifo_conflicts", source.fifo_conflicts)
+        counts.check(source.fifo_conflicts == 0, f"{source.fifo_conflicts} FIFO group conflicts")
 
     def check_exactly_once(self, counts: Counts, events: Iterable[str] | None = None) -> dict[str, list[str]]:
         """Every accepted event applied exactly once, or parked in the DLQ; returns outcomes.

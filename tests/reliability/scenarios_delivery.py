@@ -118,9 +118,8 @@ def poison_events(size: Size, workdir: Path, seed: int = 3) -> Counts:
         counts.check(
             reasons.get("bad_payload") == 1, "the event without a customer id was not parked as such"
         )
-        counts.check(
-            line.stack.redeliveries == 0, f"{line.stack.redeliveries} retries: poison not parked at once"
-        )
+        retries = line.stack.event_source.redeliveries
+        counts.check(retries == 0, f"{retries} retries: poison not parked at once")
         healthy = lives[2:]
         line.check_customers(
             counts,
@@ -174,7 +173,7 @@ def concurrency(size: Size, workdir: Path, seed: int = 4, *, probe_moto: bool = 
         delta = line.sim_delta()
         counts.details.update(
             workers=4,
-            max_concurrent_invocations=line.stack.max_concurrent_invocations,
+            max_concurrent_invocations=line.stack.sync.max_concurrent_invocations,
             # 25 means the workers kept Fortnox's window full, and still met no 429.
             peak_requests_in_5_seconds=_peak(admitted, 5.0),
             refreshes=delta["token_grants"].get("refresh_token", 0),

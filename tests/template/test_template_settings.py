@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.operator_settings import OPERATOR_VARIABLES
 from tests.template.translated import REPO, Stack, ref
 
 # Powertools' own settings, which the template sets as literals (checked against the alarms' namespace).
@@ -22,6 +23,7 @@ GLOBAL_ENV = {
 FUNCTION_ENV = {
     "WebhookFunction": GLOBAL_ENV | {"ENABLED_EVENT_TYPES", "STRIPE_WEBHOOK_SECRET_NAME", "QUEUE_URL"},
     "SyncFunction": GLOBAL_ENV
+    | OPERATOR_VARIABLES
     | {
         "FORTNOX_CREDENTIALS_SECRET_NAME",
         "FORTNOX_API_URL",
@@ -30,21 +32,6 @@ FUNCTION_ENV = {
         "IDEMPOTENCY_TABLE",
         "STATE_TABLE",
         "DEAD_LETTER_QUEUE_URL",
-        "CUSTOMER_MATCH_RULE",
-        "ORGANISATION_NUMBER_METADATA_KEY",
-        "VAT_NUMBER_METADATA_KEY",
-        "SELLER_COUNTRY",
-        "ENABLED_EVENT_TYPES",
-        "CHECKOUT_MODES",
-        "PAYMENT_FAILURE_COMMENTS",
-        "BOOKKEEPING_ACCOUNTS",
-        "INVOICE_ACCOUNTS",
-        "INVOICE_CHECKOUT_PAYMENTS",
-        "PAYMENT_INTENT_VAT_RATE",
-        "PAYOUT_VOUCHER_SERIES",
-        "STRIPE_FEE_VAT",
-        "PAYOUT_ITEMISED_ROWS",
-        "SALES_START_DATE",
         "STRIPE_API_KEY_SECRET_NAME",
         "PAYMENT_FAILURE_TOPIC_ARN",
         "ACTIVITY_TABLE",

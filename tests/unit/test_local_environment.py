@@ -9,6 +9,7 @@ from stripe_fortnox_cli.local.config import passthrough_variables
 from stripe_fortnox_cli.local.environment import function_environment, outputs_file, stack_parameters
 from stripe_fortnox_sync.core.settings import SETTINGS, Settings
 from stripe_fortnox_sync.sync.routes import DEFAULT_TYPES, enabled_types
+from tests.operator_settings import OPERATOR_VARIABLES
 
 API, AUTH = "http://127.0.0.1:1/3", "http://127.0.0.1:1/oauth-v1"
 OUTPUTS = {s.output: f"local-{s.resource}" for s in SETTINGS if s.resource}
@@ -61,23 +62,7 @@ def test_a_missing_resource_is_a_clear_error() -> None:
 
 
 def test_dev_passes_the_operators_parameters_and_the_fortnox_tuning() -> None:
-    assert set(passthrough_variables()) == {
-        "CUSTOMER_MATCH_RULE",
-        "ORGANISATION_NUMBER_METADATA_KEY",
-        "VAT_NUMBER_METADATA_KEY",
-        "SELLER_COUNTRY",
-        "ENABLED_EVENT_TYPES",
-        "CHECKOUT_MODES",
-        "PAYMENT_FAILURE_COMMENTS",
-        "BOOKKEEPING_ACCOUNTS",
-        "INVOICE_ACCOUNTS",
-        "INVOICE_CHECKOUT_PAYMENTS",
-        "PAYMENT_INTENT_VAT_RATE",
-        "PAYOUT_VOUCHER_SERIES",
-        "STRIPE_FEE_VAT",
-        "PAYOUT_ITEMISED_ROWS",
-        "SALES_START_DATE",
-        "BOOKING_MODE",
+    assert set(passthrough_variables()) == OPERATOR_VARIABLES | {
         "MAX_RECEIVE_COUNT",
         "FORTNOX_TIMEOUT_SECONDS",
         "FORTNOX_MAX_REQUESTS",

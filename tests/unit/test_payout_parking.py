@@ -31,6 +31,13 @@ def a_payout(w: PayoutWorld, payout_id: str = "po_1") -> tuple[dict[str, Any], l
     return paying(payout_id, charge_txn("ch_1", 12375, 359))
 
 
+def crash_posting_the_voucher(w: PayoutWorld, po: dict[str, Any], txns: list[dict[str, Any]]) -> None:
+    """The sync dies at its second voucher record write: the voucher may be half posted."""
+    w.records.crash_on_voucher_save = 2
+    with pytest.raises(RuntimeError):
+        w.pay_out(po, txns)
+
+
 def test_a_payout_not_in_sek_is_parked() -> None:
     w = PayoutWorld()
     exc = parked(w, payout("po_e", 1000, currency="eur"), [])
@@ -94,9 +101,7 @@ def test_a_series_that_takes_no_manual_voucher_is_parked_before_anything_is_post
 def test_a_voucher_fortnox_has_under_our_description_with_other_rows_is_not_posted_again() -> None:
     w = PayoutWorld()
     po, txns = a_payout(w)
-    w.records.crash_on_voucher_save = 2
-    with pytest.raises(RuntimeError):
-        w.pay_out(po, txns)
+    crash_posting_the_voucher(w, po, txns)
     (voucher,) = w.vouchers.vouchers.values()
     voucher["VoucherRows"][0]["Debit"] = 1.0  # someone changed it by hand
     exc = parked(w, po, txns)
@@ -121,9 +126,7 @@ def test_a_charge_from_after_the_start_date_without_a_sale_still_waits() -> None
 def test_a_failed_payout_whose_voucher_may_be_half_posted_waits_for_its_paid_event() -> None:
     w = PayoutWorld()
     po, txns = a_payout(w)
-    w.records.crash_on_voucher_save = 2
-    with pytest.raises(RuntimeError):
-        w.pay_out(po, txns)
+    crash_posting_the_voucher(w, po, txns)
     w.stripe.add_payout({**po, "status": "failed"}, txns)
     with pytest.raises(PermanentEventError) as caught:
         w.send("payout.failed", po)

@@ -221,11 +221,19 @@ def take_notifications(inbox_url: str) -> list[dict[str, Any]]:
 
 def peek_messages(queue_url: str) -> list[dict[str, Any]]:
     """Up to 10 messages of a queue, with their attributes, without consuming them."""
-    sqs: Any = boto3.client("sqs")
+    return receive_messages(boto3.client("sqs"), queue_url)
+
+
+def receive_messages(
+    sqs: Any, queue_url: str, visibility_timeout: int = 0, max_messages: int = 10
+) -> list[dict[str, Any]]:
+    """Messages of a queue with all their attributes, at once (no long polling), hidden from other
+    receivers for `visibility_timeout` seconds (0: they stay visible)."""
     messages: list[dict[str, Any]] = sqs.receive_message(
         QueueUrl=queue_url,
-        MaxNumberOfMessages=10,
-        VisibilityTimeout=0,
+        MaxNumberOfMessages=max_messages,
+        WaitTimeSeconds=0,
+        VisibilityTimeout=visibility_timeout,
         MessageAttributeNames=["All"],
         MessageSystemAttributeNames=["All"],
     ).get("Messages", [])

@@ -21,33 +21,28 @@ SAMPLE_EVENT = Path("events/stripe/01-customer.created.json")
 LABEL_WIDTH = 13  # "Not enabled: "
 
 
-def _tenant(tenant: str) -> str:
-    """A tenant's label at the start of its lines; tenant `default`'s lines are as before tenants."""
-    return f"[{tenant}] " if tenant else ""
-
-
 def print_event_line(event: ProcessedEvent) -> None:
     """Time, type, Stripe id, outcome, Fortnox number and duration: no personal data."""
     number = event.fortnox_number or "-"
     detail = f"  ({event.detail})" if event.detail else ""
-    print(
-        f"{time.strftime('%H:%M:%S')}  {_tenant(event.tenant)}"
-        f"{event.event_type:<29} {event.stripe_id or '-':<22} "
-        f"{event.outcome:<11} fortnox={number:<6} {event.duration_ms:7.1f} ms{detail}",
-        flush=True,
-    )
+    rest = f"fortnox={number:<6} {event.duration_ms:7.1f} ms{detail}"
+    _print_line(event.tenant, event.event_type, event.stripe_id, event.outcome, rest)
 
 
 def print_request_line(request: WebhookRequest) -> None:
     """One webhook request, in the event lines' columns: accepted, ignored or refused, and why."""
     event = f" {request.event_id}" if request.event_id else ""
     why = f"  ({request.message})" if request.message else ""
-    print(
-        f"{time.strftime('%H:%M:%S')}  {_tenant(request.tenant)}"
-        f"{request.event_type or '-':<29} {request.customer or '-':<22} "
-        f"{request.verdict:<11} webhook {request.status}{event}{why}",
-        flush=True,
-    )
+    rest = f"webhook {request.status}{event}{why}"
+    _print_line(request.tenant, request.event_type, request.customer, request.verdict, rest)
+
+
+def _print_line(tenant: str, event_type: str | None, stripe_id: str | None, verdict: str, rest: str) -> None:
+    """The console's columns: time, event type, Stripe id, what became of it, then the rest. A
+    tenant's lines start with `[tenant]`; tenant `default`'s are as before tenants."""
+    label = f"[{tenant}] " if tenant else ""
+    columns = f"{event_type or '-':<29} {stripe_id or '-':<22} {verdict:<11}"
+    print(f"{time.strftime('%H:%M:%S')}  {label}{columns} {rest}", flush=True)
 
 
 def _shown(path: Path) -> str:

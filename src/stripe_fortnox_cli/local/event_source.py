@@ -22,6 +22,7 @@ from typing import Any
 
 import boto3
 
+from .aws import receive_messages
 from .events import sqs_record
 from .functions import SYNC_TIMEOUT_SECONDS, SyncFunction
 
@@ -132,14 +133,7 @@ class SqsEventSource:
 
     def _receive(self, sqs: Any) -> list[Message]:
         with self._receive_lock:
-            messages: list[Message] = sqs.receive_message(
-                QueueUrl=self._queue_url,
-                MaxNumberOfMessages=SQS_BATCH_SIZE,
-                WaitTimeSeconds=0,
-                VisibilityTimeout=IN_FLIGHT_VISIBILITY_SECONDS,
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
+            messages = receive_messages(sqs, self._queue_url, IN_FLIGHT_VISIBILITY_SECONDS, SQS_BATCH_SIZE)
             # Claimed under the lock, so no other worker can start on these groups first.
             return self._claim_groups(sqs, messages)
 

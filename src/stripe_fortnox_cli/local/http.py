@@ -10,13 +10,13 @@ or a body that trickles in); 500 when the function fails.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 from .config import LocalStackError
+from .server_thread import ServerThread
 
 
 class WebhookApp(Protocol):
@@ -147,35 +147,27 @@ class WebhookServer:
         self._address = (host, port)
         # Seconds a connection may sit idle while a request (line, headers, body) is read.
         self._timeout = timeout
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._running: ServerThread | None = None
 
     def start(self) -> None:
         # staticmethod: a plain function set on a class would be bound to the handler instance.
         members = {"app": self._app, "timeout": self._timeout, "on_answer": staticmethod(self._on_answer)}
         handler = type("WebhookHandler", (_Handler,), members)
         try:
-            self._server = ThreadingHTTPServer(self._address, handler)
+            server = ThreadingHTTPServer(self._address, handler)
         except OSError as exc:
             host, port = self._address
             raise LocalStackError(
                 f"cannot listen on {host}:{port}: {exc.strerror}; choose another with --port", exit_code=3
             ) from None
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-http", daemon=True)
-        self._thread.start()
+        self._running = ServerThread(server, "webhook-http")
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/webhook"
+        assert self._running is not None
+        return self._running.url("/webhook")
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        if self._running is not None:
+            self._running.stop(timeout=10)
+            self._running = None

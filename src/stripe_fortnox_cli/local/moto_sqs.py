@@ -48,11 +48,8 @@ def _checked_send(backend: Any) -> Callable[..., Any]:
         queue_name: str,
         message_body: str,
         message_attributes: dict[str, Any] | None = None,
-        delay_seconds: int | None = None,
         deduplication_id: str | None = None,
-        group_id: str | None = None,
-        system_attributes: dict[str, Any] | None = None,
-        validate_group_id: bool = True,
+        **passed_on: Any,  # the rest of moto's arguments (delay_seconds, group_id, ...), as given
     ) -> Message:
         queue = backend.get_queue(queue_name)
         _refuse_what_sqs_refuses(queue, message_body, message_attributes)
@@ -66,11 +63,8 @@ def _checked_send(backend: Any) -> Callable[..., Any]:
             queue_name,
             message_body,
             message_attributes=message_attributes,
-            delay_seconds=delay_seconds,
             deduplication_id=deduplication_id,
-            group_id=group_id,
-            system_attributes=system_attributes,
-            validate_group_id=validate_group_id,
+            **passed_on,
         )
         if queue.fifo_queue and deduplication_id:
             first_sends[key] = (now, message)

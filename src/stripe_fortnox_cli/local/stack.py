@@ -15,7 +15,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from stripe_fortnox_cli import metrics_output
 
@@ -146,18 +146,15 @@ class LocalStack:
 
     @property
     def webhook_url(self) -> str:
-        assert self._http is not None, "the local stack is not started"
-        return self._http.url
+        return _started(self._http).url
 
     @property
     def sync(self) -> SyncFunction:
-        assert self._sync is not None, "the local stack is not started"
-        return self._sync
+        return _started(self._sync)
 
     @property
     def event_source(self) -> SqsEventSource:
-        assert self._source is not None, "the local stack is not started"
-        return self._source
+        return _started(self._source)
 
     @property
     def processed(self) -> list[ProcessedEvent]:
@@ -166,27 +163,6 @@ class LocalStack:
     @property
     def published(self) -> list[PublishedMessage]:
         return self._webhook.published if self._webhook else []
-
-    # Event-source and function bookkeeping, for tests and reports.
-    @property
-    def invocations(self) -> int:
-        return self._sync.invocations if self._sync else 0
-
-    @property
-    def max_concurrent_invocations(self) -> int:
-        return self._sync.max_concurrent_invocations if self._sync else 0
-
-    @property
-    def deliveries(self) -> int:
-        return self._source.deliveries if self._source else 0
-
-    @property
-    def redeliveries(self) -> int:
-        return self._source.redeliveries if self._source else 0
-
-    @property
-    def fifo_conflicts(self) -> int:
-        return self._source.fifo_conflicts if self._source else 0
 
     # Driving it --------------------------------------------------------------------------------
 
@@ -217,8 +193,7 @@ class LocalStack:
 
     def invoke_webhook_event(self, apigw_event: dict[str, Any]) -> tuple[int, str]:
         """The webhook function on any API Gateway event, e.g. one with a text (not base64) body."""
-        assert self._webhook is not None, "the local stack is not started"
-        return self._webhook.invoke(apigw_event)
+        return _started(self._webhook).invoke(apigw_event)
 
     def poll_once(self, wait_seconds: int = 0) -> int:
         """One receive-and-invoke round of the event source mapping; returns the batch size."""
@@ -273,3 +248,12 @@ def running(
         yield stack
     finally:
         stack.stop()
+
+
+_Part = TypeVar("_Part")
+
+
+def _started(part: _Part | None) -> _Part:
+    """A part that exists only while the stack runs (its HTTP server, functions, event source)."""
+    assert part is not None, "the local stack is not started"
+    return part

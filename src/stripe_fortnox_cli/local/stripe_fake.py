@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .server_thread import ServerThread
 from .stripe_store import Obj, StripeStore, answer
 
 
@@ -45,16 +46,14 @@ class FakeStripeApi:
         self.requests: list[Served] = []
         self._store = StripeStore()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._running: ServerThread | None = None
 
     # Lifecycle --------------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "the fake Stripe API is not running"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        assert self._running is not None, "the fake Stripe API is not running"
+        return self._running.url()
 
     def __enter__(self) -> FakeStripeApi:
         fake = self
@@ -84,19 +83,13 @@ class FakeStripeApi:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-stripe", daemon=True)
-        self._thread.start()
+        self._running = ServerThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler), "fake-stripe")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._running is not None:
+            self._running.stop(timeout=5)
+            self._running = None
 
     # What the API holds -----------------------------------------------------------------------
 

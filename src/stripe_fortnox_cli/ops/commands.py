@@ -9,12 +9,13 @@ them runs, so `stripe-fortnox sign` and friends start quickly.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import textwrap
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from stripe_fortnox_cli.exits import EXIT_AUTH, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, exit_codes_help, fail
 from stripe_fortnox_cli.local_state import DEFAULT_STATE_DIR, NotRunning, require_running
@@ -22,7 +23,11 @@ from stripe_fortnox_cli.ops.errors import OperationError
 from stripe_fortnox_cli.ops.tenants_args import add_parser as add_tenants_parser
 
 if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
     from stripe_fortnox_cli.ops.stack import Stack
+
+_Options = TypeVar("_Options", bound="DataclassInstance")
 
 EXIT_CODES = exit_codes_help(
     (EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_AUTH),
@@ -232,40 +237,30 @@ def add_parsers(sub: Any) -> None:
 # Running one ------------------------------------------------------------------------------------
 
 
+def _options(kind: type[_Options], args: argparse.Namespace, **given: Any) -> _Options:
+    """A command's options: each field from the parsed argument of its name, unless `given`."""
+    parsed = {f.name: getattr(args, f.name) for f in dataclasses.fields(kind) if hasattr(args, f.name)}
+    return kind(**{**parsed, **given})
+
+
 def _dispatch(stack: Stack, args: argparse.Namespace) -> int:
     from stripe_fortnox_cli.ops import backfill, ledger, reconcile, redrive, status
 
     out, err = sys.stdout, sys.stderr
     if args.command == "backfill":
-        backfill_options = backfill.BackfillOptions(
-            stripe_key=args.stripe_key,
-            cursor=Path(args.cursor) if args.cursor else None,
-            restart=args.restart,
-            dry_run=args.dry_run,
-            max_customers=args.max_customers,
-            wait=args.wait,
-            wait_timeout=args.wait_timeout,
-            list_customers=args.list,
-        )
+        cursor = Path(args.cursor) if args.cursor else None
+        backfill_options = _options(backfill.BackfillOptions, args, cursor=cursor, list_customers=args.list)
         return backfill.backfill(stack, backfill_options, out, err)
     if args.command == "redrive":
-        redrive_options = redrive.RedriveOptions(
-            dry_run=args.dry_run, reasons=frozenset(args.reason or ()), max_messages=args.max_messages
-        )
+        redrive_options = _options(redrive.RedriveOptions, args, reasons=frozenset(args.reason or ()))
         return redrive.redrive(stack, redrive_options, out, err)
     if args.command == "status":
-        return status.status(stack, status.StatusOptions(json=args.json, customer=args.customer), out)
+        return status.status(stack, _options(status.StatusOptions, args), out)
     if args.command == "reconcile":
-        reconcile_options = reconcile.ReconcileOptions(
-            stripe_key=args.stripe_key,
-            csv_path=Path(args.csv) if args.csv else None,
-            fix=args.fix,
-            show_values=args.show_values,
-            wait=args.wait,
-            wait_timeout=args.wait_timeout,
-            yes=args.yes,
+        csv_path = Path(args.csv) if args.csv else None
+        return reconcile.reconcile(
+            stack, _options(reconcile.ReconcileOptions, args, csv_path=csv_path), out, err
         )
-        return reconcile.reconcile(stack, reconcile_options, out, err)
     if args.command == "tenants":
         from stripe_fortnox_cli.ops import tenants
 
@@ -279,8 +274,7 @@ def _dispatch(stack: Stack, args: argparse.Namespace) -> int:
 
         return book_day.ledger_day(stack, args.day, out, err)
     if args.command == "ledger":
-        ledger_options = ledger.LedgerOptions(stripe_key=args.stripe_key, since=args.since, until=args.until)
-        return ledger.ledger(stack, ledger_options, out, err)
+        return ledger.ledger(stack, _options(ledger.LedgerOptions, args), out, err)
     raise OperationError(f"unknown command {args.command}")
 
 

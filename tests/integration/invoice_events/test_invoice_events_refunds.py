@@ -115,7 +115,7 @@ def test_a_refund_before_its_invoice_waits_and_then_credits(stack: LocalStack) -
     drain_until(stack, lambda: "evt_early_refund" in outcomes(stack))
 
     assert outcomes(stack) == {"evt_late_paid": "created", "evt_early_refund": "created"}
-    assert stack.redeliveries >= 1
+    assert stack.event_source.redeliveries >= 1
     assert stack.queue_depths() == {"EventQueueUrl": 0, "DeadLetterQueueUrl": 0}
     sale = by_reference(stack, "in_late")
     (credit,) = credits_of(stack, sale)

@@ -24,7 +24,7 @@ import pytest
 
 from stripe_fortnox_cli.cli import main
 from stripe_fortnox_sync.core.calendar import FORTNOX_ZONE
-from tests.builders import event, settled_payment_intent
+from tests.builders import event
 from tests.integration.payout_events.books import Books, balanced, books
 from tests.integration.payout_events.test_payout_events import crash_after_posting
 from tests.integration.stack import drain, enqueue, send, simulator
@@ -54,16 +54,8 @@ def deliver_three_times(world: Books, events: list[dict[str, Any]]) -> None:
 def stock(world: Books, spec: DaySpec) -> None:
     for buyer in spec.customers:
         world.stripe.add_customer(buyer)
-    for sale in spec.sales:
-        if sale.invoice["currency"] != "sek":
-            intent = settled_payment_intent(
-                sale.intent,
-                sale.total,
-                customer_id=sale.invoice["customer"],
-                currency="eur",
-                settled_sek=sale.sek,
-            )
-            world.stripe.add_payment_intent(intent)
+    for intent in spec.foreign_intents():
+        world.stripe.add_payment_intent(intent)
     for refund in spec.refunds:
         world.stripe.add_refund(refund)
 

@@ -29,7 +29,6 @@ from stripe_fortnox_sync.sync import routes
 from stripe_fortnox_sync.sync.payout_sync import PayoutSync
 from stripe_fortnox_sync.sync.summary_sync import SummarySync
 from stripe_fortnox_sync.sync.voucher_posting import VoucherPoster
-from tests.builders import settled_payment_intent
 from tests.fakes import FakeStripe, InMemoryStateStore
 from tests.integration.payout_events.books import balanced
 from tests.integration.payout_events.test_summary_day import by_bucket
@@ -87,17 +86,8 @@ def test_a_day_of_500_payments_is_one_voucher_equal_to_stripes_figures_and_the_p
     spec = generate_day(PAYMENTS, refunds=40)
     for buyer in spec.customers:
         pipeline.stripe.customers[buyer["id"]] = buyer
-    for sale in spec.sales:
-        if sale.invoice["currency"] != "sek":
-            pipeline.stripe.add_intent(
-                settled_payment_intent(
-                    sale.intent,
-                    sale.total,
-                    customer_id=sale.invoice["customer"],
-                    currency="eur",
-                    settled_sek=sale.sek,
-                )
-            )
+    for intent in spec.foreign_intents():
+        pipeline.stripe.add_intent(intent)
     for n, sale in enumerate(spec.sales):
         pipeline.apply_three_times(f"evt_sale{n}", "invoice.paid", FIRST_SALE + n * 60, sale.invoice)
     for n, refund in enumerate(spec.refunds):

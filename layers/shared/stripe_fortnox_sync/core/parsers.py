@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from stripe_fortnox_sync.core.errors import ConfigError
 
@@ -113,3 +114,19 @@ def voucher_series(name: str, raw: str) -> str:
     if not (1 <= len(value) <= 10 and value.isascii() and value.isalnum()):
         raise ConfigError(f"{name} must be a voucher series code (1-10 letters or digits), got {raw!r}")
     return value
+
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
+
+def choice(options: type[_Choice]) -> Callable[[str, str], _Choice]:
+    """A parser for one of an enum's values, case and surrounding blanks ignored."""
+
+    def parse(name: str, raw: str) -> _Choice:
+        try:
+            return options(raw.strip().lower())
+        except ValueError:
+            allowed = ", ".join(option.value for option in options)
+            raise ConfigError(f"{name} must be one of {allowed}, got {raw.strip()!r}") from None
+
+    return parse

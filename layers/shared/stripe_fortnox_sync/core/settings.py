@@ -17,11 +17,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from stripe_fortnox_sync.core.errors import ConfigError
 from stripe_fortnox_sync.core.parsers import (
     CHECKOUT_MODES,
     Parser,
     boolean,
+    choice,
     json_object,
     names,
     optional_date,
@@ -43,14 +43,6 @@ class MatchRule(StrEnum):
     NONE = "none"
 
 
-def match_rule(name: str, raw: str) -> MatchRule:
-    try:
-        return MatchRule(raw.strip().lower())
-    except ValueError:
-        allowed = ", ".join(r.value for r in MatchRule)
-        raise ConfigError(f"{name} must be one of {allowed}, got {raw.strip().lower()!r}") from None
-
-
 class FeeVat(StrEnum):
     """How the VAT on Stripe's fees is booked (the bookkeeper decides; see docs/payouts.md)."""
 
@@ -61,27 +53,11 @@ class FeeVat(StrEnum):
     NONE = "none"
 
 
-def fee_vat(name: str, raw: str) -> FeeVat:
-    try:
-        return FeeVat(raw.strip().lower())
-    except ValueError:
-        allowed = ", ".join(v.value for v in FeeVat)
-        raise ConfigError(f"{name} must be one of {allowed}, got {raw.strip()!r}") from None
-
-
 class BookingMode(StrEnum):
     """How sales reach Fortnox (docs/summary-booking.md): an invoice per payment, or one voucher a day."""
 
     INVOICES = "invoices"
     SUMMARY = "summary"
-
-
-def booking_mode(name: str, raw: str) -> BookingMode:
-    try:
-        return BookingMode(raw.strip().lower())
-    except ValueError:
-        allowed = ", ".join(m.value for m in BookingMode)
-        raise ConfigError(f"{name} must be one of {allowed}, got {raw.strip()!r}") from None
 
 
 # Declarations ---------------------------------------------------------------------------------
@@ -201,7 +177,7 @@ class Settings:
     )
     state_table: str = setting("STATE_TABLE", "", resource="StateTable", output="StateTableName")
     match_rule: MatchRule = setting(
-        "CUSTOMER_MATCH_RULE", MatchRule.EMAIL, match_rule, parameter="CustomerMatchRule"
+        "CUSTOMER_MATCH_RULE", MatchRule.EMAIL, choice(MatchRule), parameter="CustomerMatchRule"
     )
     organisation_number_metadata_key: str = setting(
         "ORGANISATION_NUMBER_METADATA_KEY", "organisation_number", parameter="OrganisationNumberMetadataKey"
@@ -250,14 +226,16 @@ class Settings:
     payout_voucher_series: str = setting(
         "PAYOUT_VOUCHER_SERIES", "A", voucher_series, parameter="PayoutVoucherSeries"
     )
-    fee_vat: FeeVat = setting("STRIPE_FEE_VAT", FeeVat.REVERSE_CHARGE, fee_vat, parameter="StripeFeeVat")
+    fee_vat: FeeVat = setting(
+        "STRIPE_FEE_VAT", FeeVat.REVERSE_CHARGE, choice(FeeVat), parameter="StripeFeeVat"
+    )
     payout_itemised_rows: int = setting("PAYOUT_ITEMISED_ROWS", 50, whole(1), parameter="PayoutItemisedRows")
     sales_start_date: date | None = setting(
         "SALES_START_DATE", None, optional_date, parameter="SalesStartDate"
     )
     # summary: no invoice or credit per payment; one sales voucher per Stockholm day (summary-booking.md).
     booking_mode: BookingMode = setting(
-        "BOOKING_MODE", BookingMode.INVOICES, booking_mode, parameter="BookingMode"
+        "BOOKING_MODE", BookingMode.INVOICES, choice(BookingMode), parameter="BookingMode"
     )
 
     @classmethod

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from stripe_fortnox_sync.core.models import FieldWarning, FortnoxFields, MappedCustomer
@@ -80,21 +81,20 @@ def map_customer(
 
 def _addresses(address: Mapping[str, Any], shipping: Mapping[str, Any], out: _Builder) -> str | None:
     """The billing and delivery address fields; returns the customer's country (billing first)."""
-    shipping_address = as_mapping(shipping.get("address"))
-    out.text("Address1", address.get("line1"))
-    out.text("Address2", address.get("line2"))
-    out.zip_code("ZipCode", address.get("postal_code"))
-    out.text("City", address.get("city"))
-    country = out.country_code("CountryCode", address.get("country"))
-
+    country = _address("", address, out)
     out.text("DeliveryName", shipping.get("name"))
-    out.text("DeliveryAddress1", shipping_address.get("line1"))
-    out.text("DeliveryAddress2", shipping_address.get("line2"))
-    out.zip_code("DeliveryZipCode", shipping_address.get("postal_code"))
-    out.text("DeliveryCity", shipping_address.get("city"))
-    delivery_country = out.country_code("DeliveryCountryCode", shipping_address.get("country"))
+    delivery_country = _address("Delivery", as_mapping(shipping.get("address")), out)
     out.text("DeliveryPhone1", shipping.get("phone"))
     return country or delivery_country
+
+
+def _address(prefix: str, address: Mapping[str, Any], out: _Builder) -> str | None:
+    """One Stripe address as Fortnox's Address1 ... CountryCode, or with "Delivery" in front."""
+    out.text(f"{prefix}Address1", address.get("line1"))
+    out.text(f"{prefix}Address2", address.get("line2"))
+    out.zip_code(f"{prefix}ZipCode", address.get("postal_code"))
+    out.text(f"{prefix}City", address.get("city"))
+    return out.country_code(f"{prefix}CountryCode", address.get("country"))
 
 
 def _business(
@@ -155,46 +155,43 @@ class _Builder:
         self.warn(field, reasons)
         return cleaned
 
-    def email(self, field: str, value: object) -> None:
+    def checked(
+        self, field: str, value: object, kept: Callable[[str], str | None], problem: str
+    ) -> str | None:
+        """value cleaned, then set as `kept` returns it, or dropped (None) with `problem` warned."""
         cleaned = self.cleaned(field, value)
         if cleaned is None:
-            return
-        if is_valid_email(cleaned):
-            self.fields[field] = cleaned
+            return None
+        result = kept(cleaned)
+        if result is None:
+            self.warn(field, [f"dropped: {problem}"])
         else:
-            self.warn(field, ["dropped: not a valid e-mail address"])
+            self.fields[field] = result
+        return result
+
+    def email(self, field: str, value: object) -> None:
+        self.checked(field, value, lambda v: v if is_valid_email(v) else None, "not a valid e-mail address")
 
     def currency(self, field: str, value: object) -> None:
-        cleaned = self.cleaned(field, value)
-        if cleaned is None:
-            return
         # Stripe sends currencies in lower case; Fortnox wants the ISO form.
-        if cleaned.upper() in CURRENCY_CODES:
-            self.fields[field] = cleaned.upper()
-        else:
-            self.warn(field, ["dropped: not an ISO 4217 currency code"])
+        self.checked(field, value, _listed_upper(CURRENCY_CODES), "not an ISO 4217 currency code")
 
     def zip_code(self, field: str, value: object) -> None:
         # Kept exactly as typed (a Swedish "123 45" keeps its space): only the length matters.
-        cleaned = self.cleaned(field, value)
-        if cleaned is None:
-            return
         limit = MAX_LENGTHS[field]
-        if len(cleaned) > limit:
-            self.warn(field, [f"dropped: postcode longer than {limit} characters"])
-        else:
-            self.fields[field] = cleaned
+        self.checked(
+            field, value, lambda v: v if len(v) <= limit else None, f"postcode longer than {limit} characters"
+        )
 
     def country_code(self, field: str, value: object) -> str | None:
-        cleaned = self.cleaned(field, value)
-        if cleaned is None:
-            return None
-        code = cleaned.upper()
-        if code not in COUNTRY_CODES:
-            self.warn(field, ["dropped: not an ISO 3166-1 alpha-2 country code"])
-            return None
-        self.fields[field] = code
-        return code
+        return self.checked(
+            field, value, _listed_upper(COUNTRY_CODES), "not an ISO 3166-1 alpha-2 country code"
+        )
+
+
+def _listed_upper(codes: AbstractSet[str]) -> Callable[[str], str | None]:
+    """The value in upper case if it is one of `codes` (ISO codes), else None."""
+    return lambda value: value.upper() if value.upper() in codes else None
 
 
 def _tax_ids(

@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from stripe_fortnox_sync.adapters.fortnox.http import pages, unwrap
+from stripe_fortnox_sync.adapters.fortnox.http import FortnoxResourceApi, pages, unwrap
 from stripe_fortnox_sync.core.models import FortnoxFields
-from stripe_fortnox_sync.core.ports import FortnoxRequester
 
 
 def _number(number: str) -> str:
@@ -16,13 +15,7 @@ def _number(number: str) -> str:
     return quote(str(number), safe="")
 
 
-class FortnoxCustomerApi:
-    def __init__(self, client: FortnoxRequester) -> None:
-        self._client = client
-
-    def reserve(self, count: int) -> None:
-        self._client.reserve(count)
-
+class FortnoxCustomerApi(FortnoxResourceApi):
     def list_customers(self, params: Mapping[str, str | int]) -> list[dict[str, Any]]:
         """Every page of a customer list with one filter; items carry only Fortnox's list fields."""
         return pages(self._client, "/customers", "Customers", params)

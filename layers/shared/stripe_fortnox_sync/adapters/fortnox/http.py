@@ -192,6 +192,16 @@ class FortnoxClient:
             self._observer(method, template, status, time.perf_counter() - started)
 
 
+class FortnoxResourceApi:
+    """What the customer and invoice adapters share: the client, and reserving its requests."""
+
+    def __init__(self, client: FortnoxRequester) -> None:
+        self._client = client
+
+    def reserve(self, count: int) -> None:
+        self._client.reserve(count)
+
+
 # Fortnox's largest page: a full listing costs one request per 500 items.
 PAGE_SIZE = 500
 

@@ -13,8 +13,7 @@ from datetime import date
 from typing import Any, Literal
 from urllib.parse import quote
 
-from stripe_fortnox_sync.adapters.fortnox.http import pages, unwrap
-from stripe_fortnox_sync.core.ports import FortnoxRequester
+from stripe_fortnox_sync.adapters.fortnox.http import FortnoxResourceApi, pages, unwrap
 
 # List filter and field for each external reference (fortnox_InvoiceListItem carries both fields).
 _REFERENCES: dict[int, tuple[str, str]] = {
@@ -35,13 +34,7 @@ def _best_first(item: Mapping[str, Any]) -> tuple[bool, bool, int, str]:
     return (bool(item.get("Cancelled")), is_credit, int(number) if number.isdigit() else 0, number)
 
 
-class FortnoxInvoiceApi:
-    def __init__(self, client: FortnoxRequester) -> None:
-        self._client = client
-
-    def reserve(self, count: int) -> None:
-        self._client.reserve(count)
-
+class FortnoxInvoiceApi(FortnoxResourceApi):
     def list_invoices(self, params: Mapping[str, str | int]) -> list[dict[str, Any]]:
         """Every page of an invoice list (fortnox_InvoiceListItem: no rows) with the given filters."""
         return pages(self._client, "/invoices", "Invoices", params)
