@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from .company_info import COMPANY_INFORMATION
 from .customers import CUSTOMERS, CustomerRegister
 from .inbox import INBOX, VOUCHER_FILE_CONNECTIONS, Inbox
 from .invoices import INVOICES
@@ -36,6 +37,7 @@ RESOURCES: Final[Mapping[str, Resource]] = {
         VOUCHERS,
         INBOX,
         VOUCHER_FILE_CONNECTIONS,
+        COMPANY_INFORMATION,
     )
 }
 

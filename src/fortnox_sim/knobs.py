@@ -62,6 +62,8 @@ class Knobs:
     )
     inactive_accounts: tuple[int, ...] = ()
     one_connected_credit: bool = False
+    # /3/companyinformation per TenantId: {"CompanyName": ..., "OrganizationNumber": ...}.
+    companies: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class KnobChanges(TypedDict, total=False):
@@ -90,6 +92,7 @@ class KnobChanges(TypedDict, total=False):
     voucher_series: Mapping[str, bool | Mapping[str, Any]] | None  # code -> Manual, or the series
     inactive_accounts: Iterable[int] | None
     one_connected_credit: bool | None
+    companies: Mapping[str, Mapping[str, str]] | None  # TenantId -> CompanyInformation fields
 
 
 def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,6 +175,12 @@ def _accounts(accounts: Iterable[Any]) -> tuple[int, ...]:
 
 
 # The knobs whose values are checked and brought to one form, in the order they are checked.
+def _companies(companies: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    if not isinstance(companies, Mapping) or not all(isinstance(v, Mapping) for v in companies.values()):
+        raise ValueError("companies must map a TenantId to its CompanyInformation fields")
+    return {str(k): {str(f): str(v) for f, v in fields.items()} for k, fields in companies.items()}
+
+
 _NORMALISED: Final[Mapping[str, Callable[[Any], Any]]] = {
     "currencies": _currencies,
     "closed_years": _closed_years,
@@ -181,4 +190,5 @@ _NORMALISED: Final[Mapping[str, Callable[[Any], Any]]] = {
     "financial_years": financial_years,
     "locked_period_end": locked_period_end,
     "voucher_series": voucher_series,
+    "companies": _companies,
 }

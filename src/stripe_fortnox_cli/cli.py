@@ -79,6 +79,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .local.demo import run_demo
 
     state_dir = Path(args.state_dir) if args.state_dir else None
+    if args.tenants:
+        from .local.demo_tenants import run_tenants_demo
+
+        return run_tenants_demo(Path(args.events), port=args.port, state_dir=state_dir)
     return run_demo(Path(args.events), port=args.port, state_dir=state_dir, booking_mode=args.booking_mode)
 
 
@@ -186,6 +190,12 @@ def _add_local_parsers(sub: Subcommands) -> None:
         default="invoices",
         help="invoices (default): an invoice per sale; summary: one voucher per day, booked at the end "
         "(docs/summary-booking.md; expectations in expected-summary.json)",
+    )
+    demo.add_argument(
+        "--tenants",
+        action="store_true",
+        help="two Fortnox companies side by side: the same events to each tenant's URL "
+        "(expectations in expected-tenants.json)",
     )
     demo.set_defaults(func=cmd_demo)
 

@@ -123,3 +123,18 @@ def test_operator_commands_keep_metrics_documents_off_stdout(
     finally:
         metrics.clear_metrics()
     assert '"_aws"' not in capsys.readouterr().out
+
+
+def test_a_tenants_lines_name_it_and_a_refused_signature_names_its_secret(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    refused = describe(
+        400, EVENT, '{"error": "signature does not match"}', "acme", "stack/tenants/acme/stripe-webhook"
+    )
+    assert "tenant acme's own secret (stack/tenants/acme/stripe-webhook)" in refused.message
+    assert "tenants set-stripe acme" in refused.message
+    assert "this stack's secret" in describe(400, EVENT, '{"error": "signature does not match"}').message
+    print_request_line(refused)
+    print_event_line(ProcessedEvent("evt_1", "invoice.paid", "cus_1", "synced", "7", "", 3.0, tenant="acme"))
+    request, processed = capsys.readouterr().out.splitlines()
+    assert request[10:].startswith("[acme] invoice.paid") and processed[10:].startswith("[acme] invoice.paid")

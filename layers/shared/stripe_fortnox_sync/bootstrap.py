@@ -95,7 +95,9 @@ def build_context(settings: Settings, tenant: Tenant | None = None) -> Context:
         routes.enabled_types(settings),
         CustomerSync(settings, fortnox, DynamoMappingStore(settings.mapping_table, prefix=prefix)),
         fortnox,
-        stripe=StripeApi(key, settings.stripe_api_base) if key else None,
+        stripe=StripeApi(key, settings.stripe_api_base, tenant.stripe_account if tenant else "")
+        if key
+        else None,
         activity=DynamoActivityLog(settings.activity_table, prefix=prefix)
         if settings.activity_table
         else None,
@@ -216,6 +218,15 @@ def tenant_credentials(integration: FortnoxCredentials, tenant: Tenant) -> Fortn
     return FortnoxCredentials(integration.client_id, integration.client_secret, tenant.fortnox_tenant_id)
 
 
+def own_secrets(settings: Settings, tenant: Tenant | None = None) -> tuple[str, ...]:
+    """The secrets a service's credential rebuild reads again: the integration's Fortnox
+    credentials (an operator may just have stored new ones) and the tenant's own, never another
+    tenant's, whose cached values stay warm."""
+    names = [settings.fortnox_credentials_secret_name, settings.stripe_api_key_secret_name]
+    names.append(tenant.webhook_secret_name if tenant else settings.stripe_webhook_secret_name)
+    return tuple(name for name in names if name)
+
+
 def build_sync_service(settings: Settings) -> TenantRouter:
     """The sync function's service: tenant `default` as the stack always was, and one service per
     registered tenant, built when its first event comes."""
@@ -227,7 +238,7 @@ def build_sync_service(settings: Settings) -> TenantRouter:
         lambda: partial(routes.apply, build_context(settings)),
         parker,
         persistence,
-        forget_secrets=forget_secrets,
+        forget_secrets=partial(forget_secrets, *own_secrets(settings)),
         transient=aws_transient,
         idempotency_config=config,
     )
@@ -242,7 +253,7 @@ def build_sync_service(settings: Settings) -> TenantRouter:
             lambda: partial(routes.apply, build_context(tenant_settings(settings, tenant), tenant)),
             TenantPublisher(parker, tenant.id) if parker is not None else None,
             persistence,
-            forget_secrets=forget_secrets,
+            forget_secrets=partial(forget_secrets, *own_secrets(own, tenant)),
             transient=aws_transient,
             key_prefix=f"{tenant.id}#stripe-event",
             idempotency_config=config,

@@ -33,6 +33,8 @@ class WebhookRequest:
     customer: str = ""
     # Why it was ignored or refused, as the answer said it.
     message: str = ""
+    # The tenant its URL named ("" for tenant `default`'s `/webhook`).
+    tenant: str = ""
 
 
 def _label(value: object) -> str:
@@ -66,7 +68,23 @@ def _answer(text: str) -> dict[str, Any]:
     return answer if isinstance(answer, dict) else {}
 
 
-def _verdict(status: int, answer: dict[str, Any]) -> tuple[str, str]:
+def signature_hint(tenant: str = "", secret_name: str = "") -> str:
+    """What to do about a refused signature: on a tenant's URL, its own secret."""
+    if not tenant:
+        return SIGNATURE_HINT
+    where = f" ({secret_name})" if secret_name else ""
+    return (
+        f"the sender must sign with tenant {tenant}'s own secret{where}; "
+        f"`stripe-fortnox tenants set-stripe {tenant} --webhook-secret whsec_... --local` changes it"
+    )
+
+
+def event_account(body: bytes | None) -> str:
+    """The Connect account an event names, as a label (unverified: never trusted for more)."""
+    return _label(_event(body).get("account"))
+
+
+def _verdict(status: int, answer: dict[str, Any], hint: str = SIGNATURE_HINT) -> tuple[str, str]:
     if status == 200 and "received" in answer:
         return "accepted", ""
     if status == 200:
@@ -75,14 +93,17 @@ def _verdict(status: int, answer: dict[str, Any]) -> tuple[str, str]:
     if status >= 500:
         return "failed", message
     if "signature" in message.lower():
-        message = f"{message}; {SIGNATURE_HINT}"
+        message = f"{message}; {hint}"
     return "rejected", message
 
 
-def describe(status: int, body: bytes | None, answer_text: str) -> WebhookRequest:
-    """The console's view of one request: `body` as sent (None when it was never read)."""
+def describe(
+    status: int, body: bytes | None, answer_text: str, tenant: str = "", secret_name: str = ""
+) -> WebhookRequest:
+    """The console's view of one request: `body` as sent (None when it was never read); `tenant`
+    the one its URL named, with its signing secret's name."""
     event = _event(body)
-    verdict, message = _verdict(status, _answer(answer_text))
+    verdict, message = _verdict(status, _answer(answer_text), signature_hint(tenant, secret_name))
     return WebhookRequest(
         status=status,
         verdict=verdict,
@@ -90,4 +111,5 @@ def describe(status: int, body: bytes | None, answer_text: str) -> WebhookReques
         event_type=_label(event.get("type")),
         customer=subject_of(event) if event else "",
         message=" ".join(message.split())[:300],
+        tenant=tenant,
     )

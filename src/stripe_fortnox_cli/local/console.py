@@ -26,24 +26,23 @@ def print_event_line(event: ProcessedEvent) -> None:
     number = event.fortnox_number or "-"
     detail = f"  ({event.detail})" if event.detail else ""
     rest = f"fortnox={number:<6} {event.duration_ms:7.1f} ms{detail}"
-    _print_line(event.event_type, event.stripe_id, event.outcome, rest)
+    _print_line(event.tenant, event.event_type, event.stripe_id, event.outcome, rest)
 
 
 def print_request_line(request: WebhookRequest) -> None:
     """One webhook request, in the event lines' columns: accepted, ignored or refused, and why."""
     event = f" {request.event_id}" if request.event_id else ""
     why = f"  ({request.message})" if request.message else ""
-    _print_line(
-        request.event_type, request.customer, request.verdict, f"webhook {request.status}{event}{why}"
-    )
+    rest = f"webhook {request.status}{event}{why}"
+    _print_line(request.tenant, request.event_type, request.customer, request.verdict, rest)
 
 
-def _print_line(event_type: str | None, stripe_id: str | None, verdict: str, rest: str) -> None:
-    """The console's columns: time, event type, Stripe id, what became of it, then the rest."""
-    print(
-        f"{time.strftime('%H:%M:%S')}  {event_type or '-':<29} {stripe_id or '-':<22} {verdict:<11} {rest}",
-        flush=True,
-    )
+def _print_line(tenant: str, event_type: str | None, stripe_id: str | None, verdict: str, rest: str) -> None:
+    """The console's columns: time, event type, Stripe id, what became of it, then the rest. A
+    tenant's lines start with `[tenant]`; tenant `default`'s are as before tenants."""
+    label = f"[{tenant}] " if tenant else ""
+    columns = f"{event_type or '-':<29} {stripe_id or '-':<22} {verdict:<11}"
+    print(f"{time.strftime('%H:%M:%S')}  {label}{columns} {rest}", flush=True)
 
 
 def _shown(path: Path) -> str:

@@ -269,11 +269,16 @@ def run_demo(
             problems = _report(stack, expected, sent)
         finally:
             stack.stop(keep_state=bool(problems))
+    return conclude(stack, problems, "Demo OK: every event landed as expected, exactly once.")
+
+
+def conclude(stack: LocalStack, problems: list[str], ok: str) -> int:
+    """A demo's last words: what differs from its expectations (its logs kept), or `ok`."""
     if problems:
         print("\nDEMO FAILED:")
         for problem in problems:
             print(f"  - {problem}")
         print(f"The functions' logs: {stack.state_dir / 'functions.log'}")
         return 1
-    print("\nDemo OK: every event landed as expected, exactly once.")
+    print(f"\n{ok}")
     return 0

@@ -32,6 +32,7 @@ class ProcessedEvent:
     fortnox_number: str | None
     detail: str
     duration_ms: float
+    tenant: str = ""  # "" for tenant `default`
 
 
 def _subject(body: str) -> str:
@@ -46,7 +47,7 @@ def tracked(record_handler: Callable[[Any], None]) -> Callable[[Any], None]:
     """`record_handler`, noting which record this thread applies and since when."""
 
     def handle(record: Any) -> None:
-        _applying.current = (time.perf_counter(), _subject(str(record.body)))
+        _applying.current = (time.perf_counter(), _subject(str(record.body)), _record_tenant(record))
         try:
             record_handler(record)
         finally:
@@ -55,12 +56,26 @@ def tracked(record_handler: Callable[[Any], None]) -> Callable[[Any], None]:
     return handle
 
 
+def _record_tenant(record: Any) -> str:
+    """The tenant a queued record carries ("" for tenant `default`): this thread's, not the
+    logger's keys, which every thread of the local stack shares."""
+    from stripe_fortnox_sync.sync.tenants import message_tenant
+
+    raw = getattr(record, "raw_event", None)
+    return (message_tenant(raw.get("messageAttributes")) or "") if isinstance(raw, dict) else ""
+
+
+def _tenant() -> str:
+    current: tuple[float, str, str] | None = getattr(_applying, "current", None)
+    return current[2] if current is not None else ""
+
+
 def _filled_in(stripe_id: str, duration_ms: float) -> tuple[str, float]:
     """The record's subject for a result that names none; its time so far for one not timed."""
-    current: tuple[float, str] | None = getattr(_applying, "current", None)
+    current: tuple[float, str, str] | None = getattr(_applying, "current", None)
     if current is None:
         return stripe_id, duration_ms
-    started, subject = current
+    started, subject, _ = current
     elapsed = round((time.perf_counter() - started) * 1000, 1)
     return stripe_id or subject, duration_ms or elapsed
 
@@ -86,6 +101,7 @@ class _ResultCollector(logging.Handler):
                 fortnox_number=get("fortnox_number"),
                 detail=str(get("detail", "")),
                 duration_ms=duration_ms,
+                tenant=_tenant(),
             )
         )
 

@@ -31,10 +31,11 @@ class WebhookApp(Protocol):
 
 
 # Told of every POST once it is answered: status, the body as sent (None if never read), the answer.
-AnswerListener = Callable[[int, bytes | None, str], None]
+# (status, body as sent or None, answer, path)
+AnswerListener = Callable[[int, bytes | None, str, str], None]
 
 
-def _ignore_answer(status: int, body: bytes | None, answer: str) -> None:
+def _ignore_answer(status: int, body: bytes | None, answer: str, path: str) -> None:
     pass
 
 
@@ -65,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             body, refusal = self._read_body()
             if refusal is not None:
-                self.on_answer(refusal[0], None, refusal[1])
+                self.on_answer(refusal[0], None, refusal[1], self.path.split("?")[0])
                 return
             try:
                 path = self.path.split("?")[0]
@@ -74,7 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
                 status, text = 500, json.dumps({"message": f"Internal Server Error: {type(exc).__name__}"})
         self._send(status, text)
         # After the answer: the console never holds up the sender.
-        self.on_answer(status, body, text)
+        self.on_answer(status, body, text, self.path.split("?")[0])
 
     def do_GET(self) -> None:
         if self.path != "/health":

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from stripe_fortnox_cli import metrics_output
 
 from . import aws, environment
-from .answers import WebhookRequest, describe
+from .answers import WebhookRequest, describe, event_account
 from .config import LocalConfig
 from .event_source import SqsEventSource
 from .fortnox_target import FortnoxTarget, check_credentials, save_token_state, start_fortnox
@@ -171,9 +171,25 @@ class LocalStack:
 
         return self.invoke_webhook_event(api_gateway_event(body, headers, path))
 
-    def _answered(self, status: int, body: bytes | None, answer: str) -> None:
+    def _answered(self, status: int, body: bytes | None, answer: str, path: str) -> None:
         if self._on_request is not None:
-            self._on_request(describe(status, body, answer))
+            self._on_request(describe(status, body, answer, *self._tenant_of(path, body)))
+
+    def _tenant_of(self, path: str, body: bytes | None) -> tuple[str, str]:
+        """The tenant a request's URL names (its id and signing secret's name), for the console;
+        the Connect endpoint's by the event's `account`. ("", "") for tenant `default`."""
+        from stripe_fortnox_sync.adapters.aws.tenants import DynamoTenantRegistry
+
+        slug = path.removeprefix("/webhook/t/") if path.startswith("/webhook/t/") else ""
+        account = event_account(body) if path == "/webhook/connect" else ""
+        if not slug and not account:
+            return "", ""
+        try:
+            registry = DynamoTenantRegistry(self.outputs["StateTableName"])
+            tenant = registry.by_slug(slug) if slug else registry.by_account(account)
+        except Exception:  # a console label only: never fails the request's line
+            return "", ""
+        return (tenant.id, tenant.webhook_secret_name) if tenant else ("(unknown)", "")
 
     def invoke_webhook_event(self, apigw_event: dict[str, Any]) -> tuple[int, str]:
         """The webhook function on any API Gateway event, e.g. one with a text (not base64) body."""

@@ -199,25 +199,45 @@ def _token_state(stack: Stack, client_id: str) -> dict[str, str]:
 
 
 def status(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
+    """One row per tenant (`default` first): its record, token, last sync, events in 24 h, parked
+    and the oldest parked one's age. Exit 1 while one needs attention: `auth_broken`,
+    `onboarding`, or events parked."""
+    from stripe_fortnox_cli.ops.tenants_health import age, gather, status_line
+
+    now = time.time()
     tenants = _registry(stack).all()
     tokens = _token_state(stack, _client_id(stack))
-    rows = []
+    health, complete = gather(stack, [DEFAULT_TENANT, *(t.id for t in tenants)], now)
+    rows = [{**_default_row(stack), "token": "see `stripe-fortnox status`"}]
     for tenant in tenants:
         row = _row(stack, tenant)
         row["token"] = tokens.get(tenant.fortnox_tenant_id, "none yet") if tenant.fortnox_tenant_id else "-"
-        row["needs_attention"] = tenant.status in NEEDS_ATTENTION
         rows.append(row)
+    for row in rows:
+        found = health[row["id"]]
+        row.update(
+            last_sync=found.last_sync,
+            events_24h=found.events_24h,
+            parked=found.parked,
+            parked_reasons=found.reasons,
+            oldest_parked=found.oldest_parked,
+        )
+        row["needs_attention"] = row["status"] in NEEDS_ATTENTION or found.parked > 0
     if args.json:
-        out.write(json.dumps({"tenants": rows}, indent=2) + "\n")
+        out.write(json.dumps({"tenants": rows, "dead_letter_queue_read": complete}, indent=2) + "\n")
     else:
+        out.write(status_line("TENANT", "STATUS", "MODE", "LAST SYNC", "24H", "PARKED", "OLDEST", "TOKEN"))
         for row in rows:
             flag = "  <- needs attention" if row["needs_attention"] else ""
             out.write(
-                f"{row['id']:<20} {row['status']:<13} {row['mode']:<5} "
-                f"Fortnox {row['fortnox_tenant_id'] or '-':<12} token {row['token']}{flag}\n"
+                status_line(
+                    *(row["id"], row["status"], row["mode"], age(row["last_sync"], now)),
+                    *(str(row["events_24h"]), str(row["parked"]), age(row["oldest_parked"], now)),
+                    row["token"] + flag,
+                )
             )
-        if not rows:
-            out.write("no tenants but `default` (the stack's own): see `stripe-fortnox status`\n")
+        if not complete:
+            out.write("(the dead-letter queue was not read to its end: parked counts are at least these)\n")
     return EXIT_FAILED if any(row["needs_attention"] for row in rows) else EXIT_OK
 
 
@@ -262,4 +282,19 @@ def tenants(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
     if action in ("suspend", "resume"):
         wanted = TenantStatus.SUSPENDED if action == "suspend" else TenantStatus.ACTIVE
         return set_status(stack, args.tenant_id, wanted, out)
-    raise OperationError(f"unknown tenants action {action}")
+    if action == "verify":
+        from stripe_fortnox_cli.ops.tenants_verify import verify
+
+        return verify(stack, args, out)
+    from stripe_fortnox_cli.ops import tenants_manage
+
+    run = {
+        "set-stripe": tenants_manage.set_stripe,
+        "config": tenants_manage.config,
+        "export": tenants_manage.export,
+        "remove": tenants_manage.remove,
+        "migrate": tenants_manage.migrate,
+    }.get(action)
+    if run is None:
+        raise OperationError(f"unknown tenants action {action}")
+    return run(stack, args, out)

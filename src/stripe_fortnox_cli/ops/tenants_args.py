@@ -17,7 +17,7 @@ def add_parser(sub: Any, target: argparse.ArgumentParser, command: CommandParser
         sub,
         "tenants",
         argparse.ArgumentParser(add_help=False),
-        "the stack's tenants: one Fortnox company each (add, consent, list, status, suspend, resume)",
+        "the stack's tenants: one Fortnox company each (add, consent, set-stripe, verify, list, status, ...)",
         "Add a tenant (a Fortnox company with its Stripe source: its own webhook URL, or its "
         "connected account on the Connect endpoint), record its Fortnox consent, list them, show their "
         "health, suspend or resume one. Tenant `default` is the stack's own (docs/tenants.md).",
@@ -26,7 +26,7 @@ def add_parser(sub: Any, target: argparse.ArgumentParser, command: CommandParser
         dest="tenants_command",
         required=True,
         metavar="ACTION",
-        help="add, consent, list, status, suspend or resume (`tenants ACTION --help` says more)",
+        help="add, consent, set-stripe, verify, config, list, status, suspend, resume, export, remove, migrate",  # noqa: E501,
     )
     add = actions.add_parser(
         "add", parents=[target], help="add a tenant; prints its webhook URL and the Fortnox consent link"
@@ -60,4 +60,51 @@ def add_parser(sub: Any, target: argparse.ArgumentParser, command: CommandParser
     for name, summary in (("suspend", "stop syncing a tenant"), ("resume", "sync a suspended tenant again")):
         action = actions.add_parser(name, parents=[target], help=summary)
         action.add_argument("tenant_id", metavar="ID", help="the tenant")
+    _add_manage(actions, target)
     tenants.set_defaults(func=run)
+
+
+def _add_manage(actions: Any, target: argparse.ArgumentParser) -> None:
+    """set-stripe, verify, config, export, remove, migrate (ops/tenants_manage.py, tenants_verify.py)."""
+    stripe = actions.add_parser(
+        "set-stripe", parents=[target], help="store a tenant's signing secret(s) and/or Stripe key"
+    )
+    stripe.add_argument("tenant_id", metavar="ID", help="the tenant")
+    stripe.add_argument(
+        "--webhook-secret",
+        action="append",
+        default=[],
+        metavar="WHSEC",
+        help="its endpoint's signing secret (repeat while rolling: both are accepted)",
+    )
+    stripe.add_argument(
+        "--stripe-key", default="", help="its restricted key (rk_...); Connect: the platform's key"
+    )
+    verify = actions.add_parser(
+        "verify",
+        parents=[target],
+        help="check Fortnox, its company, scopes, the Stripe key, a signed test event",
+    )
+    verify.add_argument("tenant_id", metavar="ID", help="the tenant")
+    verify.add_argument(
+        "--org-number", default="", help="the organisation number expected (default: the tenant's)"
+    )
+    verify.add_argument("--skip-event", action="store_true", help="do not post the signed test event")
+    config = actions.add_parser("config", parents=[target], help="show or set a tenant's settings")
+    config.add_argument("tenant_id", metavar="ID", help="the tenant")
+    config.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="set one (empty VALUE: the stack's)"
+    )
+    config.add_argument("--json", action="store_true", help="machine-readable output")
+    export = actions.add_parser("export", parents=[target], help="a tenant's mapping as JSON lines")
+    export.add_argument("tenant_id", metavar="ID", help="the tenant (default: the stack's own)")
+    export.add_argument("--require", action="store_true", help="exit 1 when it has no mapping")
+    remove = actions.add_parser(
+        "remove", parents=[target], help="disconnect a tenant; with --purge delete its data and secrets"
+    )
+    remove.add_argument("tenant_id", metavar="ID", help="the tenant")
+    remove.add_argument("--purge", action="store_true", help="delete its items, registry items and secrets")
+    remove.add_argument("--yes", action="store_true", help="do not ask")
+    actions.add_parser(
+        "migrate", parents=[target], help="check tenant default's keys (nothing to move; docs/tenants.md)"
+    )

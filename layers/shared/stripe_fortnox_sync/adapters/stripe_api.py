@@ -18,12 +18,19 @@ T = TypeVar("T")
 class StripeApi:
     """The event processor's `StripeReader` port over stripe-python."""
 
-    def __init__(self, api_key: str, api_base: str = "") -> None:
+    def __init__(self, api_key: str, api_base: str = "", stripe_account: str = "") -> None:
+        """`stripe_account`: a Connect platform's connected account, read with the platform's key
+        (every request carries `Stripe-Account`), so its objects are the merchant's own."""
         import stripe  # the sync path only: the webhook never needs the API client
 
         self._stripe = stripe
         base = {"api": api_base} if api_base else None
-        self._client = stripe.StripeClient(api_key, base_addresses=base, max_network_retries=2)  # type: ignore[arg-type]
+        self._client = stripe.StripeClient(
+            api_key,
+            stripe_account=stripe_account or None,
+            base_addresses=base,  # type: ignore[arg-type]
+            max_network_retries=2,
+        )
 
     def _call(self, what: str, call: Callable[[], T], *, missing: T | None = None) -> T | None:
         """One API call with Stripe's errors sorted: a refused key parks the event (a human must

@@ -172,10 +172,15 @@ def check_overrides(overrides: Mapping[str, str]) -> dict[str, Any]:
 
 
 def tenant_settings(stack: Settings, tenant: Tenant) -> Settings:
-    """The stack's settings with the tenant's mode, Stripe key and overrides."""
+    """The stack's settings with the tenant's mode, Stripe key and overrides. A Connect platform's
+    merchant without a key of its own is read with the stack's key (the platform's), which
+    `StripeApi` sends with `Stripe-Account`."""
+    key = tenant.stripe_api_key_secret_name
+    if not key and tenant.stripe_account:
+        key = stack.stripe_api_key_secret_name
     return replace(
         stack,
         stripe_livemode=tenant.livemode,
-        stripe_api_key_secret_name=tenant.stripe_api_key_secret_name,
+        stripe_api_key_secret_name=key,
         **check_overrides(tenant.overrides),
     )

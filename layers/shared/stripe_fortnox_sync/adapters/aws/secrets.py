@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
 from stripe_fortnox_sync.core.errors import ConfigError
 from stripe_fortnox_sync.core.parsers import parse_json_object
@@ -29,6 +30,16 @@ def webhook_secrets(name: str, max_age: int) -> list[str]:
     return secrets
 
 
-def forget_secrets() -> None:
-    """Drop the cached secret values, so the next read fetches what an operator just stored."""
-    parameters.clear_caches()  # type: ignore[no-untyped-call]
+def forget_secrets(*names: str) -> None:
+    """Drop the cached values of `names` (all of them when none is named), so the next read
+    fetches what an operator just stored. One tenant's credential rebuild names its own secrets:
+    the other tenants' cached values stay, and their events pay no extra Secrets Manager reads."""
+    if not names:
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
+        return
+    provider = DEFAULT_PROVIDERS.get("secrets")
+    if provider is None:
+        return  # nothing read yet, nothing cached
+    # The provider's cache is keyed (name, transform, is_nested): drop every form of each name.
+    for key in [key for key in provider.store if key and key[0] in names]:
+        provider.store.pop(key, None)
