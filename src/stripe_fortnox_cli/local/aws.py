@@ -105,7 +105,16 @@ def _create_queues(visibility_timeout: int, max_receives: int) -> dict[str, str]
             "RedrivePolicy": json.dumps(redrive),
         },
     )["QueueUrl"]
-    return {"EventQueueUrl": queue_url, "DeadLetterQueueUrl": dlq_url}
+    # Operator bulk work's queue (template.yaml BulkQueue): as the event queue, the same DLQ.
+    bulk_url = sqs.create_queue(
+        QueueName=f"{STACK}-bulk.fifo",
+        Attributes={
+            **QUEUE_ATTRIBUTES,
+            "VisibilityTimeout": str(visibility_timeout),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )["QueueUrl"]
+    return {"EventQueueUrl": queue_url, "BulkQueueUrl": bulk_url, "DeadLetterQueueUrl": dlq_url}
 
 
 # The mapping table's index by Fortnox number, as template.yaml declares it (shared links).
