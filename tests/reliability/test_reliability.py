@@ -18,6 +18,7 @@ from .hostile import hostile_input, unqueueable_characters
 from .hostile_signed import signed_hostile_input
 from .scenarios import (
     QUICK,
+    bulk_versus_live,
     concurrency,
     crash_points,
     data_that_does_not_fit,
@@ -27,6 +28,7 @@ from .scenarios import (
     refresh_token_chain,
     spent_refresh_token,
 )
+from .scenarios_bulk import CI
 
 pytestmark = pytest.mark.slow
 
@@ -119,3 +121,11 @@ def test_crash_between_fortnox_write_and_mapping_write(tmp_path: Path, rule: Mat
     counts = crash_points(QUICK, tmp_path, match_rule=rule)
     nothing_lost_or_doubled(counts)
     assert counts.details["crashes"] > 0 and counts.retries > 0
+
+
+def test_a_tenants_backfill_does_not_hold_another_tenants_live_webhooks(tmp_path: Path) -> None:
+    counts = bulk_versus_live(QUICK, tmp_path, bulk=CI)
+    no_problems(counts)
+    assert counts.details["b_p99_seconds"] < 30 and counts.details["b_not_written_within_the_run"] == 0
+    # A's backfill went on meanwhile, and had work left: B ran behind a full bulk queue.
+    assert counts.details["a_customers_written_meanwhile"] > 0 and counts.details["bulk_left"] > 0
