@@ -126,7 +126,10 @@ def bulk_versus_live(size: Size, workdir: Path, *, bulk_queue: bool = True, bulk
         f"A backfills {bulk.backfill_customers:,} on the {where}, B live 1/s",
     )
     workdir.mkdir(parents=True, exist_ok=True)
-    config = stack_config(workdir, workers=2, start_worker=True, rate_limit=True)
+    # The pollers start once A's backfill is queued: B then runs behind A's whole backlog (with
+    # real SQS, queueing 5,000 messages takes seconds; here moto would take minutes, while the
+    # pollers already worked the backlog down).
+    config = stack_config(workdir, workers=2, start_worker=False, rate_limit=True)
     config.bulk_workers = 2
     with LocalStack(config) as stack, FakeStripeApi(A_KEY) as stripe:
         assert stack.fortnox is not None and stack.fortnox.simulator is not None
@@ -142,6 +145,9 @@ def bulk_versus_live(size: Size, workdir: Path, *, bulk_queue: bool = True, bulk
         queued_at = time.monotonic()
         _backfill(scoped(operator, "firm-a"), stripe, workdir, counts)
         counts.details["backfill_queue_seconds"] = round(time.monotonic() - queued_at, 1)
+        counts.details["bulk_backlog_at_start"] = stack.bulk_depth()
+        stack.event_source.start(workers=config.workers)
+        stack.bulk_source.start(workers=config.bulk_workers)
         a_before = len(line.sim.customers(A_COMPANY))
         with _Writes(line) as writes:
             live_from = time.monotonic()
