@@ -5,7 +5,7 @@ soak). A scenario never asserts: it records every violated invariant in `Counts.
 the report can show what a run found and the tests can fail with the whole list.
 
 Modules: scenario_common (sizes and shared steps), scenarios_delivery (1, 3, 4), scenarios_fortnox
-(2), scenarios_data (6, 7); hostile and hostile_signed (5); scenarios_tenants (8).
+(2), scenarios_data (6, 7); hostile and hostile_signed (5); scenarios_tenants (8); scenarios_bulk (9).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .harness import Counts
 from .hostile import hostile_input, unqueueable_characters
 from .hostile_signed import signed_hostile_input
 from .scenario_common import QUICK, SOAK, Size
+from .scenarios_bulk import COMPARISON, bulk_versus_live
 from .scenarios_data import crash_points, data_that_does_not_fit
 from .scenarios_delivery import concurrency, duplicates_and_reordering, poison_events
 from .scenarios_fortnox import fortnox_faults, refresh_token_chain, spent_refresh_token
@@ -31,6 +32,7 @@ __all__ = [
     "SOAK",
     "Scenario",
     "Size",
+    "bulk_versus_live",
     "concurrency",
     "crash_points",
     "data_that_does_not_fit",
@@ -60,6 +62,9 @@ SCENARIOS: dict[str, Scenario] = {
     "crash-email": functools.partial(crash_points, match_rule=MatchRule.EMAIL),
     "crash-none": functools.partial(crash_points, match_rule=MatchRule.NONE),
     "tenants": tenant_isolation,
+    "bulk-vs-live": bulk_versus_live,
+    # The comparison: the same backfill on the event queue, as a stack without the bulk queue.
+    "bulk-on-live-queue": functools.partial(bulk_versus_live, bulk_queue=False, bulk=COMPARISON),
 }
 
 

@@ -18,6 +18,7 @@ from .hostile import hostile_input, unqueueable_characters
 from .hostile_signed import signed_hostile_input
 from .scenarios import (
     QUICK,
+    bulk_versus_live,
     concurrency,
     crash_points,
     data_that_does_not_fit,
@@ -28,6 +29,7 @@ from .scenarios import (
     spent_refresh_token,
     tenant_isolation,
 )
+from .scenarios_bulk import CI
 
 pytestmark = pytest.mark.slow
 
@@ -127,3 +129,11 @@ def test_randomized_events_never_reach_another_tenants_company(tmp_path: Path) -
     no_problems(counts)
     assert counts.details["written_to_another_company"] == 0 and counts.dlq_entries == 0
     assert counts.details["wrong_url_400"] == counts.details["wrong_url_posts"] > 0
+
+
+def test_a_tenants_backfill_does_not_hold_another_tenants_live_webhooks(tmp_path: Path) -> None:
+    counts = bulk_versus_live(QUICK, tmp_path, bulk=CI)
+    no_problems(counts)
+    assert counts.details["b_p99_seconds"] < 30 and counts.details["b_not_written_within_the_run"] == 0
+    # A's backfill went on meanwhile, and had work left: B ran behind a full bulk queue.
+    assert counts.details["a_customers_written_meanwhile"] > 0 and counts.details["bulk_left"] > 0

@@ -59,7 +59,8 @@ FUNCTION_PERMISSIONS = {
         "secretsmanager:GetSecretValue": {"FortnoxCredentialsSecret", "StripeApiKeySecret", TENANT_SECRETS},
         "sqs:SendMessage": {"DeadLetterQueue"},
         **{
-            f"sqs:{action}": {"EventQueue"}
+            # Its two event source mappings: the event queue and the bulk queue.
+            f"sqs:{action}": {"EventQueue", "BulkQueue"}
             for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility")
         },
         "sns:Publish": {"PaymentFailureTopic"},

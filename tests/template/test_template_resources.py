@@ -9,6 +9,7 @@ from tests.template.translated import Stack, ref
 EXPECTED_OUTPUTS = {
     "WebhookUrl",
     "EventQueueUrl",
+    "BulkQueueUrl",
     "DeadLetterQueueUrl",
     "MappingTableName",
     "IdempotencyTableName",
@@ -25,8 +26,9 @@ EXPECTED_OUTPUTS = {
 }
 
 
-def test_event_queue_is_fifo_with_redrive_to_fifo_dlq(stack: Stack, sync_timeout: int) -> None:
-    queue = stack.props("EventQueue")
+@pytest.mark.parametrize("name", ["EventQueue", "BulkQueue"])
+def test_event_queue_is_fifo_with_redrive_to_fifo_dlq(stack: Stack, sync_timeout: int, name: str) -> None:
+    queue = stack.props(name)
     dlq = stack.props("DeadLetterQueue")
     assert queue["FifoQueue"] is True
     assert queue["ContentBasedDeduplication"] is False  # the webhook dedupes by Stripe event id
@@ -44,20 +46,25 @@ def test_event_queue_is_fifo_with_redrive_to_fifo_dlq(stack: Stack, sync_timeout
         assert props["SqsManagedSseEnabled"] is True
 
 
-def test_dlq_only_accepts_redrive_from_the_event_queue(stack: Stack) -> None:
+def test_dlq_only_accepts_redrive_from_the_event_and_bulk_queues(stack: Stack) -> None:
     allow = stack.props("DeadLetterQueue")["RedriveAllowPolicy"]
     assert allow["redrivePermission"] == "byQueue"
-    (source_arn,) = allow["sourceQueueArns"]
-    # The ARN is built from the queue name (a GetAtt would be circular); they must agree.
-    queue_name = stack.props("EventQueue")["QueueName"]["Fn::Sub"]
-    assert source_arn["Fn::Sub"].endswith(":" + queue_name)
-    assert queue_name.endswith(".fifo")
+    # The ARNs are built from the queue names (a GetAtt would be circular); they must agree.
+    arns = [arn["Fn::Sub"] for arn in allow["sourceQueueArns"]]
+    names = [stack.props(name)["QueueName"]["Fn::Sub"] for name in ("EventQueue", "BulkQueue")]
+    assert len(arns) == len(names)
+    for arn, queue_name in zip(arns, names, strict=True):
+        assert arn.endswith(":" + queue_name)
+        assert queue_name.endswith(".fifo")
 
 
-def test_sqs_event_source_mapping(stack: Stack) -> None:
-    (mapping,) = stack.of_type("AWS::Lambda::EventSourceMapping").values()
-    props = mapping["Properties"]
-    assert ref(props["EventSourceArn"]) == "EventQueue"
+@pytest.mark.parametrize(
+    ("name", "queue"), [("SyncEventSource", "EventQueue"), ("SyncBulkEventSource", "BulkQueue")]
+)
+def test_sqs_event_source_mapping(stack: Stack, name: str, queue: str) -> None:
+    assert set(stack.of_type("AWS::Lambda::EventSourceMapping")) == {"SyncEventSource", "SyncBulkEventSource"}
+    props = stack.props(name)
+    assert ref(props["EventSourceArn"]) == queue
     assert ref(props["FunctionName"]) == "SyncFunction"
     assert 1 <= int(props["BatchSize"]) <= 10  # FIFO maximum
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -212,3 +219,11 @@ def test_dashboard_url_output(stack: Stack) -> None:
     url = stack.template["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
     assert url.endswith("#dashboards:name=${Dashboard}")
     assert "${AWS::Region}.console.aws.amazon.com/cloudwatch" in url
+
+
+def test_bulk_work_has_its_own_concurrency(stack: Stack) -> None:
+    """Bulk work's mapping is capped apart from the live one: a backfill cannot take the event
+    queue's pollers (docs/operations.md: bulk work)."""
+    live = stack.props("SyncEventSource")["ScalingConfig"]["MaximumConcurrency"]
+    bulk = stack.props("SyncBulkEventSource")["ScalingConfig"]["MaximumConcurrency"]
+    assert (ref(live), ref(bulk)) == ("SyncMaximumConcurrency", "BulkMaximumConcurrency")

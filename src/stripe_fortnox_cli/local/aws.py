@@ -97,15 +97,15 @@ def _create_queues(visibility_timeout: int, max_receives: int) -> dict[str, str]
     sqs: Any = boto3.client("sqs")
     dlq_url = sqs.create_queue(QueueName=f"{STACK}-dlq.fifo", Attributes=QUEUE_ATTRIBUTES)["QueueUrl"]
     redrive = {"deadLetterTargetArn": _queue_arn(sqs, dlq_url), "maxReceiveCount": max_receives}
-    queue_url = sqs.create_queue(
-        QueueName=f"{STACK}-events.fifo",
-        Attributes={
-            **QUEUE_ATTRIBUTES,
-            "VisibilityTimeout": str(visibility_timeout),
-            "RedrivePolicy": json.dumps(redrive),
-        },
-    )["QueueUrl"]
-    return {"EventQueueUrl": queue_url, "DeadLetterQueueUrl": dlq_url}
+    attributes = {
+        **QUEUE_ATTRIBUTES,
+        "VisibilityTimeout": str(visibility_timeout),
+        "RedrivePolicy": json.dumps(redrive),
+    }
+    queue_url = sqs.create_queue(QueueName=f"{STACK}-events.fifo", Attributes=attributes)["QueueUrl"]
+    # Operator bulk work's queue (template.yaml BulkQueue): as the event queue, the same DLQ.
+    bulk_url = sqs.create_queue(QueueName=f"{STACK}-bulk.fifo", Attributes=attributes)["QueueUrl"]
+    return {"EventQueueUrl": queue_url, "BulkQueueUrl": bulk_url, "DeadLetterQueueUrl": dlq_url}
 
 
 # The mapping table's index by Fortnox number, as template.yaml declares it (shared links).

@@ -70,6 +70,8 @@ class LocalConfig:
     start_worker: bool = True
     # Concurrent sync "containers", like the event source's MaximumConcurrency.
     workers: int = 1
+    # The bulk queue's (operator bulk work) own pollers, like BulkMaximumConcurrency.
+    bulk_workers: int = 1
     # Seconds the webhook's HTTP server waits for a request's body before it answers 408.
     request_timeout: float = 10.0
 

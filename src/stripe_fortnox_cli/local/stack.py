@@ -54,6 +54,8 @@ class LocalStack:
         self._webhook: WebhookFunction | None = None
         self._sync: SyncFunction | None = None
         self._source: SqsEventSource | None = None
+        # The bulk queue's own event source mapping, at its own concurrency (`bulk_workers`).
+        self._bulk: SqsEventSource | None = None
 
     # Lifecycle --------------------------------------------------------------------------------
 
@@ -83,7 +85,8 @@ class LocalStack:
             raise
         self.ready = True
         if cfg.start_worker:
-            self.event_source.start(workers=self.sync.containers)
+            self.event_source.start(workers=cfg.workers)
+            self.bulk_source.start(workers=cfg.bulk_workers)
 
     def _start_functions(self, fortnox: FortnoxTarget) -> None:
         cfg = self.config
@@ -101,20 +104,22 @@ class LocalStack:
         # Secrets are cached per process; a new stack has new secrets under the same names.
         clear_secret_caches()
         self._webhook = WebhookFunction()
-        self._sync = SyncFunction(cfg.workers)
+        self._sync = SyncFunction(cfg.workers + cfg.bulk_workers)
         self._source = SqsEventSource(self.outputs["EventQueueUrl"], self._sync, cfg.visibility_timeout)
+        self._bulk = SqsEventSource(self.outputs["BulkQueueUrl"], self._sync, cfg.visibility_timeout)
         self._webhook.on_publish = self._source.arrived
         self._logs.start(self.state_dir / "functions.log")
 
     def stop(self, keep_state: bool = False) -> None:
         """Stop everything; remove the outputs file, and a temporary state directory unless `keep_state`."""
         self.ready = False
-        if self._source is not None:
-            self._source.signal_stop()
+        sources = [s for s in (self._source, self._bulk) if s is not None]
+        for source in sources:
+            source.signal_stop()
         if self._http is not None:
             self._http.stop()
-        if self._source is not None:
-            self._source.join()
+        for source in sources:
+            source.join()
         if self.fortnox is not None and self.outputs and self._moto.running:
             save_token_state(self.fortnox, self.outputs["StateTableName"], self.state_dir)
         self._logs.stop()
@@ -157,12 +162,30 @@ class LocalStack:
         return _started(self._source)
 
     @property
+    def bulk_source(self) -> SqsEventSource:
+        assert self._bulk is not None, "the local stack is not started"
+        return self._bulk
+
+    @property
     def processed(self) -> list[ProcessedEvent]:
         return self._logs.processed
 
     @property
     def published(self) -> list[PublishedMessage]:
         return self._webhook.published if self._webhook else []
+
+    # Both queues' event sources together, for tests and reports.
+    @property
+    def _sources(self) -> list[SqsEventSource]:
+        return [s for s in (self._source, self._bulk) if s is not None]
+
+    @property
+    def deliveries(self) -> int:
+        return sum(s.deliveries for s in self._sources)
+
+    @property
+    def redeliveries(self) -> int:
+        return sum(s.redeliveries for s in self._sources)
 
     # Driving it --------------------------------------------------------------------------------
 
@@ -214,12 +237,16 @@ class LocalStack:
     def queue_depths(self) -> dict[str, int]:
         return {name: aws.queue_depth(self.outputs[name]) for name in ("EventQueueUrl", "DeadLetterQueueUrl")}
 
+    def bulk_depth(self) -> int:
+        """Operator bulk work waiting or in flight on the bulk queue."""
+        return aws.queue_depth(self.outputs["BulkQueueUrl"])
+
     def wait_until_idle(self, timeout: float = 60.0, settle: float = 0.5) -> bool:
-        """True once the event queue has been empty for `settle` seconds."""
+        """True once the event and bulk queues have been empty for `settle` seconds."""
         deadline = time.monotonic() + timeout
         empty_since: float | None = None
         while time.monotonic() < deadline:
-            if aws.queue_depth(self.outputs["EventQueueUrl"]) == 0:
+            if all(aws.queue_depth(self.outputs[name]) == 0 for name in ("EventQueueUrl", "BulkQueueUrl")):
                 empty_since = empty_since or time.monotonic()
                 if time.monotonic() - empty_since >= settle:
                     return True

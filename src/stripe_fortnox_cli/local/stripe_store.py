@@ -143,6 +143,8 @@ def _lists(store: StripeStore, query: Query) -> Mapping[str, Callable[[], list[O
         ],
         "/v1/balance_transactions": lambda: _transactions(store, query),
         "/v1/payouts": lambda: _payouts(store, query),
+        # What `backfill` and `reconcile` list (in the order stored).
+        "/v1/customers": lambda: list(store.customers.values()),
     }
 
 

@@ -79,7 +79,7 @@ def _plan(
     list_requests = 0
     unmapped = sum(1 for c in customers if c.id not in links)
     if unmapped and settings.match_rule is not MatchRule.NONE:
-        listing = list_fortnox_customers(fortnox_client(settings), err)
+        listing = list_fortnox_customers(fortnox_client(settings, stack.tenant), err)
         index, list_requests = FortnoxIndex(listing.customers, settings.match_rule), listing.requests
     linked = linked_by_number(links)
     plan = [

@@ -85,6 +85,12 @@ def _stripe_key(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _tenant(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--tenant", metavar="ID", help=f"{what} (docs/tenants.md; default: tenant `default`, the stack's own)"
+    )
+
+
 def _waiting(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", action="store_true", help="follow the sync until the queue is empty")
     parser.add_argument(
@@ -103,6 +109,7 @@ def _add_backfill(sub: Any, target: argparse.ArgumentParser) -> None:
         "the plan and how long Fortnox's rate limit makes it take before it queues anything.",
     )
     _stripe_key(backfill)
+    _tenant(backfill, "the tenant whose customers to sync: its Stripe account, keys and Fortnox company")
     backfill.add_argument(
         "--dry-run", action="store_true", help="show what would be created, updated, left alone"
     )
@@ -134,6 +141,18 @@ def _add_redrive(sub: Any, target: argparse.ArgumentParser) -> None:
         "--reason", action="append", metavar="REASON", help="only events parked for this reason (repeatable)"
     )
     redrive.add_argument("--max-messages", type=int, metavar="N", help="move or list at most N events")
+    redrive.add_argument(
+        "--tenant",
+        metavar="ID",
+        help="only this tenant's events (`default` for the stack's own; default: all)",
+    )
+    redrive.add_argument(
+        "--to",
+        choices=("auto", "live", "bulk"),
+        default="auto",
+        help="where the events go: the event queue (live), the bulk queue, or auto: the bulk queue "
+        "from 100 events, so a large redrive holds no tenant's live webhooks behind it",
+    )
     redrive.set_defaults(func=run_command)
 
 
@@ -147,6 +166,7 @@ def _add_status(sub: Any, target: argparse.ArgumentParser) -> None:
         "token's health. Exit 1 when something needs attention (dead letters, an expiring refresh token).",
     )
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    _tenant(status, "the tenant whose mapping, customers and Fortnox token to show")
     status.add_argument("--customer", metavar="CUS_ID", help="one customer's mapping and recent activity")
     status.set_defaults(func=run_command)
 
@@ -161,6 +181,7 @@ def _add_reconcile(sub: Any, target: argparse.ArgumentParser) -> None:
         "OrganisationNumber). Exit 1 when there are differences that were not queued for fixing.",
     )
     _stripe_key(reconcile)
+    _tenant(reconcile, "the tenant to compare: its Stripe account, mapping and Fortnox company")
     reconcile.add_argument("--csv", metavar="FILE", help="also write the findings as CSV")
     reconcile.add_argument(
         "--fix", action="store_true", help="queue synthetic events that fix the differences"
@@ -245,8 +266,13 @@ def _options(kind: type[_Options], args: argparse.Namespace, **given: Any) -> _O
 
 def _dispatch(stack: Stack, args: argparse.Namespace) -> int:
     from stripe_fortnox_cli.ops import backfill, ledger, reconcile, redrive, status
+    from stripe_fortnox_cli.ops.tenant_scope import require_consent, scoped
 
     out, err = sys.stdout, sys.stderr
+    if args.command in ("backfill", "status", "reconcile"):
+        stack = scoped(stack, args.tenant)
+    if args.command in ("backfill", "reconcile"):
+        require_consent(stack)
     if args.command == "backfill":
         cursor = Path(args.cursor) if args.cursor else None
         backfill_options = _options(backfill.BackfillOptions, args, cursor=cursor, list_customers=args.list)

@@ -65,6 +65,8 @@ class Cursor:
 
 
 def default_cursor_path(stack: Stack) -> Path:
+    # One cursor per tenant: tenant `default`'s keeps the name it always had.
+    own = "" if stack.tenant is None else f"-{stack.tenant.id}"
     if stack.state_dir is not None:
-        return stack.state_dir / "backfill-cursor.json"
-    return Path(f".stripe-fortnox-backfill-{re.sub(r'[^A-Za-z0-9_-]', '_', stack.name)}.json")
+        return stack.state_dir / f"backfill-cursor{own}.json"
+    return Path(f".stripe-fortnox-backfill-{re.sub(r'[^A-Za-z0-9_-]', '_', stack.name)}{own}.json")

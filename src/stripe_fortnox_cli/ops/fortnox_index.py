@@ -16,6 +16,7 @@ from stripe_fortnox_cli.ops.progress import Progress, plural
 from stripe_fortnox_sync.adapters.fortnox.customers import FortnoxCustomerApi
 from stripe_fortnox_sync.core.errors import ConfigError
 from stripe_fortnox_sync.core.settings import MatchRule, Settings
+from stripe_fortnox_sync.core.tenants import Tenant
 from stripe_fortnox_sync.mapping.matching import match_key, number_order
 
 if TYPE_CHECKING:
@@ -23,13 +24,16 @@ if TYPE_CHECKING:
     from stripe_fortnox_sync.core.ports import Body, FortnoxRequester, Params
 
 
-def fortnox_client(settings: Settings) -> FortnoxClient:
-    """The layer's Fortnox client, sharing the sync's token state and rate window."""
+def fortnox_client(settings: Settings, tenant: Tenant | None = None) -> FortnoxClient:
+    """The layer's Fortnox client, sharing the sync's token state and rate window; for `tenant`
+    (None: `default`), its company's (`--tenant`)."""
     from stripe_fortnox_sync.bootstrap import build_fortnox_client
 
     try:
         # An operator's listing may wait behind a busy sync longer than one invocation would.
-        return build_fortnox_client(settings, observed=False, max_wait_seconds=120.0, secrets_max_age=0)
+        return build_fortnox_client(
+            settings, observed=False, max_wait_seconds=120.0, secrets_max_age=0, tenant=tenant
+        )
     except ConfigError as exc:
         raise OperationError(f"Fortnox credentials: {exc}") from None
 

@@ -4,32 +4,54 @@ following the sync until it has worked through what they queued."""
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
 from stripe_fortnox_cli.exits import EXIT_FAILED, EXIT_OK
 from stripe_fortnox_cli.ops.progress import Progress, plural
 from stripe_fortnox_cli.ops.stack import Stack
-from stripe_fortnox_cli.ops.store import FifoQueue, MappingRow, scan_mapping
+from stripe_fortnox_cli.ops.store import FifoQueue, MappingRow, OutgoingMessage, scan_mapping
+from stripe_fortnox_cli.ops.tenant_scope import stamped
 from stripe_fortnox_sync.core.models import LinkStatus
+
+# The stack output of the queue for operator bulk work (docs/operations.md: bulk work). A stack
+# deployed before it existed has none: its bulk work goes to the event queue, as it always did.
+BULK_QUEUE_OUTPUT = "BulkQueueUrl"
 
 
 def read_links(stack: Stack, stream: TextIO) -> dict[str, MappingRow]:
     """The whole mapping table by Stripe id, with a progress line."""
     progress = Progress("Reading the mapping table", stream=stream)
     links: dict[str, MappingRow] = {}
-    for row in scan_mapping(stack.settings.mapping_table):
+    for row in scan_mapping(stack.settings.mapping_table, prefix=stack.key_prefix):
         links[row.stripe_id] = row
         progress.update(len(links))
     progress.close(f"Mapping: {plural(len(links), 'entry', 'entries')}")
     return links
 
 
+class TenantQueue(FifoQueue):
+    """A queue whose messages are stamped with one tenant's ids and attribute on the way in."""
+
+    def __init__(self, url: str, tenant_id: str) -> None:
+        super().__init__(url)
+        self.tenant_id = tenant_id
+
+    def send_many(self, messages: Sequence[OutgoingMessage]) -> None:
+        super().send_many([stamped(m, self.tenant_id) for m in messages])
+
+
+def bulk_queue_url(stack: Stack) -> str:
+    """Where operator bulk work goes: the bulk queue, whose own event source mapping and lower
+    MaximumConcurrency keep it from holding any tenant's live webhooks behind it."""
+    return stack.outputs.get(BULK_QUEUE_OUTPUT) or stack.settings.queue_url
+
+
 @dataclass
 class EventQueues:
-    """The stack's event queue, and its dead-letter queue as it was before we queued anything:
-    what is parked after that was parked by our events."""
+    """The queue a command feeds (the bulk queue), and the dead-letter queue as it was before we
+    queued anything: what is parked after that was parked by our events."""
 
     queue: FifoQueue
     dlq: FifoQueue | None
@@ -39,7 +61,8 @@ class EventQueues:
     def open(cls, stack: Stack) -> EventQueues:
         settings = stack.settings
         dlq = FifoQueue(settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None
-        return cls(FifoQueue(settings.queue_url), dlq, dlq.depth().total if dlq else 0)
+        queue = TenantQueue(bulk_queue_url(stack), stack.tenant_id)
+        return cls(queue, dlq, dlq.depth().total if dlq else 0)
 
     def parked_since(self) -> int:
         return (self.dlq.depth().total if self.dlq else 0) - self.parked_before
@@ -64,7 +87,8 @@ class EventQueues:
 
 
 def _report_linked(stack: Stack, expected: Collection[str], out: TextIO) -> None:
-    links = {row.stripe_id: row for row in scan_mapping(stack.settings.mapping_table)}
+    rows = scan_mapping(stack.settings.mapping_table, prefix=stack.key_prefix)
+    links = {row.stripe_id: row for row in rows}
     done = sum(
         1
         for customer_id in expected

@@ -166,7 +166,7 @@ def reconcile(stack: Stack, options: ReconcileOptions, out: TextIO, err: TextIO)
     client = stripe_client(stack, options.stripe_key, err)
     links = read_links(stack, err)
     customers = list(iter_stripe_customers(client, stream=err))
-    listing = list_fortnox_customers(fortnox_client(stack.settings), err)
+    listing = list_fortnox_customers(fortnox_client(stack.settings, stack.tenant), err)
     index = FortnoxIndex(listing.customers, stack.settings.match_rule)
 
     def lookup(customer_id: str) -> dict[str, Any] | None:

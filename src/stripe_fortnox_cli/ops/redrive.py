@@ -11,12 +11,18 @@ from typing import TextIO
 
 from stripe_fortnox_cli.exits import EXIT_OK
 from stripe_fortnox_cli.ops.progress import Progress, plural
+from stripe_fortnox_cli.ops.queues import BULK_QUEUE_OUTPUT
 from stripe_fortnox_cli.ops.stack import Stack
 from stripe_fortnox_cli.ops.store import SQS_BATCH_ENTRIES, FifoQueue, OutgoingMessage, ReceivedMessage
+from stripe_fortnox_cli.ops.tenant_scope import message_tenant
 from stripe_fortnox_sync.mapping.identity import customer_key
 
 # Held invisible while we read the queue, long enough for a slow run; released at the end.
 REDRIVE_VISIBILITY_SECONDS = 300
+# From this many parked events a redrive is bulk work: it goes to the bulk queue, so that it holds
+# no tenant's live webhooks behind it (docs/operations.md: bulk work). Fewer go back where they
+# came from and are worked through at once.
+REDRIVE_BULK_AT = 100
 
 
 @dataclass
@@ -24,6 +30,10 @@ class RedriveOptions:
     dry_run: bool = False
     reasons: frozenset[str] = frozenset()
     max_messages: int | None = None
+    # `--tenant`: only this tenant's events; None: every tenant's, as before tenants.
+    tenant: str | None = None
+    # `--to`: "live" (the event queue), "bulk", or "auto" (bulk from REDRIVE_BULK_AT events).
+    to: str = "auto"
 
 
 def _failure(message: ReceivedMessage) -> tuple[str, str]:
@@ -66,6 +76,7 @@ class _Redrive:
     """One pass over the dead-letter queue: what it held, moved, kept and listed."""
 
     def __init__(self, stack: Stack, options: RedriveOptions, out: TextIO, err: TextIO) -> None:
+        self.stack = stack
         self.dlq = FifoQueue(stack.output("DeadLetterQueueUrl"))
         self.queue = FifoQueue(stack.output("EventQueueUrl"))
         self.options = options
@@ -77,7 +88,20 @@ class _Redrive:
         self.listed = 0
         self.progress: Progress | None = None
 
+    def choose_queue(self, depth: int) -> str:
+        """Which queue the events go back to: "bulk" for a large redrive (or `--to bulk`)."""
+        to = self.options.to
+        bulk = to == "bulk" or (
+            to == "auto" and min(depth, self.options.max_messages or depth) >= REDRIVE_BULK_AT
+        )
+        if bulk and self.stack.outputs.get(BULK_QUEUE_OUTPUT):
+            self.queue = FifoQueue(self.stack.outputs[BULK_QUEUE_OUTPUT])
+            return "bulk"
+        return "event"
+
     def selects(self, message: ReceivedMessage) -> bool:
+        if self.options.tenant is not None and message_tenant(message.attributes) != self.options.tenant:
+            return False
         return not self.options.reasons or _failure(message)[0] in self.options.reasons
 
     def _room(self) -> int:
@@ -141,22 +165,24 @@ class _Redrive:
         reasons = Counter(_failure(m)[0] for m in self.held if self.selects(m))
         summary = ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items()))
         print(f"Dry run: {plural(self.listed, 'event')} would be moved back ({summary}).", file=self.out)
-        if self.listed < depth and not self.options.reasons:
+        if self.listed < depth and not self.options.reasons and self.options.tenant is None:
             print(
                 "Some events were not listed: a customer's later events stay hidden while its earlier "
                 "ones are held (FIFO); they move with a real redrive.",
                 file=self.out,
             )
 
-    def print_moved(self) -> None:
+    def print_moved(self, queue: str) -> None:
         by_reason = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.moved.items()))
         total = sum(self.moved.values())
         print(
-            f"Moved {plural(total, 'event')} back to the event queue ({by_reason or 'none'}).", file=self.out
+            f"Moved {plural(total, 'event')} back to the {queue} queue ({by_reason or 'none'}).",
+            file=self.out,
         )
         if self.kept:
             print(
-                f"Left {sum(self.kept.values()):,} in the dead-letter queue (not selected by --reason).",
+                f"Left {sum(self.kept.values()):,} in the dead-letter queue (not selected by --reason "
+                "or --tenant).",
                 file=self.out,
             )
         left = self.dlq.depth().total
@@ -177,9 +203,10 @@ def redrive(stack: Stack, options: RedriveOptions, out: TextIO, err: TextIO) -> 
     print(f"The dead-letter queue holds about {plural(depth.total, 'event')}.", file=out)
     if options.dry_run:
         print(f"{'EVENT':<36} {'TYPE':<30} {'CUSTOMER':<22} {'REASON':<14} DETAIL", file=out)
+    queue = run.choose_queue(depth.total)
     run.run(depth.total)
     if options.dry_run:
         run.print_dry_run(depth.total)
     else:
-        run.print_moved()
+        run.print_moved(queue)
     return EXIT_OK

@@ -19,6 +19,7 @@ from stripe_fortnox_cli.ops.errors import OperationError
 from stripe_fortnox_cli.ops.store import describe_stack
 from stripe_fortnox_sync.core.errors import ConfigError
 from stripe_fortnox_sync.core.settings import SETTINGS, Settings
+from stripe_fortnox_sync.core.tenants import DEFAULT_TENANT, Tenant, key_prefix
 from stripe_fortnox_sync.sync.routes import enabled_types
 
 DEFAULT_STACK = "stripe-fortnox-sync"
@@ -34,6 +35,8 @@ class Stack:
     settings: Settings
     local: bool = False
     state_dir: Path | None = None
+    # The tenant an operator command works on (`--tenant`, `ops/tenant_scope.py`); None: `default`.
+    tenant: Tenant | None = None
 
     def output(self, key: str) -> str:
         value = self.outputs.get(key)
@@ -48,9 +51,20 @@ class Stack:
         return "live" if self.settings.stripe_livemode else "test"
 
     @property
+    def tenant_id(self) -> str:
+        return self.tenant.id if self.tenant is not None else DEFAULT_TENANT
+
+    @property
+    def key_prefix(self) -> str:
+        """The prefix of the tenant's data keys ("" for tenant `default`)."""
+        return key_prefix(self.tenant_id)
+
+    @property
     def identity(self) -> str:
-        # The event queue URL names account, region and stack: a cursor is only valid for it.
-        return self.outputs.get("EventQueueUrl", self.name)
+        # The event queue URL names account, region and stack: a cursor is only valid for it
+        # (and for its tenant: another tenant's customers are another Stripe account's).
+        where = self.outputs.get("EventQueueUrl", self.name)
+        return where if self.tenant is None else f"{where}#{self.tenant.id}"
 
     def require_event_types(self, *types: str) -> None:
         """Refuse to queue events the stack's sync would ignore."""

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from stripe_fortnox_cli.exits import EXIT_FAILED, EXIT_OK
 from stripe_fortnox_cli.ops.progress import format_duration, plural
+from stripe_fortnox_cli.ops.queues import BULK_QUEUE_OUTPUT
 from stripe_fortnox_cli.ops.stack import Stack
 from stripe_fortnox_cli.ops.store import (
     FifoQueue,
@@ -22,6 +23,7 @@ from stripe_fortnox_cli.ops.store import (
     token_records,
 )
 from stripe_fortnox_sync.core.models import CustomerLink, LinkStatus
+from stripe_fortnox_sync.core.tenants import tenant_key
 
 # A refresh token lives 45 days from its issue (Fortnox); warn well before it lapses unused.
 REFRESH_TOKEN_DAYS = 45
@@ -114,11 +116,22 @@ class _Overview:
     queue: QueueDepth
     dlq: QueueDepth
     tokens: list[TokenHealth]
+    # The bulk queue (backfill, reconcile --fix, large redrives); None on a stack without one.
+    bulk: QueueDepth | None = None
     attention: list[str] = field(default_factory=list)
 
 
+def _tokens(stack: Stack) -> list[TokenRecord]:
+    """The token chains to report: a tenant's own company's (`--tenant`), else every one."""
+    records = token_records(stack.settings.state_table)
+    if stack.tenant is None:
+        return records
+    return [r for r in records if r.key.endswith(f"#{stack.tenant.fortnox_tenant_id}")]
+
+
 def _overview(stack: Stack, now: float) -> _Overview:
-    rows = list(scan_mapping(stack.settings.mapping_table))
+    rows = list(scan_mapping(stack.settings.mapping_table, prefix=stack.key_prefix))
+    bulk_url = stack.outputs.get(BULK_QUEUE_OUTPUT)
     customers = [r for r in rows if not r.is_guest]
     synced = [r.updated_at for r in rows if r.status is not LinkStatus.PENDING and r.updated_at]
     overview = _Overview(
@@ -128,7 +141,8 @@ def _overview(stack: Stack, now: float) -> _Overview:
         last_sync=max(synced) if synced else None,
         queue=FifoQueue(stack.output("EventQueueUrl")).depth(),
         dlq=FifoQueue(stack.output("DeadLetterQueueUrl")).depth(),
-        tokens=[token_health(r, now) for r in token_records(stack.settings.state_table)],
+        tokens=[token_health(r, now) for r in _tokens(stack)],
+        bulk=FifoQueue(bulk_url).depth() if bulk_url else None,
     )
     if overview.dlq.total:
         overview.attention.append(
@@ -151,13 +165,17 @@ def _token_json(t: TokenHealth) -> dict[str, Any]:
 
 
 def _overview_json(stack: Stack, o: _Overview) -> dict[str, Any]:
+    scope = {"tenant": stack.tenant_id} if stack.tenant is not None else {}
+    bulk = {"bulk_queue": {"waiting": o.bulk.waiting, "in_flight": o.bulk.in_flight}} if o.bulk else {}
     return {
         "stack": stack.name,
+        **scope,
         "mode": stack.mode,
         "mapped": {"total": o.customers, **dict(sorted(o.by_status.items()))},
         "guests": o.guests,
         "last_sync": _iso(o.last_sync),
         "queue": {"waiting": o.queue.waiting, "in_flight": o.queue.in_flight, "delayed": o.queue.delayed},
+        **bulk,
         "dead_letters": o.dlq.total,
         "fortnox_tokens": [_token_json(t) for t in o.tokens],
         "attention": o.attention,
@@ -167,6 +185,11 @@ def _overview_json(stack: Stack, o: _Overview) -> dict[str, Any]:
 def _print_overview(stack: Stack, o: _Overview, now: float, out: TextIO) -> None:
     detail = ", ".join(f"{n:,} {name}" for name, n in sorted(o.by_status.items()))
     print(f"Stack:         {stack.name} ({stack.mode} mode)", file=out)
+    if stack.tenant is not None:
+        # The queues are the stack's, shared by every tenant; the rest is this tenant's own.
+        print(
+            f"Tenant:        {stack.tenant.id} ({stack.tenant.status.value}); queues: all tenants", file=out
+        )
     print(
         f"Mapped:        {plural(o.customers, 'customer')} ({detail or 'none'}); "
         f"{plural(o.guests, 'guest buyer')}",
@@ -174,6 +197,8 @@ def _print_overview(stack: Stack, o: _Overview, now: float, out: TextIO) -> None
     )
     print(f"Last sync:     {_when(o.last_sync, now)}", file=out)
     print(f"Event queue:   {o.queue.waiting:,} waiting, {o.queue.in_flight:,} in flight", file=out)
+    if o.bulk is not None:
+        print(f"Bulk queue:    {o.bulk.waiting:,} waiting, {o.bulk.in_flight:,} in flight", file=out)
     print(f"Dead letters:  {o.dlq.total:,}", file=out)
     if not o.tokens:
         print("Fortnox token: none yet (the first event that reaches Fortnox gets one)", file=out)
@@ -237,7 +262,7 @@ def customer_status(stack: Stack, customer_id: str, as_json: bool, out: TextIO) 
     from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
 
     now = time.time()
-    store = DynamoMappingStore(stack.settings.mapping_table)
+    store = DynamoMappingStore(stack.settings.mapping_table, prefix=stack.key_prefix)
     link = store.get(customer_id)
     shared_with = (
         [key for key in store.linked_to(link.fortnox_number) if key != customer_id]
@@ -245,7 +270,9 @@ def customer_status(stack: Stack, customer_id: str, as_json: bool, out: TextIO) 
         else []
     )
     activity = (
-        recent_activity(stack.settings.activity_table, customer_id) if stack.settings.activity_table else []
+        recent_activity(stack.settings.activity_table, tenant_key(stack.tenant_id, customer_id))
+        if stack.settings.activity_table
+        else []
     )
     # Ids, times and event types only: the activity items may hold amounts or names.
     entries = [

@@ -80,10 +80,17 @@ class MappingRow:
         return not self.stripe_id.startswith("cus_")
 
 
-def scan_mapping(table: str, client: DynamoDBClient | None = None) -> Iterator[MappingRow]:
-    """Every mapping item of tenant `default`, page by page (a consistent scan: the sync may be
-    writing). Other tenants' items (`{tenant}#` keys, docs/tenants.md) are skipped: the commands
-    have no `--tenant` yet."""
+def _own_key(key: str, prefix: str) -> str | None:
+    """The key without the tenant's prefix, or None when it is another tenant's."""
+    if not prefix:
+        return key if is_default_key(key) else None
+    return key.removeprefix(prefix) if key.startswith(prefix) else None
+
+
+def scan_mapping(table: str, client: DynamoDBClient | None = None, prefix: str = "") -> Iterator[MappingRow]:
+    """Every mapping item of one tenant (`prefix`: its `{tenant}#`, "" for tenant `default`), page
+    by page (a consistent scan: the sync may be writing), with the keys as the tenant knows them.
+    Other tenants' items are skipped."""
     paginator = (client or dynamodb_client()).get_paginator("scan")
     pages = paginator.paginate(
         TableName=table,
@@ -95,12 +102,13 @@ def scan_mapping(table: str, client: DynamoDBClient | None = None) -> Iterator[M
     )
     for page in pages:
         for item in page.get("Items", []):
-            if not is_default_key(item["stripe_id"]["S"]):
+            stripe_id = _own_key(item["stripe_id"]["S"], prefix)
+            if stripe_id is None:
                 continue
             yield MappingRow(
-                stripe_id=item["stripe_id"]["S"],
+                stripe_id=stripe_id,
                 status=LinkStatus(item["status"]["S"]),
-                fortnox_number=item.get("fortnox_number", {}).get("S"),
+                fortnox_number=_number(item, prefix),
                 field_hashes={
                     k: str(v.get("S", "")) for k, v in item.get("field_hashes", {}).get("M", {}).items()
                 },
@@ -108,6 +116,12 @@ def scan_mapping(table: str, client: DynamoDBClient | None = None) -> Iterator[M
                 updated_at=float(item.get("updated_at", {}).get("N", "0")),
                 sharing=Sharing(item["sharing"]["S"]) if "sharing" in item else None,
             )
+
+
+def _number(item: dict[str, Any], prefix: str) -> str | None:
+    # The index key carries the tenant's prefix too (each company's customer 17 is its own).
+    number = item.get("fortnox_number", {}).get("S")
+    return number.removeprefix(prefix) if number else None
 
 
 # State table -------------------------------------------------------------------------------------

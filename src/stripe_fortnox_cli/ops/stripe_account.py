@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from stripe_fortnox_cli.exits import EXIT_AUTH, EXIT_CONFIG, EXIT_FAILED
 from stripe_fortnox_cli.ops.errors import OperationError
+from stripe_fortnox_sync.core.tenants import tenant_key
 
 if TYPE_CHECKING:
     import stripe
@@ -42,12 +43,12 @@ def key_account(client: stripe.StripeClient) -> tuple[str | None, str]:
     return str(account.id), ""
 
 
-def recorded_account(table: str, client: DynamoDBClient) -> str | None:
-    item = client.get_item(TableName=table, Key={"pk": {"S": ACCOUNT_KEY}}, ConsistentRead=True).get("Item")
+def recorded_account(table: str, client: DynamoDBClient, key: str = ACCOUNT_KEY) -> str | None:
+    item = client.get_item(TableName=table, Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
     return item["account_id"]["S"] if item and "account_id" in item else None
 
 
-def record_account(table: str, account_id: str, client: DynamoDBClient) -> str:
+def record_account(table: str, account_id: str, client: DynamoDBClient, key: str = ACCOUNT_KEY) -> str:
     """Record `account_id` unless one is recorded already; returns the one recorded."""
     from botocore.exceptions import ClientError
 
@@ -55,7 +56,7 @@ def record_account(table: str, account_id: str, client: DynamoDBClient) -> str:
         client.put_item(
             TableName=table,
             Item={
-                "pk": {"S": ACCOUNT_KEY},
+                "pk": {"S": key},
                 "account_id": {"S": account_id},
                 "recorded_at": {"N": str(int(time.time()))},
             },
@@ -65,7 +66,7 @@ def record_account(table: str, account_id: str, client: DynamoDBClient) -> str:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
         # Another command recorded one between our read and this write: that one stands.
-        return recorded_account(table, client) or account_id
+        return recorded_account(table, client, key) or account_id
     return account_id
 
 
@@ -81,9 +82,13 @@ def check_account(
         return
     table = stack.settings.state_table
     dynamodb = dynamodb or dynamodb_client()
-    recorded = recorded_account(table, dynamodb)
+    # Each tenant's own account, under its own key (`--tenant`); a Connect merchant's is known.
+    key = tenant_key(stack.tenant_id, ACCOUNT_KEY)
+    recorded = recorded_account(table, dynamodb, key)
+    if recorded is None and stack.tenant is not None and stack.tenant.stripe_account:
+        recorded = stack.tenant.stripe_account
     if recorded is None:
-        recorded = record_account(table, account, dynamodb)
+        recorded = record_account(table, account, dynamodb, key)
         if recorded == account:
             print(f"Recorded Stripe account {account} as the one this stack serves.", file=err)
     if recorded != account:

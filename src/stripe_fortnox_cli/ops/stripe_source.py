@@ -83,8 +83,11 @@ def stripe_client(stack: Stack, key: str | None, err: TextIO) -> stripe.StripeCl
     from stripe_fortnox_cli.ops.stripe_account import check_account
 
     base = os.environ.get("STRIPE_API_BASE") or None
+    # A Connect platform's merchant (`--tenant`): the platform's key, as the connected account.
+    account = stack.tenant.stripe_account if stack.tenant is not None else ""
     client = stripe.StripeClient(
         stripe_key(stack, key),
+        stripe_account=account or None,
         base_addresses={"api": base} if base else {},
         max_network_retries=3,
     )
