@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from stripe_fortnox_sync.core.models import Outcome
-from stripe_fortnox_sync.sync.sales import charge_settlement
+from stripe_fortnox_sync.sync.settlement import charge_settlement
 from tests.builders import balance_transaction, refund
 from tests.fakes import FakeStripe
 from tests.payout_builders import dispute

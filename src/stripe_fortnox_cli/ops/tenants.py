@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, TextIO
 from urllib.parse import urlencode
@@ -16,6 +15,15 @@ from urllib.parse import urlencode
 from stripe_fortnox_cli.exits import EXIT_FAILED, EXIT_OK
 from stripe_fortnox_cli.ops.errors import OperationError
 from stripe_fortnox_cli.ops.stack import Stack
+from stripe_fortnox_cli.ops.tenant_registry import (
+    client_id,
+    create_secret,
+    existing,
+    open_registry,
+    parse_overrides,
+    secret_base,
+    webhook_url,
+)
 from stripe_fortnox_sync.core.errors import ConfigError, ConflictError
 from stripe_fortnox_sync.core.tenants import (
     DEFAULT_TENANT,
@@ -37,47 +45,6 @@ NEEDS_ATTENTION = frozenset({TenantStatus.AUTH_BROKEN, TenantStatus.ONBOARDING})
 # Running ----------------------------------------------------------------------------------------
 
 
-def _registry(stack: Stack) -> Any:
-    from stripe_fortnox_sync.adapters.aws.tenants import DynamoTenantRegistry
-
-    return DynamoTenantRegistry(stack.output("StateTableName"))
-
-
-def _secret_base(stack: Stack) -> str:
-    """The prefix the stack's functions may read tenants' secrets under (template.yaml)."""
-    if stack.local:
-        from stripe_fortnox_cli.local.config import STACK
-
-        return STACK
-    return stack.name
-
-
-def _create_secret(name: str, value: str) -> str:
-    import boto3
-
-    client: Any = boto3.client("secretsmanager")
-    try:
-        return str(client.create_secret(Name=name, SecretString=value)["ARN"])
-    except client.exceptions.ResourceExistsException:
-        raise OperationError(f"the secret {name} exists already: remove it or choose another id") from None
-
-
-def _client_id(stack: Stack) -> str:
-    import boto3
-
-    arn = stack.output("FortnoxCredentialsSecretArn")
-    value = boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-    try:
-        return str(json.loads(value).get("client_id") or "")
-    except ValueError:
-        return ""
-
-
-def webhook_url(stack: Stack, tenant: Tenant) -> str:
-    base = stack.outputs.get("WebhookUrl", "https://<api>/webhook").rstrip("/")
-    return f"{base}/t/{tenant.webhook_slug}"
-
-
 def consent_link(auth_url: str, client_id: str, tenant_id: str, redirect_uri: str) -> str:
     """Fortnox's consent page for a service account: an administrator of the company opens it."""
     query = {
@@ -92,30 +59,20 @@ def consent_link(auth_url: str, client_id: str, tenant_id: str, redirect_uri: st
     return f"{auth_url.rstrip('/')}/auth?{urlencode(query)}"
 
 
-def _overrides(pairs: Sequence[str]) -> dict[str, str]:
-    overrides: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise OperationError(f"--set {pair!r}: expected NAME=VALUE")
-        overrides[name.strip()] = value.strip()
-    return overrides
-
-
 def add(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
     try:
         tenant_id = check_tenant_id(args.tenant_id)
-        overrides = _overrides(args.set)
+        overrides = parse_overrides(args.set)
         check_overrides(overrides)
     except ConfigError as exc:
         raise OperationError(str(exc)) from None
-    registry = _registry(stack)
+    registry = open_registry(stack)
     if registry.get(tenant_id) is not None:
         raise OperationError(f"tenant {tenant_id} exists already")
     secrets = [s.strip() for s in args.webhook_secret if s.strip()]
     if any(not s.startswith("whsec_") for s in secrets):
         raise OperationError("--webhook-secret takes whsec_... values")
-    base = f"{_secret_base(stack)}/tenants/{tenant_id}"
+    base = f"{secret_base(stack)}/tenants/{tenant_id}"
     tenant = Tenant(
         id=tenant_id,
         name=args.name,
@@ -125,8 +82,8 @@ def add(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
         organisation_number=args.org_number,
         stripe_account=args.stripe_account,
         livemode=args.live,
-        webhook_secret_name=_create_secret(f"{base}/stripe-webhook", ",".join(secrets) or "not-configured"),
-        stripe_api_key_secret_name=_create_secret(f"{base}/stripe-api-key", args.stripe_key)
+        webhook_secret_name=create_secret(f"{base}/stripe-webhook", ",".join(secrets) or "not-configured"),
+        stripe_api_key_secret_name=create_secret(f"{base}/stripe-api-key", args.stripe_key)
         if args.stripe_key
         else "",
         overrides=overrides,
@@ -142,7 +99,7 @@ def add(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"Webhook: {webhook_url(stack, tenant)}\n")
     if not secrets:
         out.write(f"         put its signing secret in {tenant.webhook_secret_name}\n")
-    link = consent_link(stack.settings.fortnox_auth_url, _client_id(stack), tenant.id, args.redirect_uri)
+    link = consent_link(stack.settings.fortnox_auth_url, client_id(stack), tenant.id, args.redirect_uri)
     out.write(f"Fortnox consent (an administrator of the company opens it):\n  {link}\n")
     if tenant.status is TenantStatus.ONBOARDING:
         out.write(f"Then: stripe-fortnox tenants consent {tenant.id} --fortnox-tenant-id <TenantId>\n")
@@ -178,7 +135,7 @@ def _default_row(stack: Stack) -> dict[str, Any]:
 
 
 def list_tenants(stack: Stack, out: TextIO) -> int:
-    rows = [_default_row(stack), *(_row(stack, t) for t in _registry(stack).all())]
+    rows = [_default_row(stack), *(_row(stack, t) for t in open_registry(stack).all())]
     for row in rows:
         where = row["stripe_account"] or row["webhook_url"]
         out.write(f"{row['id']:<20} {row['status']:<13} {row['mode']:<5} {row['name']:<28} {where}\n")
@@ -205,8 +162,8 @@ def status(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
     from stripe_fortnox_cli.ops.tenants_health import age, gather, status_line
 
     now = time.time()
-    tenants = _registry(stack).all()
-    tokens = _token_state(stack, _client_id(stack))
+    tenants = open_registry(stack).all()
+    tokens = _token_state(stack, client_id(stack))
     health, complete = gather(stack, [DEFAULT_TENANT, *(t.id for t in tenants)], now)
     rows = [{**_default_row(stack), "token": "see `stripe-fortnox status`"}]
     for tenant in tenants:
@@ -241,18 +198,8 @@ def status(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_FAILED if any(row["needs_attention"] for row in rows) else EXIT_OK
 
 
-def _existing(stack: Stack, tenant_id: str) -> tuple[Any, Tenant]:
-    if tenant_id == DEFAULT_TENANT:
-        raise OperationError("tenant default is the stack's own: it has no registry row to change")
-    registry = _registry(stack)
-    tenant = registry.get(tenant_id)
-    if tenant is None:
-        raise OperationError(f"no tenant {tenant_id}: see `stripe-fortnox tenants list`")
-    return registry, tenant
-
-
 def set_status(stack: Stack, tenant_id: str, wanted: TenantStatus, out: TextIO) -> int:
-    registry, tenant = _existing(stack, tenant_id)
+    registry, tenant = existing(stack, tenant_id)
     if wanted is TenantStatus.ACTIVE and not tenant.fortnox_tenant_id:
         raise OperationError(f"tenant {tenant_id} has no Fortnox consent yet: `tenants consent` first")
     registry.set_status(tenant_id, wanted)
@@ -263,7 +210,7 @@ def set_status(stack: Stack, tenant_id: str, wanted: TenantStatus, out: TextIO) 
 
 
 def consent(stack: Stack, tenant_id: str, fortnox_tenant_id: str, out: TextIO) -> int:
-    registry, tenant = _existing(stack, tenant_id)
+    registry, tenant = existing(stack, tenant_id)
     registry.save(replace(tenant, fortnox_tenant_id=fortnox_tenant_id.strip(), status=TenantStatus.ACTIVE))
     out.write(f"Tenant {tenant_id}: Fortnox TenantId {fortnox_tenant_id.strip()} recorded; active.\n")
     return EXIT_OK

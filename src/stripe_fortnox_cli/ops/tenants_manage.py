@@ -14,7 +14,13 @@ from stripe_fortnox_cli.exits import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 from stripe_fortnox_cli.ops.confirm import terminal_ask
 from stripe_fortnox_cli.ops.errors import OperationError
 from stripe_fortnox_cli.ops.stack import Stack
-from stripe_fortnox_cli.ops.tenants import _client_id, _existing, _overrides, _registry, _secret_base
+from stripe_fortnox_cli.ops.tenant_registry import (
+    client_id,
+    existing,
+    open_registry,
+    parse_overrides,
+    secret_base,
+)
 from stripe_fortnox_cli.ops.tenants_data import (
     ACTIVITY,
     MAPPING,
@@ -56,7 +62,7 @@ def key_mode(key: str) -> str:
 
 
 def set_stripe(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
-    registry, tenant = _existing(stack, args.tenant_id)
+    registry, tenant = existing(stack, args.tenant_id)
     secrets = [s.strip() for s in args.webhook_secret if s.strip()]
     if not secrets and not args.stripe_key:
         raise OperationError("nothing to set: --webhook-secret and/or --stripe-key")
@@ -67,7 +73,7 @@ def set_stripe(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
             f"tenant {tenant.id} is a Connect account: its events are signed with the platform's "
             "Connect endpoint secret (StripeConnectWebhookSecret), not one of its own"
         )
-    base = f"{_secret_base(stack)}/tenants/{tenant.id}"
+    base = f"{secret_base(stack)}/tenants/{tenant.id}"
     changed = tenant
     if secrets:
         name = tenant.webhook_secret_name or f"{base}/stripe-webhook"
@@ -99,9 +105,9 @@ def set_stripe(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
 
 def config(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
     """Show a tenant's overrides; with --set, change them (an empty value removes one)."""
-    registry, tenant = _existing(stack, args.tenant_id)
+    registry, tenant = existing(stack, args.tenant_id)
     if args.set:
-        wanted = {**tenant.overrides, **_overrides(args.set)}
+        wanted = {**tenant.overrides, **parse_overrides(args.set)}
         try:
             check_overrides(wanted)  # the parsers of the stack's own settings
         except ConfigError as exc:
@@ -129,7 +135,7 @@ def _stack_value(stack: Stack, name: str) -> str:
 def export(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
     """A tenant's mapping as JSON lines, ids without the tenant's key prefix."""
     if args.tenant_id != DEFAULT_TENANT:
-        _existing(stack, args.tenant_id)
+        existing(stack, args.tenant_id)
     count = 0
     for row in mapping_rows(stack.output(MAPPING.output), args.tenant_id):
         out.write(json.dumps(row, sort_keys=True) + "\n")
@@ -156,7 +162,7 @@ def _confirmed(tenant: Tenant, counts: dict[str, int], yes: bool, out: TextIO) -
 def remove(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
     """Without --purge: the tenant is `disconnected` (its URL answers 410) and its data stays.
     With --purge: its items, registry items and secrets are deleted."""
-    registry, tenant = _existing(stack, args.tenant_id)
+    registry, tenant = existing(stack, args.tenant_id)
     if not args.purge:
         from stripe_fortnox_sync.core.tenants import TenantStatus
 
@@ -198,7 +204,7 @@ def _fortnox_identity_keys(stack: Stack, tenant: Tenant) -> list[dict[str, Any]]
     """Its token, lock and rate window: keyed by the integration's client id and its TenantId."""
     if not tenant.fortnox_tenant_id:
         return []
-    identity = f"{_client_id(stack)}#{tenant.fortnox_tenant_id}"
+    identity = f"{client_id(stack)}#{tenant.fortnox_tenant_id}"
     keys = [f"token#{identity}", f"lock#token#{identity}", f"rate#{identity}"]
     return [{"pk": {"S": key}} for key in keys]
 
@@ -206,7 +212,7 @@ def _fortnox_identity_keys(stack: Stack, tenant: Tenant) -> list[dict[str, Any]]
 def migrate(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
     """Nothing of tenant `default` moves (its keys never changed); this checks that every
     prefixed item belongs to a registered tenant, and counts tenant `default`'s."""
-    known = {DEFAULT_TENANT, *(t.id for t in _registry(stack).all())}
+    known = {DEFAULT_TENANT, *(t.id for t in open_registry(stack).all())}
     orphans = 0
     # Not the idempotency table: Powertools' own ids (`stripe-event#…`) have a `#` of their own.
     for spec in (MAPPING, ACTIVITY, STATE):

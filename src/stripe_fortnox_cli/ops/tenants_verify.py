@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from stripe_fortnox_cli.exits import EXIT_FAILED, EXIT_OK
 from stripe_fortnox_cli.ops.stack import Stack
-from stripe_fortnox_cli.ops.tenants import _existing, webhook_url
+from stripe_fortnox_cli.ops.tenant_registry import existing, webhook_url
 from stripe_fortnox_sync.core.tenants import Tenant
 
 # A read per scope the sync needs (a missing scope answers 403), cheapest first.
@@ -196,7 +196,7 @@ def event_check(stack: Stack, tenant: Tenant) -> Check:
 
 
 def verify(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
-    _, tenant = _existing(stack, args.tenant_id)
+    _, tenant = existing(stack, args.tenant_id)
     out.write(f"Tenant {tenant.id} ({tenant.name}), {tenant.status.value}:\n")
     checks = fortnox_checks(stack, tenant, args.org_number)
     checks += stripe_checks(stack, tenant)

@@ -13,7 +13,7 @@ from stripe_fortnox_sync.mapping.identity import as_mapping, checkout_email, exp
 from stripe_fortnox_sync.sync import summary_sales
 from stripe_fortnox_sync.sync.context import Context, combined, customer_id_of, ignored
 from stripe_fortnox_sync.sync.customers import sync_customer
-from stripe_fortnox_sync.sync.sales import intent_settlement
+from stripe_fortnox_sync.sync.settlement import intent_settlement
 
 
 def completed(ctx: Context, event: StripeEvent) -> SyncResult:

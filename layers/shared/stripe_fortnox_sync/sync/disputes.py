@@ -16,7 +16,7 @@ from stripe_fortnox_sync.mapping.identity import as_mapping
 from stripe_fortnox_sync.mapping.money import format_amount
 from stripe_fortnox_sync.sync import summary_sales
 from stripe_fortnox_sync.sync.context import Context, books_no_sales, ignored, not_enabled
-from stripe_fortnox_sync.sync.sales import sek_settlement
+from stripe_fortnox_sync.sync.settlement import sek_settlement
 
 
 def dispute_created(ctx: Context, event: StripeEvent) -> SyncResult:

@@ -13,7 +13,7 @@ from stripe_fortnox_sync.core.models import Outcome, StripeEvent, SyncResult
 from stripe_fortnox_sync.mapping.identity import as_mapping
 from stripe_fortnox_sync.sync import summary_sales
 from stripe_fortnox_sync.sync.context import Context, books_no_sales, ignored, not_enabled
-from stripe_fortnox_sync.sync.sales import sek_settlement
+from stripe_fortnox_sync.sync.settlement import sek_settlement
 
 
 def refund_changed(ctx: Context, event: StripeEvent) -> SyncResult:

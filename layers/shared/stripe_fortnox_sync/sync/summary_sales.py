@@ -20,6 +20,7 @@ from stripe_fortnox_sync.mapping.money import as_int
 from stripe_fortnox_sync.mapping.summary import Buyer, tax_entries
 from stripe_fortnox_sync.mapping.vat import buyer_vat_type
 from stripe_fortnox_sync.sync.context import Context, combined, ignored
+from stripe_fortnox_sync.sync.settlement import charge_settlement, intent_settlement
 from stripe_fortnox_sync.sync.summary_sync import Sale, SummarySync
 
 
@@ -64,8 +65,6 @@ def invoice_sale(
     lines: list[dict[str, Any]] | None = None,
 ) -> SyncResult:
     """invoice.paid: the invoice's total, per its `total_taxes` (or `total_tax_amounts`)."""
-    from stripe_fortnox_sync.sync.sales import intent_settlement
-
     invoice_id = str(invoice.get("id") or "")
     total = as_int(invoice.get("total"), "invoice total")
     if total == 0:
@@ -107,8 +106,6 @@ def intent_sale(
 ) -> SyncResult:
     """payment_intent.succeeded (no invoice or session took it): no tax data, so the buyer decides;
     a Swedish buyer's amount includes PaymentIntentVatRate, an EU consumer's is parked."""
-    from stripe_fortnox_sync.sync.sales import charge_settlement
-
     intent_id = str(intent.get("id") or "")
     charge = as_mapping(intent.get("latest_charge"))
     billing = as_mapping(charge.get("billing_details"))
@@ -140,8 +137,6 @@ def checkout_sale(
 ) -> SyncResult:
     """A paid Checkout Session in payment mode, per `total_details.breakdown.taxes` (read with the
     breakdown expanded when the event lacks it)."""
-    from stripe_fortnox_sync.sync.sales import intent_settlement
-
     session_id = str(session.get("id") or "")
     if session.get("payment_status") != "paid":
         return combined(
