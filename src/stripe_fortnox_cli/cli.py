@@ -30,7 +30,8 @@ stripe-fortnox: the command of stripe-fortnox-sync, a self-hosted sync from Stri
 
 Run the whole pipeline on this machine (dev, demo), the Fortnox simulator on its own
 (fortnox-sim), sign sample events (sign, sqs-event), and operate a deployed or local
-stack (backfill, redrive, status, reconcile, ledger). `stripe-fortnox COMMAND --help` says more."""
+stack (backfill, redrive, status, reconcile, ledger, book-day) and its tenants (tenants).
+`stripe-fortnox COMMAND --help` says more."""
 
 
 def _repo_root() -> Path:
