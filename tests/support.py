@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -113,3 +114,10 @@ def invoicing_simulator() -> Iterator[tuple[FortnoxSimulator, FortnoxClient, str
             FortnoxCustomerApi(client).create_customer({"Name": "Stripe Kund AB"})["CustomerNumber"]
         )
         yield sim, client, customer
+
+
+def run_demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`stripe-fortnox demo` with `args`, in `cwd`, as a newcomer runs it (no AWS or Stripe settings)."""
+    return subprocess.run(
+        [*CLI, "demo", *args], cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=180
+    )

@@ -15,7 +15,7 @@ import requests
 
 from fortnox_sim import FortnoxSimulator
 from stripe_fortnox_cli.local.events import sign_payload
-from tests.support import CLI, clean_env, free_port, wait_for
+from tests.support import CLI, clean_env, free_port, run_demo, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -79,9 +79,7 @@ def post(port: int, payload: str, secret: str = SECRET) -> requests.Response:
 
 
 def test_demo_exits_zero_and_shows_the_customers(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*CLI, "demo"], cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=180
-    )
+    result = run_demo(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Demo OK" in result.stdout and "Berliner Bäckerei GmbH" in result.stdout
     # The second week ends with the payout's voucher and the clearing account at zero.

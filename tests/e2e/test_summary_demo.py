@@ -4,25 +4,17 @@ mode (events/expected-summary.json)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support import CLI, clean_env
+from tests.support import run_demo
 
 pytestmark = pytest.mark.e2e
 
 
 def test_the_demo_in_summary_mode_books_a_voucher_a_day_and_no_invoice(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*CLI, "demo", "--booking-mode", "summary"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    result = run_demo(tmp_path, "--booking-mode", "summary")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Demo OK" in result.stdout and "Fortnox invoices" not in result.stdout
     assert "Stripe försäljning 2025-11-21" in result.stdout

@@ -3,25 +3,17 @@ same sample events through its own URL (events/expected-tenants.json)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support import CLI, clean_env
+from tests.support import run_demo
 
 pytestmark = pytest.mark.e2e
 
 
 def test_the_tenants_demo_gives_each_company_the_same_books_and_none_of_the_others(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*CLI, "demo", "--tenants"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    result = run_demo(tmp_path, "--tenants")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "Demo OK" in out

@@ -28,6 +28,17 @@ def local_stack(state_dir: Path, **config: Any) -> Iterator[LocalStack]:
         yield running
 
 
+def unlimited_stack(state_dir: Path) -> contextlib.AbstractContextManager[LocalStack]:
+    """A local stack with the rate limit out of the way (limiter and simulator) and a 1-s visibility
+    timeout: for tests of routing and isolation, not of pacing."""
+    return local_stack(
+        state_dir,
+        visibility_timeout=1,
+        extra_env={"FORTNOX_MAX_REQUESTS": "100000"},
+        simulator_options={"max_requests": 100000},
+    )
+
+
 def send(stack: LocalStack, evt: dict[str, Any], secret: str = SECRET) -> tuple[int, dict[str, Any]]:
     """POST the event, signed, to the webhook; its status and JSON answer."""
     body = json.dumps(evt)

@@ -11,16 +11,13 @@ import pytest
 from stripe_fortnox_cli.local import LocalStack
 from stripe_fortnox_sync.core.tenants import TenantStatus
 from tests.builders import event, ingrid_integration
-from tests.integration.stack import drain, local_stack, simulator
+from tests.integration.stack import drain, simulator, unlimited_stack
 from tests.integration.test_tenants_pipeline import COMPANIES, SECRETS, add_tenants, names, post, registry
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    fast = {"FORTNOX_MAX_REQUESTS": "100000"}
-    with local_stack(
-        tmp_path, visibility_timeout=1, extra_env=fast, simulator_options={"max_requests": 100000}
-    ) as running:
+    with unlimited_stack(tmp_path) as running:
         yield running
 
 

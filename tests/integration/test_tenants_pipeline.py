@@ -25,7 +25,7 @@ from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
 from stripe_fortnox_sync.adapters.aws.tenants import DynamoTenantRegistry
 from stripe_fortnox_sync.core.tenants import Tenant
 from tests.builders import event, ingrid_integration
-from tests.integration.stack import drain, local_stack, parked, send, simulator
+from tests.integration.stack import drain, parked, send, simulator, unlimited_stack
 
 DEFAULT_COMPANY = "local-tenant"
 SECRETS = {"acme": "whsec_acme", "beta": "whsec_beta"}
@@ -34,10 +34,7 @@ COMPANIES = {"acme": "company-acme", "beta": "company-beta", "gamma": "company-g
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    fast = {"FORTNOX_MAX_REQUESTS": "100000"}
-    with local_stack(
-        tmp_path, visibility_timeout=1, extra_env=fast, simulator_options={"max_requests": 100000}
-    ) as running:
+    with unlimited_stack(tmp_path) as running:
         yield running
 
 

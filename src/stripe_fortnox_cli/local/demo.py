@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -254,22 +255,32 @@ def run_demo(
             f"Starting the local stack (webhook, SQS and DynamoDB in moto, Fortnox simulator, a local "
             f"Stripe API), {len(files)} events"
         )
-        stack = LocalStack(config, on_event=print_event_line)
-        try:
-            stack.start()
-        except LocalStackError as exc:
-            return fail(str(exc), exc.exit_code)
-        problems = ["interrupted"]
-        try:
+
+        def week(stack: LocalStack) -> list[str]:
             sent = _send(stack, events_dir, first, expected)
             _wait(stack, set(expected["outcomes"]) & _ids(first), timeout)
             _second_week(stack, api, events_dir, files[len(first) :], sent, timeout)
             if summary:
                 book_summary_days(stack, *_event_days(files))
-            problems = _report(stack, expected, sent)
-        finally:
-            stack.stop(keep_state=bool(problems))
-    return conclude(stack, problems, "Demo OK: every event landed as expected, exactly once.")
+            return _report(stack, expected, sent)
+
+        return run_stack(config, week, "Demo OK: every event landed as expected, exactly once.")
+
+
+def run_stack(config: LocalConfig, demo: Callable[[LocalStack], list[str]], ok: str) -> int:
+    """Start a demo's stack, run `demo` on it (its problems, none when all is as expected), stop it
+    (its state kept when something went wrong) and say how it went."""
+    stack = LocalStack(config, on_event=print_event_line)
+    try:
+        stack.start()
+    except LocalStackError as exc:
+        return fail(str(exc), exc.exit_code)
+    problems = ["interrupted"]
+    try:
+        problems = demo(stack)
+    finally:
+        stack.stop(keep_state=bool(problems))
+    return conclude(stack, problems, ok)
 
 
 def conclude(stack: LocalStack, problems: list[str], ok: str) -> int:

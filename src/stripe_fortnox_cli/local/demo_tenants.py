@@ -14,11 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stripe_fortnox_cli.exits import fail
-
-from .config import LocalConfig, LocalStackError
-from .console import print_event_line, render_table
-from .demo import INVOICE_COLUMNS, TABLE_COLUMNS, _post, conclude
+from .config import LocalConfig
+from .console import render_table
+from .demo import INVOICE_COLUMNS, TABLE_COLUMNS, _post, run_stack
 from .events import sign_payload
 from .stack import LocalStack
 
@@ -135,26 +133,14 @@ def run_tenants_demo(
         port=port, state_dir=state_dir, extra_env={"ENABLED_EVENT_TYPES": ",".join(SUPPORTED_TYPES)}
     )
     print(f"Starting the local stack with two tenants (two Fortnox companies), {len(files)} events to each")
-    stack = LocalStack(config, on_event=print_event_line)
-    try:
-        stack.start()
-    except LocalStackError as exc:
-        return fail(str(exc), exc.exit_code)
-    problems = ["interrupted"]
-    try:
+
+    def companies(stack: LocalStack) -> list[str]:
         urls = _add_tenants(stack)
         problems = _send(urls, files)
         ids = {str(json.loads(f.read_text(encoding="utf-8"))["id"]) for f in files}
-        _wait(
-            stack,
-            {(t, i) for t in urls for i in ids} - {(t, i) for t in urls for i in expected["ignored"]},
-            timeout,
-        )
-        problems += _report(stack, expected)
-    finally:
-        stack.stop(keep_state=bool(problems))
-    return conclude(
-        stack,
-        problems,
-        "Demo OK: each company got the same books from its own URL, and nothing of the other's.",
-    )
+        ignored = {(t, i) for t in urls for i in expected["ignored"]}
+        _wait(stack, {(t, i) for t in urls for i in ids} - ignored, timeout)
+        return problems + _report(stack, expected)
+
+    ok = "Demo OK: each company got the same books from its own URL, and nothing of the other's."
+    return run_stack(config, companies, ok)
