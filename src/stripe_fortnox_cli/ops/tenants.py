@@ -172,13 +172,7 @@ def status(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
         rows.append(row)
     for row in rows:
         found = health[row["id"]]
-        row.update(
-            last_sync=found.last_sync,
-            events_24h=found.events_24h,
-            parked=found.parked,
-            parked_reasons=found.reasons,
-            oldest_parked=found.oldest_parked,
-        )
+        row.update(found.columns())
         row["needs_attention"] = row["status"] in NEEDS_ATTENTION or found.parked > 0
     if args.json:
         out.write(json.dumps({"tenants": rows, "dead_letter_queue_read": complete}, indent=2) + "\n")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from stripe_fortnox_cli.ops.stack import Stack
@@ -33,6 +33,12 @@ class Health:
     parked: int = 0
     oldest_parked: float | None = None
     reasons: dict[str, int] = field(default_factory=dict)
+
+    def columns(self) -> dict[str, Any]:
+        """The tenants status row's columns (and its JSON keys)."""
+        columns = asdict(self)
+        columns["parked_reasons"] = columns.pop("reasons")
+        return columns
 
 
 def owner(key: str) -> str:
