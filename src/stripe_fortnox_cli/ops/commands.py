@@ -13,6 +13,7 @@ import dataclasses
 import os
 import sys
 import textwrap
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -98,105 +99,66 @@ def _waiting(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_backfill(sub: Any, target: argparse.ArgumentParser) -> None:
-    backfill = _command(
-        sub,
-        "backfill",
-        target,
-        "sync every existing Stripe customer through the queue (resumable)",
-        "Queue one synthetic customer.updated event per Stripe customer. Unmapped customers are "
-        "matched against one full Fortnox listing, so each costs about one Fortnox request. It prints "
-        "the plan and how long Fortnox's rate limit makes it take before it queues anything.",
-    )
-    _stripe_key(backfill)
-    _tenant(backfill, "the tenant whose customers to sync: its Stripe account, keys and Fortnox company")
-    backfill.add_argument(
+def _backfill_options(parser: argparse.ArgumentParser) -> None:
+    _stripe_key(parser)
+    _tenant(parser, "the tenant whose customers to sync: its Stripe account, keys and Fortnox company")
+    parser.add_argument(
         "--dry-run", action="store_true", help="show what would be created, updated, left alone"
     )
-    backfill.add_argument("--list", action="store_true", help="one line per customer (ids only)")
-    backfill.add_argument("--cursor", metavar="FILE", help="where progress is kept (default: per stack)")
-    backfill.add_argument(
+    parser.add_argument("--list", action="store_true", help="one line per customer (ids only)")
+    parser.add_argument("--cursor", metavar="FILE", help="where progress is kept (default: per stack)")
+    parser.add_argument(
         "--restart", action="store_true", help="ignore a saved cursor and start from the newest"
     )
-    backfill.add_argument(
+    parser.add_argument(
         "--max-customers", type=int, metavar="N", help="queue at most N customers in this run"
     )
-    _waiting(backfill)
-    backfill.set_defaults(func=run_command)
+    _waiting(parser)
 
 
-def _add_redrive(sub: Any, target: argparse.ArgumentParser) -> None:
-    redrive = _command(
-        sub,
-        "redrive",
-        target,
-        "move dead-letter events back to the event queue",
-        "Move parked events back to the event queue (same message group, new deduplication id), "
-        "or with --dry-run list them and why they were parked.",
-    )
-    redrive.add_argument(
+def _redrive_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--dry-run", action="store_true", help="list the events and why they failed; move nothing"
     )
-    redrive.add_argument(
+    parser.add_argument(
         "--reason", action="append", metavar="REASON", help="only events parked for this reason (repeatable)"
     )
-    redrive.add_argument("--max-messages", type=int, metavar="N", help="move or list at most N events")
-    redrive.add_argument(
+    parser.add_argument("--max-messages", type=int, metavar="N", help="move or list at most N events")
+    parser.add_argument(
         "--tenant",
         metavar="ID",
         help="only this tenant's events (`default` for the stack's own; default: all)",
     )
-    redrive.add_argument(
+    parser.add_argument(
         "--to",
         choices=("auto", "live", "bulk"),
         default="auto",
         help="where the events go: the event queue (live), the bulk queue, or auto: the bulk queue "
         "from 100 events, so a large redrive holds no tenant's live webhooks behind it",
     )
-    redrive.set_defaults(func=run_command)
 
 
-def _add_status(sub: Any, target: argparse.ArgumentParser) -> None:
-    status = _command(
-        sub,
-        "status",
-        target,
-        "mapped customers, queues, last sync, Fortnox token health",
-        "Show mapped customers by state, guest buyers, the last sync, the queues and the Fortnox "
-        "token's health. Exit 1 when something needs attention (dead letters, an expiring refresh token).",
-    )
-    status.add_argument("--json", action="store_true", help="machine-readable output")
-    _tenant(status, "the tenant whose mapping, customers and Fortnox token to show")
-    status.add_argument("--customer", metavar="CUS_ID", help="one customer's mapping and recent activity")
-    status.set_defaults(func=run_command)
+def _status_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    _tenant(parser, "the tenant whose mapping, customers and Fortnox token to show")
+    parser.add_argument("--customer", metavar="CUS_ID", help="one customer's mapping and recent activity")
 
 
-def _add_reconcile(sub: Any, target: argparse.ArgumentParser) -> None:
-    reconcile = _command(
-        sub,
-        "reconcile",
-        target,
-        "compare Stripe, the mapping and Fortnox; --fix queues the fixes",
-        "Report missing, orphaned and drifted customers (Name, Email, ZipCode, City, Address1, "
-        "OrganisationNumber). Exit 1 when there are differences that were not queued for fixing.",
-    )
-    _stripe_key(reconcile)
-    _tenant(reconcile, "the tenant to compare: its Stripe account, mapping and Fortnox company")
-    reconcile.add_argument("--csv", metavar="FILE", help="also write the findings as CSV")
-    reconcile.add_argument(
-        "--fix", action="store_true", help="queue synthetic events that fix the differences"
-    )
-    reconcile.add_argument(
+def _reconcile_options(parser: argparse.ArgumentParser) -> None:
+    _stripe_key(parser)
+    _tenant(parser, "the tenant to compare: its Stripe account, mapping and Fortnox company")
+    parser.add_argument("--csv", metavar="FILE", help="also write the findings as CSV")
+    parser.add_argument("--fix", action="store_true", help="queue synthetic events that fix the differences")
+    parser.add_argument(
         "--show-values", action="store_true", help="show drifted values, not only field names (personal data)"
     )
-    reconcile.add_argument(
+    parser.add_argument(
         "--yes",
         action="store_true",
         help="with --fix: queue fixes that mark more than 5 Fortnox customers (or 10%% of the mapped) "
         "inactive without asking; without a terminal they are refused otherwise",
     )
-    _waiting(reconcile)
-    reconcile.set_defaults(func=run_command)
+    _waiting(parser)
 
 
 def _day(raw: str) -> date:
@@ -206,53 +168,82 @@ def _day(raw: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {raw!r}") from None
 
 
-def _add_ledger(sub: Any, target: argparse.ArgumentParser) -> None:
-    ledger = _command(
-        sub,
-        "ledger",
-        target,
-        "Stripe's balance against the Stripe clearing account in Fortnox, payout by payout",
-        "For every Stripe payout arriving in the period, compare what its transactions moved through "
-        "Stripe's balance with what the Fortnox documents the sync made (the payout's voucher, each "
-        "charge's sale and payments, each refund's credit) did to the Stripe clearing account (1580), "
-        "and say what differs and why. Exit 1 when something differs.",
-    )
-    _stripe_key(ledger)
-    ledger.add_argument("--since", type=_day, metavar="DATE", help="first arrival day (default: 30 days ago)")
-    ledger.add_argument("--until", type=_day, metavar="DATE", help="last arrival day (default: today)")
-    ledger.add_argument(
+def _ledger_options(parser: argparse.ArgumentParser) -> None:
+    _stripe_key(parser)
+    parser.add_argument("--since", type=_day, metavar="DATE", help="first arrival day (default: 30 days ago)")
+    parser.add_argument("--until", type=_day, metavar="DATE", help="last arrival day (default: today)")
+    parser.add_argument(
         "--day",
         type=_day,
         metavar="DATE",
         help="summary booking: the day's sales per bucket, Stripe's figures beside the voucher's",
     )
-    ledger.set_defaults(func=run_command)
 
 
-def _add_book_day(sub: Any, target: argparse.ArgumentParser) -> None:
-    book = _command(
-        sub,
+def _book_day_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("days", nargs="+", type=_day, metavar="DATE", help="the day (YYYY-MM-DD)")
+
+
+# Each operator command: its name, one line for the list of commands, its description, its options.
+COMMANDS: tuple[tuple[str, str, str, Callable[[argparse.ArgumentParser], None]], ...] = (
+    (
+        "backfill",
+        "sync every existing Stripe customer through the queue (resumable)",
+        "Queue one synthetic customer.updated event per Stripe customer. Unmapped customers are "
+        "matched against one full Fortnox listing, so each costs about one Fortnox request. It prints "
+        "the plan and how long Fortnox's rate limit makes it take before it queues anything.",
+        _backfill_options,
+    ),
+    (
+        "redrive",
+        "move dead-letter events back to the event queue",
+        "Move parked events back to the event queue (same message group, new deduplication id), "
+        "or with --dry-run list them and why they were parked.",
+        _redrive_options,
+    ),
+    (
+        "status",
+        "mapped customers, queues, last sync, Fortnox token health",
+        "Show mapped customers by state, guest buyers, the last sync, the queues and the Fortnox "
+        "token's health. Exit 1 when something needs attention (dead letters, an expiring refresh token).",
+        _status_options,
+    ),
+    (
+        "reconcile",
+        "compare Stripe, the mapping and Fortnox; --fix queues the fixes",
+        "Report missing, orphaned and drifted customers (Name, Email, ZipCode, City, Address1, "
+        "OrganisationNumber). Exit 1 when there are differences that were not queued for fixing.",
+        _reconcile_options,
+    ),
+    (
+        "ledger",
+        "Stripe's balance against the Stripe clearing account in Fortnox, payout by payout",
+        "For every Stripe payout arriving in the period, compare what its transactions moved through "
+        "Stripe's balance with what the Fortnox documents the sync made (the payout's voucher, each "
+        "charge's sale and payments, each refund's credit) did to the Stripe clearing account (1580), "
+        "and say what differs and why. Exit 1 when something differs.",
+        _ledger_options,
+    ),
+    (
         "book-day",
-        target,
         "summary booking: book a Stockholm day's sales voucher now (a redo books only what is new)",
         "Book the sales voucher of each day given, as the schedule does after midnight: one voucher per "
         "day, then a correction voucher for payments or refunds recorded after it; a day booked in full "
         "books nothing again (docs/summary-booking.md). Exit 1 when a day could not be booked.",
-    )
-    book.add_argument("days", nargs="+", type=_day, metavar="DATE", help="the day (YYYY-MM-DD)")
-    book.set_defaults(func=run_command)
+        _book_day_options,
+    ),
+)
 
 
 def add_parsers(sub: Any) -> None:
-    """Add `backfill`, `redrive`, `status`, `reconcile`, `ledger` and `book-day` to the CLI's sub-parsers."""
+    """Add `backfill`, `redrive`, `status`, `reconcile`, `ledger`, `book-day` and `tenants` to the
+    CLI's sub-parsers."""
     target = _target()
-    _add_backfill(sub, target)
-    _add_redrive(sub, target)
-    _add_status(sub, target)
-    _add_reconcile(sub, target)
-    _add_ledger(sub, target)
+    for name, summary, description, options in COMMANDS:
+        parser = _command(sub, name, target, summary, description)
+        options(parser)
+        parser.set_defaults(func=run_command)
     add_tenants_parser(sub, target, _command, run_command)
-    _add_book_day(sub, target)
 
 
 # Running one ------------------------------------------------------------------------------------
