@@ -266,35 +266,43 @@ class DynamoStateStore:
 
     def add_entry(self, day: date, entry_id: str, entry: str) -> None:
         key = {"pk": {"S": self._shard(day, entry_id)}}
-        names = {"#e": "entries", "#id": entry_id}
+        # Into the shard's map when it has one, else the map made with it; a concurrent first
+        # entry makes the second fail, and the first is then tried again.
         for _ in range(3):
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=key,
-                    UpdateExpression="SET #e.#id = :v",
-                    ConditionExpression="attribute_exists(#e)",
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues={":v": {"S": entry}},
-                )
+            if self._update_if(
+                key,
+                "SET #e.#id = :v",
+                "attribute_exists(#e)",
+                {"#e": "entries", "#id": entry_id},
+                {"S": entry},
+            ) or self._update_if(
+                key,
+                "SET #e = :v",
+                "attribute_not_exists(#e)",
+                {"#e": "entries"},
+                {"M": {entry_id: {"S": entry}}},
+            ):
                 return
-            except ClientError as exc:
-                if not _conditional_failed(exc):
-                    raise
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=key,
-                    UpdateExpression="SET #e = :m",
-                    ConditionExpression="attribute_not_exists(#e)",
-                    ExpressionAttributeNames={"#e": "entries"},
-                    ExpressionAttributeValues={":m": {"M": {entry_id: {"S": entry}}}},
-                )
-                return
-            except ClientError as exc:
-                if not _conditional_failed(exc):
-                    raise
         raise ConflictError(f"the entries of {day} changed concurrently")
+
+    def _update_if(
+        self, key: dict[str, Any], update: str, condition: str, names: dict[str, str], value: Any
+    ) -> bool:
+        """One conditional update: False when its condition did not hold."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":v": value},
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+            return False
+        return True
 
     def day_entries(self, day: date) -> dict[str, str]:
         found: dict[str, str] = {}

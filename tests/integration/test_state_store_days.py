@@ -1,0 +1,40 @@
+"""The DynamoDB state store's summary days, against moto with the local stack's table: the first
+entry of a shard makes its map, later ones go into it, a repeat overwrites, and a day reads back
+whole across its shards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from stripe_fortnox_cli.local.aws import _create_table
+from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoStateStore
+
+
+@pytest.fixture
+def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoStateStore]:
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-north-1")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        _create_table(client, "state", [("pk", "HASH")], "expires_at")
+        yield DynamoStateStore("state", client=client)
+
+
+def test_a_days_entries_are_kept_over_its_shards_and_a_repeat_overwrites(store: DynamoStateStore) -> None:
+    day, other = date(2025, 11, 21), date(2025, 11, 22)
+    entries = {f"in_{n}": f'{{"n": {n}}}' for n in range(60)}  # more entries than shards
+    for entry_id, entry in entries.items():
+        store.add_entry(day, entry_id, entry)
+    store.add_entry(day, "in_7", '{"n": 70}')
+    store.add_entry(other, "in_x", "{}")
+    assert store.day_entries(day) == {**entries, "in_7": '{"n": 70}'}
+    assert store.day_entries(other) == {"in_x": "{}"}
+    assert store.day_entries(date(2025, 11, 23)) == {}
