@@ -3,11 +3,9 @@ the sharing flag round-trips, and `linked_to` finds the active links to a Fortno
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from stripe_fortnox_cli.local.aws import MAPPING_INDEX, _create_table
 from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoMappingStore
@@ -15,16 +13,9 @@ from stripe_fortnox_sync.core.models import CustomerLink, LinkStatus, Sharing
 
 
 @pytest.fixture
-def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoMappingStore]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-north-1")
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    with mock_aws():
-        client = boto3.client("dynamodb")
-        _create_table(client, "mapping", [("stripe_id", "HASH")], None, [MAPPING_INDEX])
-        yield DynamoMappingStore("mapping", client=client)
+def store(dynamodb: Any) -> DynamoMappingStore:
+    _create_table(dynamodb, "mapping", [("stripe_id", "HASH")], None, [MAPPING_INDEX])
+    return DynamoMappingStore("mapping", client=dynamodb)
 
 
 def test_sharing_round_trips_and_old_items_read_as_unknown(store: DynamoMappingStore) -> None:

@@ -4,28 +4,19 @@ whole across its shards."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from stripe_fortnox_cli.local.aws import _create_table
 from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoStateStore
 
 
 @pytest.fixture
-def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoStateStore]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-north-1")
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    with mock_aws():
-        client = boto3.client("dynamodb")
-        _create_table(client, "state", [("pk", "HASH")], "expires_at")
-        yield DynamoStateStore("state", client=client)
+def store(dynamodb: Any) -> DynamoStateStore:
+    _create_table(dynamodb, "state", [("pk", "HASH")], "expires_at")
+    return DynamoStateStore("state", client=dynamodb)
 
 
 def test_a_days_entries_are_kept_over_its_shards_and_a_repeat_overwrites(store: DynamoStateStore) -> None:
