@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from stripe_fortnox_cli.local.aws import _create_table
-from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoStateStore
+from stripe_fortnox_sync.adapters.aws.state import DynamoStateStore
 
 
 @pytest.fixture

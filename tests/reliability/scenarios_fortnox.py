@@ -16,7 +16,7 @@ import boto3
 import requests
 
 from fortnox_sim import FortnoxSimulator
-from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoStateStore
+from stripe_fortnox_sync.adapters.aws.state import DynamoStateStore
 from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials
 
 from .harness import Counts, Pipeline, pipeline

@@ -9,11 +9,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoActivityLog, DynamoMappingStore, DynamoStateStore
+from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoActivityLog, DynamoMappingStore
 from stripe_fortnox_sync.adapters.aws.errors import transient as aws_transient
 from stripe_fortnox_sync.adapters.aws.secrets import forget_secrets, secret_json, secret_text
 from stripe_fortnox_sync.adapters.aws.sns import SnsNotifier
 from stripe_fortnox_sync.adapters.aws.sqs import SqsFifoPublisher
+from stripe_fortnox_sync.adapters.aws.state import DynamoStateStore
 from stripe_fortnox_sync.adapters.aws.tenants import DynamoTenantRegistry
 from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials, OAuthTokenProvider
 from stripe_fortnox_sync.adapters.fortnox.customers import FortnoxCustomerApi

@@ -64,7 +64,7 @@ def start_fortnox(config: LocalConfig) -> FortnoxTarget:
 def check_credentials(target: FortnoxTarget, state_table: str, state_dir: Path) -> None:
     """Get an access token as the sync function would, after restoring a saved refresh-token chain;
     LocalStackError (exit 4) when Fortnox refuses the credentials."""
-    from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoStateStore
+    from stripe_fortnox_sync.adapters.aws.state import DynamoStateStore
     from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials, OAuthTokenProvider
     from stripe_fortnox_sync.core.errors import FortnoxError
 

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from stripe_fortnox_cli.ops.ledger_check import Movement
 from stripe_fortnox_cli.ops.stack import Stack
-from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoStateStore
+from stripe_fortnox_sync.adapters.aws.state import DynamoStateStore
 from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
 from stripe_fortnox_sync.adapters.fortnox.vouchers import FortnoxVoucherApi

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 from unittest import mock
 
-from stripe_fortnox_sync.adapters.aws.dynamodb import DynamoStateStore
+from stripe_fortnox_sync.adapters.aws.state import DynamoStateStore
 from stripe_fortnox_sync.core.models import VoucherRecord
 from tests.builders import event, refund
 from tests.integration.payout_events.books import PAYOUT_DAY, Books, balanced, voucher_total
