@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from stripe_fortnox_cli.exits import EXIT_CONFIG
 from stripe_fortnox_cli.ops.errors import OperationError
 from stripe_fortnox_cli.ops.store import OutgoingMessage
+from stripe_fortnox_cli.ops.tenant_registry import open_registry
 from stripe_fortnox_sync.core.errors import ConfigError
 from stripe_fortnox_sync.core.tenants import (
     DEFAULT_TENANT,
@@ -28,18 +29,12 @@ if TYPE_CHECKING:
     from stripe_fortnox_cli.ops.stack import Stack
 
 
-def _registry(stack: Stack) -> Any:
-    from stripe_fortnox_sync.adapters.aws.tenants import DynamoTenantRegistry
-
-    return DynamoTenantRegistry(stack.output("StateTableName"))
-
-
 def scoped(stack: Stack, tenant_id: str | None, registry: Any = None) -> Stack:
     """The stack as tenant `tenant_id` sees it; unchanged for None or `default`. An unknown tenant,
     or one whose overrides no longer parse, is refused (exit 2) before anything is read."""
     if not tenant_id or tenant_id == DEFAULT_TENANT:
         return stack
-    record: Tenant | None = (registry or _registry(stack)).get(tenant_id)
+    record: Tenant | None = (registry or open_registry(stack)).get(tenant_id)
     if record is None:
         raise OperationError(
             f"no tenant {tenant_id!r} in this stack (`stripe-fortnox tenants list`)", EXIT_CONFIG
