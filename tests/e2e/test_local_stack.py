@@ -6,6 +6,7 @@ import json
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,14 @@ def _healthy(port: int) -> bool:
 
 def stop(proc: subprocess.Popen[str]) -> str:
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)  # dev prints every thread's stack: why it hangs
+        time.sleep(1)
+        proc.kill()
+        out, _ = proc.communicate()
+        pytest.fail(f"dev did not stop within 30 s after Ctrl-C:\n{out}")
     assert proc.returncode == 0, out
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import signal
 import time
@@ -24,6 +25,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def run_dev(host: str, port: int, visibility_timeout: int, state_dir: Path) -> int:
     """The local stack until Ctrl-C or SIGTERM, one line per request and per processed event."""
     signal.signal(signal.SIGTERM, _interrupt)
+    # `kill -USR1 <pid>` prints every thread's stack: how a hung local stack is diagnosed.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         config = LocalConfig.from_env(host, port, state_dir)
         config.visibility_timeout = visibility_timeout

@@ -97,10 +97,18 @@ class SqsEventSource:
         for timer in self._retry_timers:
             timer.cancel()
 
-    def join(self) -> None:
+    def join(self, deadline: float) -> list[str]:
+        """Wait for the workers until `deadline` (time.monotonic()); the names of those still busy.
+
+        One deadline for all of them, not a timeout each: a worker stuck in a slow call must not
+        multiply the time Ctrl-C takes. The workers are daemon threads, so a busy one ends with
+        the process; its message stays in the queue, as after a Lambda timeout.
+        """
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        busy = [t.name for t in self._threads if t.is_alive()]
         self._threads.clear()
+        return busy
 
     def arrived(self) -> None:
         """A message was just sent to the queue: a waiting poll receives it now."""

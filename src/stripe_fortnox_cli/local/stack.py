@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +29,9 @@ from .function_logs import FunctionLogs, ProcessedEvent
 from .functions import PublishedMessage, SyncFunction, WebhookFunction, clear_secret_caches
 from .http import WebhookServer
 from .state_dir import StateDirectory
+
+# How long Ctrl-C waits, in all, for the queue workers to finish the batch in hand.
+STOP_GRACE_SECONDS = 10
 
 
 class LocalStack:
@@ -118,8 +122,14 @@ class LocalStack:
             source.signal_stop()
         if self._http is not None:
             self._http.stop()
-        for source in sources:
-            source.join()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        busy = [name for source in sources for name in source.join(deadline)]
+        if busy:
+            print(
+                f"stripe-fortnox: {', '.join(busy)} still busy after {STOP_GRACE_SECONDS} s; stopping anyway",
+                file=sys.stderr,
+                flush=True,
+            )
         if self.fortnox is not None and self.outputs and self._moto.running:
             save_token_state(self.fortnox, self.outputs["StateTableName"], self.state_dir)
         self._logs.stop()
