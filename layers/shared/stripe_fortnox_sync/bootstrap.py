@@ -1,11 +1,16 @@
-"""Composition root: builds the services with their real AWS and Fortnox adapters."""
+"""Composition root: builds the services with their real AWS and Fortnox adapters.
+
+The invoice, payout and summary machinery is imported inside the functions that build it: a stack
+that books no sales or payouts never loads it, which is a third of the sync's cold start
+(bench/RESULTS.md, section 1).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
@@ -19,24 +24,23 @@ from stripe_fortnox_sync.adapters.aws.tenants import DynamoTenantRegistry
 from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials, OAuthTokenProvider
 from stripe_fortnox_sync.adapters.fortnox.customers import FortnoxCustomerApi
 from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
-from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
 from stripe_fortnox_sync.adapters.fortnox.limiter import SlidingWindowLimiter
-from stripe_fortnox_sync.adapters.fortnox.vouchers import FortnoxVoucherApi
 from stripe_fortnox_sync.core.errors import ConfigError, ConflictError, PermanentEventError
 from stripe_fortnox_sync.core.models import StripeEvent
 from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics, tenant_count
 from stripe_fortnox_sync.core.settings import BookingMode, FeeVat, Settings
 from stripe_fortnox_sync.core.tenants import Tenant, key_prefix, tenant_settings
-from stripe_fortnox_sync.mapping.accounts import configured_accounts
 from stripe_fortnox_sync.sync import routes
 from stripe_fortnox_sync.sync.context import Context
 from stripe_fortnox_sync.sync.customer_sync import CustomerSync
-from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
-from stripe_fortnox_sync.sync.payout_sync import PayoutOptions, PayoutSync
 from stripe_fortnox_sync.sync.service import SyncService, new_idempotency_config
-from stripe_fortnox_sync.sync.summary_sync import SummarySync, stockholm_today
 from stripe_fortnox_sync.sync.tenants import TenantPublisher, TenantRouter
-from stripe_fortnox_sync.sync.voucher_posting import VoucherPoster
+
+if TYPE_CHECKING:
+    from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
+    from stripe_fortnox_sync.sync.payout_sync import PayoutSync
+    from stripe_fortnox_sync.sync.summary_sync import SummarySync
+    from stripe_fortnox_sync.sync.voucher_posting import VoucherPoster
 
 
 def _observe_call(method: str, path: str, status: int, seconds: float) -> None:
@@ -89,8 +93,7 @@ def build_context(settings: Settings, tenant: Tenant | None = None) -> Context:
     if routes.books_sales(settings) and settings.booking_mode is BookingMode.SUMMARY:
         summary = build_summary_sync(settings, client, prefix)
     elif routes.books_sales(settings):
-        accounts = configured_accounts(settings)
-        invoices = InvoiceSync(FortnoxInvoiceApi(client), accounts, settings.seller_country)
+        invoices = build_invoice_sync(settings, client)
     return Context(
         settings,
         routes.enabled_types(settings),
@@ -112,11 +115,29 @@ def build_context(settings: Settings, tenant: Tenant | None = None) -> Context:
     )
 
 
+def build_invoice_sync(settings: Settings, client: FortnoxClient) -> InvoiceSync:
+    from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
+    from stripe_fortnox_sync.mapping.accounts import configured_accounts
+    from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
+
+    return InvoiceSync(FortnoxInvoiceApi(client), configured_accounts(settings), settings.seller_country)
+
+
+def _voucher_poster(settings: Settings, client: FortnoxClient, state: DynamoStateStore) -> VoucherPoster:
+    from stripe_fortnox_sync.adapters.fortnox.vouchers import FortnoxVoucherApi
+    from stripe_fortnox_sync.sync.voucher_posting import VoucherPoster
+
+    return VoucherPoster(FortnoxVoucherApi(client, client), state, settings.payout_voucher_series)
+
+
 def build_summary_sync(settings: Settings, client: FortnoxClient, prefix: str = "") -> SummarySync:
     """Summary booking over the Fortnox client: day vouchers in the payout series, the days' entries
     and the vouchers' records in the state table."""
+    from stripe_fortnox_sync.mapping.accounts import configured_accounts
+    from stripe_fortnox_sync.sync.summary_sync import SummarySync
+
     state = DynamoStateStore(settings.state_table, prefix=prefix)
-    poster = VoucherPoster(FortnoxVoucherApi(client, client), state, settings.payout_voucher_series)
+    poster = _voucher_poster(settings, client, state)
     return SummarySync(poster, state, configured_accounts(settings), settings.seller_country)
 
 
@@ -128,6 +149,8 @@ RECENT_DAYS = 8
 def book_recent_days(settings: Settings) -> list[str]:
     """Summary booking's schedule: every recent Stockholm day's voucher, or its correction. A day
     that cannot be booked is logged and the rest go on; the run then fails (the Errors alarm)."""
+    from stripe_fortnox_sync.sync.summary_sync import stockholm_today
+
     summary = build_summary_sync(settings, build_fortnox_client(settings))
     today = stockholm_today()
     done, failed = [], []
@@ -149,11 +172,11 @@ def book_recent_days(settings: Settings) -> list[str]:
 
 def build_payout_sync(settings: Settings, client: FortnoxClient, prefix: str = "") -> PayoutSync:
     """Payout vouchers over the Fortnox client, their records in the state table."""
-    poster = VoucherPoster(
-        FortnoxVoucherApi(client, client),
-        DynamoStateStore(settings.state_table, prefix=prefix),
-        settings.payout_voucher_series,
-    )
+    from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
+    from stripe_fortnox_sync.mapping.accounts import configured_accounts
+    from stripe_fortnox_sync.sync.payout_sync import PayoutOptions, PayoutSync
+
+    poster = _voucher_poster(settings, client, DynamoStateStore(settings.state_table, prefix=prefix))
     options = PayoutOptions(
         reverse_charge=settings.fee_vat is FeeVat.REVERSE_CHARGE,
         itemised_rows=settings.payout_itemised_rows,

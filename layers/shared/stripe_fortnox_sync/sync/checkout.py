@@ -10,7 +10,6 @@ from typing import Any
 from stripe_fortnox_sync.core.errors import PermanentEventError
 from stripe_fortnox_sync.core.models import StripeEvent, SyncResult
 from stripe_fortnox_sync.mapping.identity import as_mapping, checkout_email, expandable_id, guest_key
-from stripe_fortnox_sync.sync import summary_sales
 from stripe_fortnox_sync.sync.context import Context, combined, customer_id_of, ignored
 from stripe_fortnox_sync.sync.customers import sync_customer
 from stripe_fortnox_sync.sync.settlement import intent_settlement
@@ -24,6 +23,9 @@ def completed(ctx: Context, event: StripeEvent) -> SyncResult:
         return ignored(event, f"checkout mode {mode} not synced")
     customer = _buyer(ctx, event, session)
     if ctx.summary is not None and mode == "payment":
+        # Here, not at the top: a stack that books no summaries never loads its machinery.
+        from stripe_fortnox_sync.sync import summary_sales
+
         return summary_sales.checkout_sale(ctx, event, session, customer)
     if mode != "payment" or ctx.invoices is None or not ctx.settings.invoice_checkout_payments:
         return customer

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stripe_fortnox_sync.core.errors import PermanentEventError
 from stripe_fortnox_sync.core.models import Outcome, StripeEvent, SyncResult
 from stripe_fortnox_sync.core.ports import ActivityLog, FortnoxCustomers, Notifier, Observer, StripeReader
 from stripe_fortnox_sync.core.settings import Settings
 from stripe_fortnox_sync.mapping.identity import expandable_id
-from stripe_fortnox_sync.sync.customer_sync import CustomerSync
-from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
-from stripe_fortnox_sync.sync.payout_sync import PayoutSync
-from stripe_fortnox_sync.sync.summary_sync import SummarySync
+
+if TYPE_CHECKING:
+    # Named only in annotations: importing the invoice, payout and summary machinery here would
+    # load it for every handler, on every cold start, whether the stack books sales or not.
+    from stripe_fortnox_sync.sync.customer_sync import CustomerSync
+    from stripe_fortnox_sync.sync.invoice_sync import InvoiceSync
+    from stripe_fortnox_sync.sync.payout_sync import PayoutSync
+    from stripe_fortnox_sync.sync.summary_sync import SummarySync
 
 
 @dataclass(frozen=True)

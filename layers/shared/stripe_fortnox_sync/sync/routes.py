@@ -4,15 +4,21 @@ Each row says which handler applies the event, whether it is on by default or op
 message group it is queued in, and whether it needs the Stripe API key. The webhook (which types to
 accept, which group), the settings (which types may be enabled, the default) and the sync (which
 handler) all read it. Adding an event type is one row here and one handler function.
+
+A row names its handler as `"module.function"` in `stripe_fortnox_sync.sync`, imported on the first
+event that needs it: the webhook reads this table without any handler, and a sync that books no
+sales or payouts never imports their machinery. That is most of a cold start (bench/RESULTS.md);
+tests/unit/test_sync_routes.py proves every name resolves to a handler.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from stripe_fortnox_sync.core.errors import ConfigError, PermanentEventError
 from stripe_fortnox_sync.core.models import Outcome, StripeEvent, SyncResult
@@ -25,8 +31,9 @@ from stripe_fortnox_sync.mapping.identity import (
     payment_key,
     payout_key,
 )
-from stripe_fortnox_sync.sync import checkout, customers, disputes, payouts, refunds, sales, subscriptions
-from stripe_fortnox_sync.sync.context import Context, Handler
+
+if TYPE_CHECKING:
+    from stripe_fortnox_sync.sync.context import Context, Handler
 
 
 class StripeKey(StrEnum):
@@ -63,7 +70,8 @@ class Family(StrEnum):
 @dataclass(frozen=True)
 class Route:
     event_type: str
-    handler: Handler
+    # "module.function" in stripe_fortnox_sync.sync (see `handler_of`).
+    handler: str
     family: Family
     # On unless ENABLED_EVENT_TYPES says otherwise. Opt-in types book sales: they need the Fortnox
     # invoice and payment scopes and the bookkeeper's say on the accounts.
@@ -77,21 +85,21 @@ class Route:
     books_payouts: bool = False
 
 
-def _payout(event_type: str, handler: Handler) -> Route:
+def _payout(event_type: str, handler: str) -> Route:
     # Payouts are read from Stripe (Balance and Payouts: Read) and booked as vouchers.
     return Route(
         event_type, handler, Family.PAYOUTS, False, payout_key, StripeKey.REQUIRED, books_payouts=True
     )
 
 
-def _refund(event_type: str, handler: Handler) -> Route:
+def _refund(event_type: str, handler: str) -> Route:
     # Refunds credit the sale: one group with the payment, found done again by the credit's Stripe id.
     return Route(
         event_type, handler, Family.REFUNDS, False, payment_key, books_sales=True, dedupe=Dedupe.REPEAT_SAFE
     )
 
 
-def _dispute(event_type: str, handler: Handler) -> Route:
+def _dispute(event_type: str, handler: str) -> Route:
     # A lost dispute credits the sale like a refund: one group with the payment's refunds.
     return Route(
         event_type, handler, Family.DISPUTES, False, payment_key, StripeKey.REQUIRED, books_sales=True
@@ -103,16 +111,16 @@ SAFE = Dedupe.REPEAT_SAFE
 CUST, CHECKOUT, SUBS = Family.CUSTOMERS, Family.CHECKOUT, Family.SUBSCRIPTIONS
 
 ROUTES: tuple[Route, ...] = (
-    Route("customer.created", customers.upserted, CUST, True, customer_key, dedupe=SAFE),
-    Route("customer.updated", customers.upserted, CUST, True, customer_key, dedupe=SAFE),
-    Route("customer.deleted", customers.deleted, CUST, True, customer_key, dedupe=SAFE),
-    Route("customer.tax_id.created", customers.tax_id_changed, CUST, True, customer_key),
-    Route("customer.tax_id.updated", customers.tax_id_changed, CUST, True, customer_key),
-    Route("customer.tax_id.deleted", customers.tax_id_changed, CUST, True, customer_key),
-    Route("checkout.session.completed", checkout.completed, CHECKOUT, True, buyer_key, dedupe=SAFE),
+    Route("customer.created", "customers.upserted", CUST, True, customer_key, dedupe=SAFE),
+    Route("customer.updated", "customers.upserted", CUST, True, customer_key, dedupe=SAFE),
+    Route("customer.deleted", "customers.deleted", CUST, True, customer_key, dedupe=SAFE),
+    Route("customer.tax_id.created", "customers.tax_id_changed", CUST, True, customer_key),
+    Route("customer.tax_id.updated", "customers.tax_id_changed", CUST, True, customer_key),
+    Route("customer.tax_id.deleted", "customers.tax_id_changed", CUST, True, customer_key),
+    Route("checkout.session.completed", "checkout.completed", CHECKOUT, True, buyer_key, dedupe=SAFE),
     Route(
         "customer.subscription.created",
-        subscriptions.subscription_changed,
+        "subscriptions.subscription_changed",
         SUBS,
         True,
         customer_key,
@@ -120,20 +128,20 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "customer.subscription.deleted",
-        subscriptions.subscription_changed,
+        "subscriptions.subscription_changed",
         SUBS,
         True,
         customer_key,
         dedupe=SAFE,
     ),
     # A repeat would e-mail the bookkeeper again: the idempotency record keeps it to once.
-    Route("invoice.payment_failed", subscriptions.payment_failed, SUBS, True, customer_key),
+    Route("invoice.payment_failed", "subscriptions.payment_failed", SUBS, True, customer_key),
     Route(
-        "invoice.paid", sales.invoice_paid, Family.SALES, False, customer_key, books_sales=True, dedupe=SAFE
+        "invoice.paid", "sales.invoice_paid", Family.SALES, False, customer_key, books_sales=True, dedupe=SAFE
     ),
     Route(
         "checkout.session.async_payment_succeeded",
-        checkout.completed,
+        "checkout.completed",
         CHECKOUT,
         False,
         buyer_key,
@@ -142,7 +150,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "payment_intent.succeeded",
-        sales.payment_intent_succeeded,
+        "sales.payment_intent_succeeded",
         Family.SALES,
         False,
         customer_key,
@@ -150,15 +158,15 @@ ROUTES: tuple[Route, ...] = (
         books_sales=True,
         dedupe=SAFE,
     ),
-    _refund("charge.refunded", refunds.charge_refunded),
-    _refund("refund.created", refunds.refund_changed),
-    _refund("refund.updated", refunds.refund_changed),
-    _payout("payout.paid", payouts.payout_settled),
-    _payout("payout.reconciliation_completed", payouts.payout_settled),
-    _payout("payout.failed", payouts.payout_reversed),
-    _payout("payout.canceled", payouts.payout_reversed),
-    _dispute("charge.dispute.created", disputes.dispute_created),
-    _dispute("charge.dispute.closed", disputes.dispute_closed),
+    _refund("charge.refunded", "refunds.charge_refunded"),
+    _refund("refund.created", "refunds.refund_changed"),
+    _refund("refund.updated", "refunds.refund_changed"),
+    _payout("payout.paid", "payouts.payout_settled"),
+    _payout("payout.reconciliation_completed", "payouts.payout_settled"),
+    _payout("payout.failed", "payouts.payout_reversed"),
+    _payout("payout.canceled", "payouts.payout_reversed"),
+    _dispute("charge.dispute.created", "disputes.dispute_created"),
+    _dispute("charge.dispute.closed", "disputes.dispute_closed"),
 )
 BY_TYPE: Mapping[str, Route] = {route.event_type: route for route in ROUTES}
 SUPPORTED_TYPES: tuple[str, ...] = tuple(route.event_type for route in ROUTES)
@@ -216,4 +224,11 @@ def apply(ctx: Context, event: StripeEvent) -> SyncResult:
             f"{event.type} events need the Stripe API: store a restricted key in the StripeApiKey secret; "
             "redrive",
         )
-    return route.handler(ctx, event)
+    return handler_of(route.handler)(ctx, event)
+
+
+@cache
+def handler_of(name: str) -> Handler:
+    """The handler a route names, imported the first time an event needs it."""
+    module, _, function = name.rpartition(".")
+    return cast("Handler", getattr(importlib.import_module(f"stripe_fortnox_sync.sync.{module}"), function))
