@@ -10,9 +10,10 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from stripe_fortnox_sync.bootstrap import book_recent_days, build_sync_service
+from stripe_fortnox_sync.bootstrap import build_sync_service
 from stripe_fortnox_sync.core.observability import flush_tenant_metrics, metrics, new_invocation
 from stripe_fortnox_sync.core.settings import Settings
+from stripe_fortnox_sync.schedule import book_recent_days
 from stripe_fortnox_sync.sync.tenants import TenantRouter, message_tenant
 
 # Only the failed customer's later messages wait; other customers' messages go on.

@@ -29,3 +29,20 @@ def test_a_days_entries_are_kept_over_its_shards_and_a_repeat_overwrites(store: 
     assert store.day_entries(day) == {**entries, "in_7": '{"n": 70}'}
     assert store.day_entries(other) == {"in_x": "{}"}
     assert store.day_entries(date(2025, 11, 23)) == {}
+
+
+def test_each_tenants_days_sales_and_bookings_are_its_own(store: DynamoStateStore, dynamodb: Any) -> None:
+    acme = DynamoStateStore("state", client=dynamodb, prefix="acme#")
+    day = date(2025, 11, 21)
+    store.add_entry(day, "in_1", "own")
+    acme.add_entry(day, "in_1", "acme's")
+    store.save_sale("in_1", "own")
+    store.save_booked(day, "own")
+    assert acme.day_entries(day) == {"in_1": "acme's"} and store.day_entries(day) == {"in_1": "own"}
+    assert acme.load_sale("in_1") is None and acme.load_booked(day) is None
+    acme.save_sale("in_1", "acme's")
+    assert (store.load_sale("in_1"), acme.load_sale("in_1")) == ("own", "acme's")
+    # Tenant default keeps the keys it always had: a one-tenant stack's days read back unchanged.
+    keys = {i["pk"]["S"] for i in dynamodb.scan(TableName="state")["Items"]}
+    assert "summary-sale#in_1" in keys and "acme#summary-sale#in_1" in keys
+    assert {k.split("#", 1)[0] for k in keys} == {"summary-day", "summary-sale", "summary-booked", "acme"}

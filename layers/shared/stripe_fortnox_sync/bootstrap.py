@@ -8,7 +8,6 @@ that books no sales or payouts never loads it, which is a third of the sync's co
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,7 @@ from stripe_fortnox_sync.adapters.fortnox.auth import FortnoxCredentials, OAuthT
 from stripe_fortnox_sync.adapters.fortnox.customers import FortnoxCustomerApi
 from stripe_fortnox_sync.adapters.fortnox.http import FortnoxClient
 from stripe_fortnox_sync.adapters.fortnox.limiter import SlidingWindowLimiter
-from stripe_fortnox_sync.core.errors import ConfigError, ConflictError, PermanentEventError
+from stripe_fortnox_sync.core.errors import ConfigError
 from stripe_fortnox_sync.core.models import StripeEvent
 from stripe_fortnox_sync.core.observability import MetricUnit, logger, metrics, tenant_count
 from stripe_fortnox_sync.core.settings import BookingMode, FeeVat, Settings
@@ -141,35 +140,6 @@ def build_summary_sync(settings: Settings, client: FortnoxClient, prefix: str = 
     return SummarySync(poster, state, configured_accounts(settings), settings.seller_country)
 
 
-# The days the schedule looks at: yesterday and the week before it (a day whose booking failed is
-# tried again; an entry that came late is booked by its own event).
-RECENT_DAYS = 8
-
-
-def book_recent_days(settings: Settings) -> list[str]:
-    """Summary booking's schedule: every recent Stockholm day's voucher, or its correction. A day
-    that cannot be booked is logged and the rest go on; the run then fails (the Errors alarm)."""
-    from stripe_fortnox_sync.sync.summary_sync import stockholm_today
-
-    summary = build_summary_sync(settings, build_fortnox_client(settings))
-    today = stockholm_today()
-    done, failed = [], []
-    for back in range(RECENT_DAYS, 0, -1):
-        day = today - timedelta(days=back)
-        try:
-            booking = summary.book_day(day)
-        except (PermanentEventError, ConflictError) as exc:
-            logger.error("summary day not booked", extra={"day": day.isoformat(), "why": str(exc)})
-            failed.append(day.isoformat())
-            continue
-        if booking.posted:
-            logger.info("summary day booked", extra={"day": day.isoformat(), "voucher": booking.posted})
-            done.append(f"{day.isoformat()}: {booking.posted}")
-    if failed:
-        raise RuntimeError(f"summary booking failed for {', '.join(failed)}: see the log")
-    return done
-
-
 def build_payout_sync(settings: Settings, client: FortnoxClient, prefix: str = "") -> PayoutSync:
     """Payout vouchers over the Fortnox client, their records in the state table."""
     from stripe_fortnox_sync.adapters.fortnox.invoices import FortnoxInvoiceApi
@@ -185,7 +155,7 @@ def build_payout_sync(settings: Settings, client: FortnoxClient, prefix: str = "
     )
     recorded = None
     if settings.booking_mode is BookingMode.SUMMARY:
-        state = DynamoStateStore(settings.state_table)
+        state = DynamoStateStore(settings.state_table, prefix=prefix)
         recorded = lambda sale_id: state.load_sale(sale_id) is not None  # noqa: E731
     return PayoutSync(poster, FortnoxInvoiceApi(client), configured_accounts(settings), options, recorded)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 # SQS FIFO drops a message whose deduplication id it saw this recently.
@@ -12,6 +13,8 @@ SQS_DEDUPLICATION_SECONDS = 300
 # What SQS accepts in a message (moto accepts anything): real SQS refuses the send, and the webhook
 # would answer 500, so the local stack must refuse it too.
 # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
+# moto's own Queue.attributes property, kept when it is replaced: the equivalence tests compare.
+MOTO_ATTRIBUTES: property | None = None
 _SQS_FORBIDDEN_CHARACTER = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -26,10 +29,20 @@ def patch_moto_sqs(account: str, region: str) -> None:
       all of them, each a pass over the queue: moto's way made a receive O(queue length) per
       message, minutes for a soak run.
 
+    - A queue's attributes are computed when read, one at a time (`QueueAttributes`): moto computes
+      them all, three of them a pass over the queue, for every message sent, which made queueing
+      a 5,000-message backfill quadratic (about 4 minutes for 2,000 messages, 1 s after this).
+
     Patched on the backend instance, so a moto reset (every new local stack, every `mock_aws`)
-    drops the patches with the instance.
+    drops the patches with the instance; the attributes on moto's Queue class, once per process
+    (they give what moto's own property gives: tests/integration/test_moto_sqs_attributes.py).
     """
-    from moto.sqs.models import sqs_backends
+    from moto.sqs.models import Queue, sqs_backends
+
+    global MOTO_ATTRIBUTES
+    if not isinstance(Queue.__dict__.get("attributes"), _LazyAttributesProperty):
+        MOTO_ATTRIBUTES = Queue.__dict__["attributes"]
+        Queue.attributes = _LazyAttributesProperty(QueueAttributes)  # type: ignore[assignment,method-assign]
 
     backend = sqs_backends[account][region]
     backend.send_message = _checked_send(backend)  # type: ignore[method-assign]
@@ -104,3 +117,43 @@ def _refuse_what_sqs_refuses(queue: Any, body: str, attributes: dict[str, Any] |
             "InvalidParameterValue",
             f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes.",
         )
+
+
+class QueueAttributes(Mapping[str, Any]):
+    """moto's `Queue.attributes` as a mapping that computes an attribute when it is read."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+
+    def _names(self) -> list[str]:
+        queue = self._queue
+        names = list(queue.BASE_ATTRIBUTES)
+        if queue.fifo_queue:
+            names += queue.FIFO_ATTRIBUTES
+        if queue.kms_master_key_id:
+            names += queue.KMS_ATTRIBUTES
+        return names
+
+    def __getitem__(self, name: str) -> Any:
+        from moto.core.utils import camelcase_to_underscores
+
+        if name not in self._names():
+            raise KeyError(name)
+        queue = self._queue
+        if name == "Policy" and queue.policy:
+            value = queue.policy
+        elif name == "RedrivePolicy" and queue.redrive_policy:
+            value = json.dumps(queue.redrive_policy)
+        else:
+            value = getattr(queue, camelcase_to_underscores(name))
+        return str(value).lower() if isinstance(value, bool) else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+class _LazyAttributesProperty(property):
+    """The property put on moto's Queue class; its own type, so the patch is applied once."""

@@ -40,7 +40,7 @@ def _summary(stack: Stack) -> SummarySync | None:
         return None
     from stripe_fortnox_sync.bootstrap import build_summary_sync
 
-    return build_summary_sync(stack.settings, fortnox_client(stack.settings))
+    return build_summary_sync(stack.settings, fortnox_client(stack.settings, stack.tenant), stack.key_prefix)
 
 
 def book_days(stack: Stack, options: BookDayOptions, out: TextIO, err: TextIO) -> int:
@@ -84,7 +84,7 @@ def ledger_day(stack: Stack, day: date, out: TextIO, err: TextIO) -> int:
     entries = summary.entries(day)
     stripe = day_report(entries)
     booked = summary.booked(day)
-    client = fortnox_client(stack.settings)
+    client = fortnox_client(stack.settings, stack.tenant)
     api = FortnoxVoucherApi(client, client)
     fortnox: dict[tuple[str, int], int] = defaultdict(int)
     for voucher in booked:

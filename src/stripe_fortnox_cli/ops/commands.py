@@ -170,6 +170,7 @@ def _day(raw: str) -> date:
 
 def _ledger_options(parser: argparse.ArgumentParser) -> None:
     _stripe_key(parser)
+    _tenant(parser, "the tenant whose payouts or day to check: its Stripe account, records, Fortnox")
     parser.add_argument("--since", type=_day, metavar="DATE", help="first arrival day (default: 30 days ago)")
     parser.add_argument("--until", type=_day, metavar="DATE", help="last arrival day (default: today)")
     parser.add_argument(
@@ -182,6 +183,7 @@ def _ledger_options(parser: argparse.ArgumentParser) -> None:
 
 def _book_day_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("days", nargs="+", type=_day, metavar="DATE", help="the day (YYYY-MM-DD)")
+    _tenant(parser, "the tenant whose day to book: its records and Fortnox company")
 
 
 # Each operator command: its name, one line for the list of commands, its description, its options.
@@ -260,9 +262,9 @@ def _dispatch(stack: Stack, args: argparse.Namespace) -> int:
     from stripe_fortnox_cli.ops.tenant_scope import require_consent, scoped
 
     out, err = sys.stdout, sys.stderr
-    if args.command in ("backfill", "status", "reconcile"):
+    if args.command in ("backfill", "status", "reconcile", "ledger", "book-day"):
         stack = scoped(stack, args.tenant)
-    if args.command in ("backfill", "reconcile"):
+    if args.command in ("backfill", "reconcile", "ledger", "book-day"):
         require_consent(stack)
     if args.command == "backfill":
         cursor = Path(args.cursor) if args.cursor else None

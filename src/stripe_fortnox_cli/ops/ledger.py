@@ -135,7 +135,7 @@ def ledger(stack: Stack, options: LedgerOptions, out: TextIO, err: TextIO) -> in
     client = stripe_client(stack, options.stripe_key, err)
     until = options.until or date.today()
     since = options.since or until - timedelta(days=30)
-    docs = FortnoxDocuments.open(stack, fortnox_client(stack.settings))
+    docs = FortnoxDocuments.open(stack, fortnox_client(stack.settings, stack.tenant))
     _stripe_balance(client, out)
     payouts = sorted(_payouts(client, since, until), key=lambda p: (int(p.get("arrival_date") or 0), p["id"]))
     print(f"{plural(len(payouts), 'payout')} arriving {since} to {until}:", file=out)

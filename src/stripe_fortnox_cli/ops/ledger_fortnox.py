@@ -70,7 +70,7 @@ class FortnoxDocuments:
 
     @classmethod
     def open(cls, stack: Stack, client: FortnoxClient) -> FortnoxDocuments:
-        records = DynamoStateStore(stack.output("StateTableName"))
+        records = DynamoStateStore(stack.output("StateTableName"), prefix=stack.key_prefix)
         clearing = configured_accounts(stack.settings).stripe_clearing
         return cls(client, records, clearing, stack.settings.fortnox_api_url if stack.local else "")
 

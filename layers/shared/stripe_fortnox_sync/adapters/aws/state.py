@@ -24,7 +24,8 @@ class DynamoStateStore:
     """Token state, the refresh lock, the rate-limit window and the vouchers posted, one item each in
     the state table.
 
-    `prefix`: a tenant's key prefix, on its voucher records. Token, lock and rate-window keys are
+    `prefix`: a tenant's key prefix, on its voucher records and summary booking's days and sales, so
+    one tenant's sales never reach another's day voucher. Token, lock and rate-window keys are
     Fortnox's own identity already (client id and TenantId), so they take none.
     """
 
@@ -141,7 +142,10 @@ class DynamoStateStore:
 
     def _shard(self, day: date, entry_id: str) -> str:
         number = int(hashlib.sha256(entry_id.encode()).hexdigest()[:8], 16) % self.DAY_SHARDS
-        return f"summary-day#{day.isoformat()}#{number}"
+        return self._day_shard(day, number)
+
+    def _day_shard(self, day: date, number: int) -> str:
+        return f"{self._prefix}summary-day#{day.isoformat()}#{number}"
 
     def add_entry(self, day: date, entry_id: str, entry: str) -> None:
         key = {"pk": {"S": self._shard(day, entry_id)}}
@@ -186,7 +190,7 @@ class DynamoStateStore:
     def day_entries(self, day: date) -> dict[str, str]:
         found: dict[str, str] = {}
         for number in range(self.DAY_SHARDS):
-            key = {"pk": {"S": f"summary-day#{day.isoformat()}#{number}"}}
+            key = {"pk": {"S": self._day_shard(day, number)}}
             item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
             found |= {k: v["S"] for k, v in (item or {}).get("entries", {}).get("M", {}).items()}
         return found
@@ -208,16 +212,16 @@ class DynamoStateStore:
         )
 
     def save_sale(self, sale_id: str, entry: str) -> None:
-        self._put_text(f"summary-sale#{sale_id}", entry)
+        self._put_text(f"{self._prefix}summary-sale#{sale_id}", entry)
 
     def load_sale(self, sale_id: str) -> str | None:
-        return self._text(f"summary-sale#{sale_id}")
+        return self._text(f"{self._prefix}summary-sale#{sale_id}")
 
     def load_booked(self, day: date) -> str | None:
-        return self._text(f"summary-booked#{day.isoformat()}")
+        return self._text(f"{self._prefix}summary-booked#{day.isoformat()}")
 
     def save_booked(self, day: date, booked: str) -> None:
-        self._put_text(f"summary-booked#{day.isoformat()}", booked)
+        self._put_text(f"{self._prefix}summary-booked#{day.isoformat()}", booked)
 
     # SlotStore --------------------------------------------------------------------------------
 
