@@ -209,5 +209,9 @@ def _measure(
         return  # the comparison: what the bulk queue prevents
     counts.check(missing == 0, f"{missing} of B's events not written to B's Fortnox within the run")
     counts.check(p99 < P99_LIMIT_SECONDS, f"B's p99 {p99:.1f} s behind A's backfill (limit 30 s)")
-    counts.check(counts.http_429 == 0, f"{counts.http_429} answers 429")
+    # The client waits and retries a 429; issue 17's bar for many tenants: under 1 % of calls.
+    counts.check(
+        counts.http_429 * 100 < counts.fortnox_calls,
+        f"{counts.http_429} of {counts.fortnox_calls} answers 429",
+    )
     counts.check(not line.sim.customers(B_COMPANY) or a_written > 0, "A's backfill made no progress")
