@@ -51,6 +51,10 @@ def add_parser(sub: Any, target: argparse.ArgumentParser, command: CommandParser
         "consent",
         parents=[target],
         help="check the TenantId's company in Fortnox, then record it and activate",
+        description="Ask Fortnox which company the TenantId is (GET /3/companyinformation with a "
+        "token for it); record it and make the tenant active only when its organisation number is "
+        "the one given (--org-number, else the tenant's). Exit 1: another company, or Fortnox not "
+        "reachable; 4: Fortnox refused the token; nothing is recorded then.",
     )
     consent.add_argument("tenant_id", metavar="ID", help="the tenant")
     consent.add_argument("--fortnox-tenant-id", required=True, help="the TenantId Fortnox's consent gave")
