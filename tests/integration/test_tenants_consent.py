@@ -114,3 +114,18 @@ def test_unreachable_fortnox_or_a_refused_token_records_nothing(stack: LocalStac
     assert code == 0 and "UNCHECKED" in text and "tenants verify acme" in text, text
     tenant = _tenant(stack, "acme")
     assert tenant.status is TenantStatus.ACTIVE and tenant.fortnox_tenant_id == "company-acme"
+
+
+def test_the_command_line_exits_1_with_the_reason_on_stderr(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stripe_fortnox_cli.cli import main
+
+    _add(stack, "acme", ORG)
+    capsys.readouterr()
+    where = ["--local", str(stack.state_dir)]
+    assert main(["tenants", "consent", "acme", "--fortnox-tenant-id", "company-other", *where]) == EXIT_FAILED
+    assert "consent was probably given in another company" in capsys.readouterr().err.lower()
+    _unchanged(stack, "acme")
+    assert main(["tenants", "consent", "acme", "--fortnox-tenant-id", "company-acme", *where]) == 0
+    assert "is Acme AB, organisation number 556677-8899" in capsys.readouterr().out
