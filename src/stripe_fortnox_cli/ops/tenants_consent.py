@@ -156,8 +156,9 @@ def consent(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
         registry.save(replace(candidate, organisation_number=expected))
         out.write(
             f"Tenant {tenant.id}: Fortnox TenantId {fortnox_tenant_id} recorded UNCHECKED; active.\n"
-            f"Warning: its company was not asked for. Run `stripe-fortnox tenants verify {tenant.id}` "
-            "where Fortnox can be reached before trusting its books.\n"
+            "Warning: Fortnox was not asked which company that is (--no-check). Run "
+            f"`stripe-fortnox tenants verify {tenant.id}` where Fortnox can be reached before its "
+            "events are trusted to the right books.\n"
         )
         return EXIT_OK
     company = _company(stack, candidate)
