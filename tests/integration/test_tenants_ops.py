@@ -7,7 +7,9 @@ import argparse
 import io
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -31,14 +33,14 @@ __all__ = ["stack"]  # the fixture, shared with the pipeline's tests
 ORG = "556677-8899"
 
 
-def run(stack: LocalStack, *argv: str) -> tuple[int, str]:
+def run(stack: LocalStack, *argv: str, **settings: Any) -> tuple[int, str]:
     """`stripe-fortnox tenants ARGV --local` in this process, with the stack's real webhook URL
-    (verify posts its test event over HTTP)."""
+    (verify posts its test event over HTTP); `settings` change the operator's (a Fortnox URL)."""
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers(dest="command"), argparse.ArgumentParser(add_help=False), _command, None)
     args = parser.parse_args(["tenants", *argv])
     outputs = {**stack.outputs, "WebhookUrl": stack.webhook_url}
-    operator = Stack("local", outputs, {}, settings_for(outputs, {}), local=True)
+    operator = Stack("local", outputs, {}, replace(settings_for(outputs, {}), **settings), local=True)
     out = io.StringIO()
     return tenant_commands.tenants(operator, args, out), out.getvalue()
 

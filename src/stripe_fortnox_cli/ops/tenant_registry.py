@@ -1,6 +1,6 @@
 """What the tenant commands share: the registry, the tenants' secrets, the integration's client id,
 a tenant's webhook URL and the `--set` pairs. The commands themselves are in tenants.py (add,
-list, status, suspend, resume, consent), tenants_manage.py and tenants_verify.py."""
+list, status, suspend, resume), tenants_consent.py, tenants_manage.py and tenants_verify.py."""
 
 from __future__ import annotations
 

@@ -1,14 +1,12 @@
-"""`stripe-fortnox tenants add|consent|list|status|suspend|resume`: the stack's tenants
-(docs/tenants.md). Tenant `default` (the stack's own secrets and parameters) is implicit: it is
-listed, and never stored.
-"""
+"""`stripe-fortnox tenants add|list|status|suspend|resume`, and the dispatch of the other actions
+(consent: tenants_consent.py): the stack's tenants (docs/tenants.md). Tenant `default` (the
+stack's own secrets and parameters) is implicit: it is listed, and never stored."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import time
-from dataclasses import replace
 from typing import Any, TextIO
 from urllib.parse import urlencode
 
@@ -103,6 +101,8 @@ def add(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"Fortnox consent (an administrator of the company opens it):\n  {link}\n")
     if tenant.status is TenantStatus.ONBOARDING:
         out.write(f"Then: stripe-fortnox tenants consent {tenant.id} --fortnox-tenant-id <TenantId>\n")
+    else:  # `tenants consent` checks the company; a TenantId given here is taken as it is
+        out.write(f"Its Fortnox company is not checked yet: stripe-fortnox tenants verify {tenant.id}\n")
     return EXIT_OK
 
 
@@ -203,19 +203,14 @@ def set_status(stack: Stack, tenant_id: str, wanted: TenantStatus, out: TextIO) 
     return EXIT_OK
 
 
-def consent(stack: Stack, tenant_id: str, fortnox_tenant_id: str, out: TextIO) -> int:
-    registry, tenant = existing(stack, tenant_id)
-    registry.save(replace(tenant, fortnox_tenant_id=fortnox_tenant_id.strip(), status=TenantStatus.ACTIVE))
-    out.write(f"Tenant {tenant_id}: Fortnox TenantId {fortnox_tenant_id.strip()} recorded; active.\n")
-    return EXIT_OK
-
-
 def tenants(stack: Stack, args: argparse.Namespace, out: TextIO) -> int:
     action = args.tenants_command
     if action == "add":
         return add(stack, args, out)
     if action == "consent":
-        return consent(stack, args.tenant_id, args.fortnox_tenant_id, out)
+        from stripe_fortnox_cli.ops.tenants_consent import consent
+
+        return consent(stack, args, out)
     if action == "list":
         return list_tenants(stack, out)
     if action == "status":

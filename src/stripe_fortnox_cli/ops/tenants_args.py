@@ -48,10 +48,24 @@ def add_parser(sub: Any, target: argparse.ArgumentParser, command: CommandParser
         "--redirect-uri", default="", help="the integration's redirect URI, for the consent link"
     )
     consent = actions.add_parser(
-        "consent", parents=[target], help="record the Fortnox TenantId the consent gave; activate"
+        "consent",
+        parents=[target],
+        help="check the TenantId's company in Fortnox, then record it and activate",
+        description="Ask Fortnox which company the TenantId is (GET /3/companyinformation with a "
+        "token for it); record it and make the tenant active only when its organisation number is "
+        "the one given (--org-number, else the tenant's). Exit 1: another company, or Fortnox not "
+        "reachable; 4: Fortnox refused the token; nothing is recorded then.",
     )
     consent.add_argument("tenant_id", metavar="ID", help="the tenant")
     consent.add_argument("--fortnox-tenant-id", required=True, help="the TenantId Fortnox's consent gave")
+    consent.add_argument(
+        "--org-number", default="", help="the organisation number expected (default: the tenant's)"
+    )
+    consent.add_argument(
+        "--no-check",
+        action="store_true",
+        help="record it without asking Fortnox (unreachable from here): run `tenants verify` later",
+    )
     actions.add_parser("list", parents=[target], help="one line per tenant")
     status = actions.add_parser(
         "status", parents=[target], help="each tenant's health; exit 1 when one needs attention"

@@ -1,12 +1,13 @@
 """`stripe-fortnox tenants verify ID`: one line per check, exit 1 when one fails (docs/tenants.md).
 
 Fortnox: the company answers with the tenant's service-account token, it is the company consented
-for (`DatabaseNumber` is the TenantId) and its organisation number is the one the operator gave
-(consent given in the wrong client's company is caught here), and the scopes the sync needs
-answer. Stripe: the key's mode is the tenant's, and it may read what the sync reads (for a Connect
-merchant, with the platform's key and `Stripe-Account`). Last, a signed test event of a type the
-stack does not handle goes through the tenant's URL: routing, signature, account and mode checked,
-answered 200 ignored, nothing queued.
+for (`DatabaseNumber` is the TenantId) and its organisation number is the one the operator gave (the
+check `tenants consent` runs before recording a TenantId, tenants_consent.py; here it also catches
+one recorded unchecked: `consent --no-check`, `add --fortnox-tenant-id`), and the scopes the sync
+needs answer. Stripe: the key's mode is the tenant's, and it may read what the sync reads (for a
+Connect merchant, with the platform's key and `Stripe-Account`). Last, a signed test event of a type
+the stack does not handle goes through the tenant's URL: routing, signature, account and mode
+checked, answered 200 ignored, nothing queued.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 from stripe_fortnox_cli.exits import EXIT_FAILED, EXIT_OK
 from stripe_fortnox_cli.ops.stack import Stack
 from stripe_fortnox_cli.ops.tenant_registry import existing, webhook_url
+from stripe_fortnox_cli.ops.tenants_consent import Check, company_checks, company_client, read_company
 from stripe_fortnox_sync.core.tenants import Tenant
 
 # A read per scope the sync needs (a missing scope answers 403), cheapest first.
@@ -37,50 +38,17 @@ SCOPE_PROBES = (
 TEST_EVENT_TYPE = "stripe_fortnox.verify"
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool | None  # None: skipped (not configured), not a failure
-    detail: str
-
-    def line(self) -> str:
-        mark = {True: "ok  ", False: "FAIL", None: "skip"}[self.ok]
-        return f"{mark} {self.name:<22} {self.detail}\n"
-
-
-def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
-
-
 def fortnox_checks(stack: Stack, tenant: Tenant, org_number: str) -> list[Check]:
-    from stripe_fortnox_sync.bootstrap import build_fortnox_client
     from stripe_fortnox_sync.core.errors import ConfigError, FortnoxError
 
     if not tenant.fortnox_tenant_id:
         return [Check("fortnox company", False, "no TenantId yet: `tenants consent` first")]
     try:
-        client = build_fortnox_client(stack.settings, observed=False, secrets_max_age=0, tenant=tenant)
-        info = client.request("GET", "/companyinformation").get("CompanyInformation") or {}
+        client = company_client(stack, tenant)
+        company = read_company(client)
     except (ConfigError, FortnoxError) as exc:
         return [Check("fortnox company", False, f"not reachable with its token: {exc}")]
-    checks = [
-        Check(
-            "fortnox company", True, f"{info.get('CompanyName', '?')} (TenantId {tenant.fortnox_tenant_id})"
-        )
-    ]
-    database = str(info.get("DatabaseNumber") or "")
-    if database and database != tenant.fortnox_tenant_id:
-        checks.append(Check("fortnox tenant id", False, f"the token's company is {database}"))
-    expected = org_number or tenant.organisation_number
-    found = str(info.get("OrganizationNumber") or "")
-    if not expected:
-        checks.append(Check("organisation number", None, f"{found}: none given to compare (--org-number)"))
-    elif _digits(found) != _digits(expected):
-        checks.append(
-            Check("organisation number", False, f"{found}, not {expected}: consent given in another company?")
-        )
-    else:
-        checks.append(Check("organisation number", True, found))
+    checks = company_checks(company, tenant.fortnox_tenant_id, org_number or tenant.organisation_number)
     for scope, path, params in SCOPE_PROBES:
         try:
             client.request("GET", path, params=params)
