@@ -100,8 +100,10 @@ def bench_cold_start(rounds: int) -> Result:
     result.notes.append(
         "Webhook: on top of boto3, Powertools' logger and metrics and our own modules; the Stripe "
         "signature is checked by `webhook/verify.py` (tests prove it equal to stripe's for every header "
-        "Stripe makes), so the stripe package is not imported. Sync: Powertools' batch, idempotency and "
-        "tracer (the X-Ray SDK with Lambda's local sampler), requests and tenacity; stripe is imported "
-        "only when a Stripe key is configured, on the first event that reads Stripe."
+        "Stripe makes), so the stripe package is not imported. Sync: Powertools' idempotency and tracer "
+        "(the X-Ray SDK with Lambda's local sampler; its `wrapt` imports asyncio), requests and tenacity; "
+        "the FIFO batch loop is `sync/fifo_batch.py` (tests prove it equal to Powertools' "
+        "`SqsFifoPartialProcessor`, whose import costs asyncio and every event source's data classes); "
+        "stripe is imported only when a Stripe key is configured, on the first event that reads Stripe."
     )
     return result

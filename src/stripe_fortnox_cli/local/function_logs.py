@@ -43,11 +43,16 @@ def _subject(body: str) -> str:
     return subject_of(event) if isinstance(event, dict) else ""
 
 
-def tracked(record_handler: Callable[[Any], None]) -> Callable[[Any], None]:
-    """`record_handler`, noting which record this thread applies and since when."""
+def tracked(record_handler: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    """`record_handler`, noting which record (an SQS record as Lambda delivers it) this thread
+    applies and since when."""
 
-    def handle(record: Any) -> None:
-        _applying.current = (time.perf_counter(), _subject(str(record.body)), _record_tenant(record))
+    def handle(record: dict[str, Any]) -> None:
+        _applying.current = (
+            time.perf_counter(),
+            _subject(str(record.get("body", ""))),
+            _record_tenant(record),
+        )
         try:
             record_handler(record)
         finally:
@@ -56,13 +61,12 @@ def tracked(record_handler: Callable[[Any], None]) -> Callable[[Any], None]:
     return handle
 
 
-def _record_tenant(record: Any) -> str:
+def _record_tenant(record: dict[str, Any]) -> str:
     """The tenant a queued record carries ("" for tenant `default`): this thread's, not the
     logger's keys, which every thread of the local stack shares."""
     from stripe_fortnox_sync.sync.tenants import message_tenant
 
-    raw = getattr(record, "raw_event", None)
-    return (message_tenant(raw.get("messageAttributes")) or "") if isinstance(raw, dict) else ""
+    return message_tenant(record.get("messageAttributes")) or ""
 
 
 def _tenant() -> str:
