@@ -1,6 +1,6 @@
 """Every port: what the sync logic needs from the outside world, as abstract interfaces.
 
-Adapters under `adapters/` implement them against Fortnox, Stripe and AWS; `tests/fakes.py` has
+Adapters under `adapters/` implement them against Fortnox, Stripe and AWS; `tests/fakes/` has
 one fake per port. Nothing here does I/O.
 """
 
