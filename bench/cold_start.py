@@ -104,6 +104,10 @@ def bench_cold_start(rounds: int) -> Result:
         "(the X-Ray SDK with Lambda's local sampler; its `wrapt` imports asyncio), requests and tenacity; "
         "the FIFO batch loop is `sync/fifo_batch.py` (tests prove it equal to Powertools' "
         "`SqsFifoPartialProcessor`, whose import costs asyncio and every event source's data classes); "
-        "stripe is imported only when a Stripe key is configured, on the first event that reads Stripe."
+        "stripe is imported only when a Stripe key is configured, on the first event that reads Stripe. "
+        "The route table names its handlers by module and imports each on the first event of its type "
+        "(the customer handlers: under 1 ms); the invoice, payout and summary machinery is imported only "
+        "when its family is enabled (about 25 ms more, on the first event of a stack that books sales): "
+        "this figure is the template's default, customers only."
     )
     return result

@@ -56,7 +56,7 @@ def tenant_isolation(size: Size, workdir: Path) -> Counts:
     customer ids shared), each also posted to another tenant's or the default URL: none may reach
     another tenant's Fortnox company, every wrong-URL post answered 400."""
     events = EVENTS.get(size.name, EVENTS["quick"])
-    counts = Counts("8. Tenants", f"{events:,} randomized events over 3 tenants and the stack's own")
+    counts = Counts("8. Tenants", f"{events:,} randomized events over 3 tenants, with wrong-URL posts")
     started = time.monotonic()
     fast = {"FORTNOX_MAX_REQUESTS": "100000"}
     with local_stack(
