@@ -2,8 +2,8 @@
 
 It does what Powertools' `process_partial_response` with `SqsFifoPartialProcessor(skip_group_on_error=True)`
 does, without importing it: that import cost the sync's cold start about 20 ms (every event
-source's data classes, and asyncio, which the X-Ray SDK imports anyway). tests/unit/test_fifo_batch.py runs both on the same batches
-and compares them. The rules:
+source's data classes, and asyncio, which the X-Ray SDK imports anyway).
+tests/unit/test_fifo_batch.py runs both on the same batches and compares them. The rules:
 
 - Records are handled in the batch's order. A record whose handler raises fails; every later record
   of its message group (`attributes.MessageGroupId`) is failed without being handled, so a
