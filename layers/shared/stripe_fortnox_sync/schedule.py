@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 
+from stripe_fortnox_sync.adapters.aws.tenants import DynamoTenantRegistry
 from stripe_fortnox_sync.bootstrap import build_fortnox_client, build_summary_sync
 from stripe_fortnox_sync.core.errors import ConfigError, ConflictError, FortnoxError, PermanentEventError
 from stripe_fortnox_sync.core.observability import logger
@@ -30,8 +31,6 @@ def _companies(settings: Settings) -> Iterator[tuple[Settings, Tenant | None]]:
     yield settings, None
     if not settings.state_table:
         return
-    from stripe_fortnox_sync.adapters.aws.tenants import DynamoTenantRegistry
-
     for tenant in DynamoTenantRegistry(settings.state_table).all():
         # Suspended or broken tenants' events are parked, not recorded: nothing of theirs to book.
         if tenant.status is TenantStatus.ACTIVE and tenant.fortnox_tenant_id:
